@@ -1,0 +1,53 @@
+# Two entry points for a fresh machine with python3 and make:
+#   make run   install kb, index the bundled corpus, serve http://127.0.0.1:5000
+#   make test  install kb with its test extra (and Chromium), run every test
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test install install-test browser index lint bench pdfs clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian run 'apt-get install python3-venv'"; exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+install-test: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test,dev]'
+
+# Browser tests drive Debian's Chromium; install it when it is missing (needs root or sudo).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+index: install
+	$(BIN)/kb index
+
+run: install
+	$(BIN)/kb index
+	@echo "kb is starting at http://$(HOST):$(PORT)/"
+	$(BIN)/kb serve --host $(HOST) --port $(PORT)
+
+test: install-test browser
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: install-test
+	$(BIN)/python benchmarks/ingest.py --quick
+
+pdfs: install-test
+	$(BIN)/python scripts/build_corpus_pdfs.py
+
+clean:
+	rm -rf .kb .pytest_cache .ruff_cache

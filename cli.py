@@ -1,0 +1,354 @@
+"""The `kb` command: index the corpus, search it, read and cite documents, serve the web UI.
+
+Exit codes: 0 success; 1 the index was updated but some files failed (kb index), or nothing
+was found (kb show / kb cite / kb lists with an unknown id); 2 nothing was done because of an
+error (bad option, no index, index locked, unwritable index).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from kb.errors import IndexLocked, KbError, NotFound
+from kb.settings import Settings
+
+EXIT_CODES_HELP = """
+\b
+Exit codes:
+  0  success
+  1  index updated, but some files failed (see the report)
+  2  nothing written: fatal error (no corpus, index locked, unwritable index)
+"""
+
+
+class Fatal(click.ClickException):
+    exit_code = 2
+
+
+def _echo_json(data) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.obj
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--corpus",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="KB_CORPUS",
+    help="Corpus folder (env KB_CORPUS, default ./corpus).",
+)
+@click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="KB_INDEX",
+    help="Index folder (env KB_INDEX, default ./.kb/index).",
+)
+@click.option("--base-url", envvar="KB_BASE_URL", help="Base URL for permalinks (env KB_BASE_URL).")
+@click.pass_context
+def main(
+    ctx: click.Context, corpus: Path | None, index_dir: Path | None, base_url: str | None
+) -> None:
+    """kb: search, read and cite the network's knowledge base."""
+    ctx.obj = Settings.resolve(corpus, index_dir, base_url)
+
+
+# ---- index / check / status -----------------------------------------------------------------
+
+
+def _progress_printer(enabled: bool):
+    if not enabled:
+        return None
+    state = {"start": time.monotonic()}
+
+    def show(done: int, total: int, path: str) -> None:
+        elapsed = time.monotonic() - state["start"]
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = (total - done) / rate if rate > 0 else 0.0
+        width = 24
+        filled = int(width * done / total) if total else width
+        name = path if len(path) <= 40 else "…" + path[-39:]
+        line = (f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
+                f"{rate:5.1f} files/s ETA {eta:4.0f}s {name:<40}")  # fmt: skip
+        click.echo(line, nl=done == total, err=True)
+
+    return show
+
+
+def _print_report(report, verb: str) -> None:
+    s = report.summary
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    problems = [f for f in report.files if f.status in ("skipped", "failed")]
+    for f in problems:
+        click.echo(f"{f.status:>8}  {f.path}: {f.reason}")
+    for p in report.list_problems:
+        click.echo(f"  list  {p['file']} item {p['item']}: {p['problem']}")
+    if verb == "index" and report.up_to_date:
+        click.echo(
+            f"Index is up to date ({s['unchanged']} documents, generation {report.generation})."
+        )
+        return
+    parts = ", ".join(f"{n} {k}" for k, n in s.items() if n or k == "indexed")
+    where = f" into {report.generation}" if report.generation else ""
+    click.echo(
+        f"{'Checked' if verb == 'check' else 'Indexed'}{where}: {parts} ({report.elapsed_s:.1f}s)."
+    )
+
+
+@main.command("index", epilog=EXIT_CODES_HELP)
+@click.option("--rebuild", is_flag=True, help="Build a complete new generation and switch to it.")
+@click.option("--rollback", is_flag=True, help="Switch back to the previous generation.")
+@click.option(
+    "--wait",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Seconds to wait for another running `kb index` to finish.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Extraction processes (default: number of cores).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only problems and the summary.")
+@click.pass_context
+def index_cmd(
+    ctx, rebuild: bool, rollback: bool, wait: float, workers: int | None, as_json: bool, quiet: bool
+) -> None:
+    """Bring the index up to date with the corpus (only new, changed and deleted files)."""
+    from indexer.build import rollback as do_rollback
+    from indexer.build import run_index
+
+    settings = _settings(ctx)
+    try:
+        if rollback:
+            gen = do_rollback(settings, wait=wait)
+            click.echo(f"Rolled back to generation {gen.name}.")
+            return
+        progress = _progress_printer(not (as_json or quiet) and sys.stderr.isatty())
+        report = run_index(settings, rebuild=rebuild, wait=wait, workers=workers, progress=progress)
+    except IndexLocked as exc:
+        raise Fatal(str(exc)) from exc
+    except KbError as exc:
+        raise Fatal(str(exc)) from exc
+    except OSError as exc:
+        raise Fatal(f"could not write the index at {settings.index}: {exc.strerror or exc}; "
+                    "the previous index is unchanged") from exc  # fmt: skip
+    if as_json:
+        _echo_json(report.to_dict())
+    else:
+        _print_report(report, "index")
+    ctx.exit(report.exit_code)
+
+
+@main.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None)
+@click.pass_context
+def check_cmd(ctx, as_json: bool, workers: int | None) -> None:
+    """Extract every file without writing anything, and report what would happen."""
+    from indexer.build import check_corpus
+
+    try:
+        report = check_corpus(_settings(ctx), workers=workers)
+    except KbError as exc:
+        raise Fatal(str(exc)) from exc
+    if as_json:
+        _echo_json(report.to_dict())
+    else:
+        _print_report(report, "check")
+    ctx.exit(report.exit_code)
+
+
+@main.command("status")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def status_cmd(ctx, as_json: bool) -> None:
+    """Show the current index generation, its counts and the files that failed last time."""
+    from kb.status import index_status
+
+    try:
+        status = index_status(_settings(ctx))
+    except KbError as exc:
+        raise Fatal(str(exc)) from exc
+    if as_json:
+        _echo_json(status)
+        return
+    click.echo(f"Index:       {status['index']}")
+    click.echo(
+        f"Generation:  {status['generation']} (built {status['created_at']}, updated {status['updated_at']})"
+    )
+    click.echo(f"Documents:   {status['documents']}   passages: {status['passages']}")
+    for key in ("by_type", "by_language"):
+        click.echo(f"  {key[3:]:<9} " + ", ".join(f"{k} {v}" for k, v in status[key].items()))
+    failed = status["last_run"].get("failed", [])
+    click.echo(f"Failed last run: {len(failed)}")
+    for f in failed:
+        click.echo(f"  {f['path']}: {f['reason']}")
+
+
+# ---- search / show ----------------------------------------------------------------------------
+
+
+def _terminal_snippet(snippet_html: str, color: bool) -> str:
+    def mark(m: re.Match) -> str:
+        inner = m.group(1)
+        return click.style(inner, bold=True, fg="yellow") if color else f"[{inner}]"
+
+    return html.unescape(re.sub(r"<mark>(.*?)</mark>", mark, snippet_html))
+
+
+@main.command("search")
+@click.argument("query", nargs=-1)
+@click.option(
+    "--type",
+    "type_",
+    multiple=True,
+    help="Only this type (meeting, guide, directive, article, other).",
+)
+@click.option("--year", multiple=True, help="Only this year or range (2024, 2023..2024).")
+@click.option("--org", multiple=True, help="Only documents mentioning this organisation.")
+@click.option("--topic", multiple=True, help="Only this topic.")
+@click.option("--lang", multiple=True, help="Only this language (en, sv, no, ...).")
+@click.option(
+    "--sort", type=click.Choice(["relevance", "newest"]), default="relevance", show_default=True
+)
+@click.option("--page", type=click.IntRange(1, 1000), default=1, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 100),
+    default=10,
+    show_default=True,
+    help="Documents per page.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result (with facets) as JSON.")
+@click.pass_context
+def search_cmd(ctx, query, type_, year, org, topic, lang, sort, page, limit, as_json) -> None:
+    """Search the index. Query syntax: words, "phrases", AND/OR/NOT, -word, prefix*,
+    type: year: org: topic: lang: title:."""
+    from kb.search import SearchRequest, open_searcher
+    from kb.serialize import search_result_dict
+
+    settings = _settings(ctx)
+    filters = {k: tuple(v) for k, v in
+               {"type": type_, "year": year, "org": org, "topic": topic, "lang": lang}.items() if v}  # fmt: skip
+    request = SearchRequest(
+        q=" ".join(query), filters=filters, sort=sort, page=page, page_size=limit
+    )
+    try:
+        result = open_searcher(settings).search(request)
+    except KbError as exc:
+        raise Fatal(str(exc)) from exc
+    if as_json:
+        _echo_json(search_result_dict(result, settings.base_url))
+        return
+    color = sys.stdout.isatty()
+    for message in result.messages:
+        click.echo(f"note: {message}")
+    if result.messages:
+        click.echo(f"Read as: {result.read_as}")
+    click.echo(f"{result.total} documents ({result.total_passages} passages), page {result.page} of "
+               f"{result.pages}, {result.elapsed_ms:.0f} ms")  # fmt: skip
+    if result.suggestion:
+        click.echo(f"Did you mean: {result.suggestion}")
+    from kb.models import TYPE_LABELS
+
+    for i, hit in enumerate(result.hits, start=(result.page - 1) * result.page_size + 1):
+        meta = hit.doc.meta
+        click.echo()
+        title = click.style(meta.title, bold=True) if color else meta.title
+        click.echo(f"{i}. {title}")
+        click.echo(f"   {TYPE_LABELS.get(meta.type, meta.type)} · {meta.date or 'undated'} · {meta.language}"
+                   f" · score {hit.score:.2f}")  # fmt: skip
+        best = hit.best
+        if best:
+            where = f"{hit.doc.doc_id}#{best.anchor}" + (
+                f"  (page {best.page})" if best.page else ""
+            )
+            click.echo(f"   {where}")
+            if best.heading_path:
+                click.echo(f"   § {' › '.join(best.heading_path)}")
+            click.echo(f"   {_terminal_snippet(best.snippet, color)}")
+        if hit.more_passages:
+            click.echo(
+                f"   + {hit.more_passages} more matching passage{'s' if hit.more_passages > 1 else ''}"
+            )
+
+
+@main.command("show")
+@click.argument("doc_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def show_cmd(ctx, doc_id: str, as_json: bool) -> None:
+    """Print a document with its metadata and passages (DOC_ID as shown by `kb search`)."""
+    from kb.documents import load_document
+    from kb.library import Library
+    from kb.serialize import document_dict
+
+    settings = _settings(ctx)
+    doc_id = doc_id.split("#", 1)[0]
+    try:
+        view = load_document(Library(settings).snapshot(), doc_id)
+    except NotFound as exc:
+        click.echo(f"Error: {exc}", err=True)
+        ctx.exit(1)
+    except KbError as exc:
+        raise Fatal(str(exc)) from exc
+    data = document_dict(view, settings.base_url)
+    if as_json:
+        _echo_json(data)
+        return
+    click.echo(click.style(data["title"], bold=True))
+    for key in ("doc_id", "type_label", "date", "language_name", "organisations", "topics", "author",
+                "description", "source_url", "path", "page_count", "permalink"):  # fmt: skip
+        value = data.get(key)
+        if value:
+            value = ", ".join(value) if isinstance(value, list) else value
+            click.echo(f"{key.replace('_label', '').replace('_name', ''):>13}: {value}")
+    for p in data["passages"]:
+        click.echo()
+        label = " › ".join(p["heading_path"]) or ""
+        page = f"page {p['page']}" if p["page"] else ""
+        click.echo(click.style(f"#{p['anchor']}  {label}  {page}".rstrip(), fg="cyan"))
+        click.echo(p["text"])
+
+
+# ---- serve -------------------------------------------------------------------------------------
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
+@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True)
+@click.pass_context
+def serve_cmd(ctx, host: str, port: int, threads: int) -> None:
+    """Serve the web UI and JSON API with waitress."""
+    import waitress
+
+    from webui import create_app
+
+    settings = _settings(ctx)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"warning: binding {host} exposes kb to the network; put it behind a reverse "
+                   "proxy with TLS and access control.", err=True)  # fmt: skip
+    app = create_app(settings)
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"kb is serving {settings.corpus} at http://{shown}:{port}/  (Ctrl+C to stop)")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="kb", _quiet=True)
+
+
+if __name__ == "__main__":
+    main()

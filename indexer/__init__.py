@@ -1,0 +1,1 @@
+"""Turn corpus files into kb Documents: discover, extract, describe, split, write."""

@@ -1,0 +1,109 @@
+"""Cut a document's blocks into passages of bounded length with stable anchors.
+
+Anchors come from the section's heading (or the PDF page) plus an ordinal, so re-indexing an
+unchanged file gives the same anchors, and editing one section leaves the others' alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+
+from indexer.extract.base import Block
+from kb.models import Passage
+from kb.vocabulary import fold
+
+MAX_CHARS = 1200
+_SENTENCE_END = re.compile(r"(?<=[.!?…:;])\s+")
+
+
+def slugify(text: str, max_len: int = 60) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")
+    return slug[:max_len].rstrip("-") or "section"
+
+
+def text_hash(text: str) -> str:
+    """Short content hash of a passage, ignoring whitespace differences."""
+    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()[:12]
+
+
+def _pieces(paragraph: str, limit: int) -> Iterable[str]:
+    """A paragraph longer than `limit` is cut at sentence ends, then at spaces."""
+    if len(paragraph) <= limit:
+        yield paragraph
+        return
+    current = ""
+    for sentence in _SENTENCE_END.split(paragraph):
+        while len(sentence) > limit:
+            cut = sentence.rfind(" ", 0, limit)
+            cut = cut if cut > limit // 2 else limit
+            if current:
+                yield current
+                current = ""
+            yield sentence[:cut].strip()
+            sentence = sentence[cut:].strip()
+        if current and len(current) + 1 + len(sentence) > limit:
+            yield current
+            current = sentence
+        else:
+            current = f"{current} {sentence}".strip()
+    if current:
+        yield current
+
+
+def chunk(text: str, limit: int = MAX_CHARS) -> list[str]:
+    """Pack paragraphs into chunks of at most `limit` characters, breaking between them."""
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for para in (p.strip() for p in re.split(r"\n\s*\n", text)):
+        if not para:
+            continue
+        for piece in _pieces(" ".join(para.split()), limit):
+            if current and size + 2 + len(piece) > limit:
+                chunks.append("\n\n".join(current))
+                current, size = [], 0
+            current.append(piece)
+            size += len(piece) + 2
+    if current:
+        chunks.append("\n\n".join(current))
+    return chunks
+
+
+def split_passages(doc_id: str, blocks: Iterable[Block], limit: int = MAX_CHARS) -> list[Passage]:
+    """Group consecutive blocks of the same section (and page), then chunk each section."""
+    sections: list[tuple[tuple[str, ...], int | None, list[str]]] = []
+    for block in blocks:
+        if not block.text.strip():
+            continue
+        if sections and sections[-1][0] == block.heading_path and sections[-1][1] == block.page:
+            sections[-1][2].append(block.text)
+        else:
+            sections.append((block.heading_path, block.page, [block.text]))
+
+    passages: list[Passage] = []
+    used_bases: dict[str, int] = {}
+    for heading_path, page, texts in sections:
+        if page is not None:
+            base = f"p{page}"
+        else:
+            base = slugify(heading_path[-1]) if heading_path else "top"
+        seen = used_bases.get(base, 0)
+        used_bases[base] = seen + 1
+        if seen:  # a second section with the same heading
+            base = f"{base}--{seen + 1}"
+        for i, text in enumerate(chunk("\n\n".join(texts), limit)):
+            anchor = base if i == 0 else f"{base}-{i + 1}"
+            passages.append(
+                Passage(
+                    doc_id=doc_id,
+                    anchor=anchor,
+                    text=text,
+                    heading_path=heading_path,
+                    page=page,
+                    text_hash=text_hash(text),
+                    ordinal=len(passages),
+                )
+            )
+    return passages

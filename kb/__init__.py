@@ -1,0 +1,1 @@
+"""kb: the knowledge base of a network of sustainable IT buyers (index, search, cite)."""

@@ -1,0 +1,27 @@
+"""Errors kb raises; the CLI and the web UI turn them into messages, once, at the edge."""
+
+from __future__ import annotations
+
+
+class KbError(Exception):
+    """Base class: a problem a user or coordinator can act on; the message says how."""
+
+
+class ConfigError(KbError):
+    """A corpus configuration file (organisations, topics, glossary, reading list) is invalid."""
+
+
+class IndexUnavailable(KbError):
+    """There is no usable index yet (never built, deleted, or corrupted)."""
+
+
+class IndexLocked(KbError):
+    """Another process holds the writer lock."""
+
+    def __init__(self, message: str, holder_pid: int | None) -> None:
+        super().__init__(message)
+        self.holder_pid = holder_pid
+
+
+class NotFound(KbError):
+    """A document, passage or reading list does not exist."""

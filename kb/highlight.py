@@ -1,0 +1,87 @@
+"""Highlighted, HTML-escaped snippets of passage text.
+
+Matching mirrors the index: a word is highlighted when its accent-folded form is a query word,
+when its stem (in the passage's language) is a query word's stem, or when it starts with a
+query prefix. Everything else in the text is escaped, so a snippet is safe to put in a page.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+
+from kb.analysis import TOKEN_PATTERN, stem
+from kb.vocabulary import fold
+
+_TOKEN_RE = re.compile(TOKEN_PATTERN)
+
+
+@dataclass(frozen=True)
+class HighlightTerms:
+    """What to mark: folded words, stems per language, and folded prefixes."""
+
+    words: frozenset[str] = frozenset()
+    stems: frozenset[tuple[str, str]] = frozenset()  # (language, stem)
+    prefixes: tuple[str, ...] = ()
+    languages: tuple[str, ...] = field(default=())
+
+    def __bool__(self) -> bool:
+        return bool(self.words or self.stems or self.prefixes)
+
+    def matches(self, token: str, language: str) -> bool:
+        low = token.lower()
+        folded = fold(low)
+        if folded in self.words:
+            return True
+        if (language, stem(low, language)) in self.stems:
+            return True
+        return any(folded.startswith(p) for p in self.prefixes)
+
+
+def mark_all(text: str, terms: HighlightTerms, language: str) -> tuple[str, int]:
+    """The whole text escaped, with matches wrapped in <mark>; and the number of matches."""
+    out: list[str] = []
+    last = 0
+    count = 0
+    if terms:
+        for m in _TOKEN_RE.finditer(text):
+            if terms.matches(m.group(), language):
+                out.append(html.escape(text[last : m.start()]))
+                out.append(f"<mark>{html.escape(m.group())}</mark>")
+                last = m.end()
+                count += 1
+    out.append(html.escape(text[last:]))
+    return "".join(out), count
+
+
+def snippet(text: str, terms: HighlightTerms, language: str, width: int = 280) -> str:
+    """The densest window of about `width` characters, escaped and highlighted."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return mark_all(text, terms, language)[0]
+    positions = (
+        [m.start() for m in _TOKEN_RE.finditer(text) if terms.matches(m.group(), language)]
+        if terms
+        else []
+    )
+    start = 0
+    if positions:
+        best, best_count = positions[0], 0
+        j = 0
+        for i, pos in enumerate(positions):  # sliding window over match positions
+            while positions[j] < pos - width // 2:
+                j += 1
+            if i - j + 1 > best_count:
+                best, best_count = positions[j], i - j + 1
+        start = max(0, best - width // 5)
+        # Start on a word boundary.
+        if start > 0:
+            space = text.rfind(" ", 0, start)
+            start = space + 1 if space >= 0 and start - space < 40 else start
+    end = min(len(text), start + width)
+    if end < len(text):
+        space = text.rfind(" ", start, end)
+        end = space if space > start + width // 2 else end
+    body, _ = mark_all(text[start:end], terms, language)
+    return ("… " if start > 0 else "") + body + (" …" if end < len(text) else "")

@@ -1,0 +1,168 @@
+"""The readers' view of the index: the current generation, reopened when it changes.
+
+A `Snapshot` is everything that is stable for one commit of one generation: the catalogue of
+documents, the map from whoosh document numbers to doc ids, cached filter sets. Searchers are
+per thread (whoosh searchers are not meant to be shared between threads) and per snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kb import schema as f
+from kb.errors import IndexUnavailable
+from kb.models import DocumentMetadata
+from kb.ranking import scoring_model
+from kb.settings import Settings
+from kb.store import Generation, IndexStore
+from kb.vocabulary import Vocabulary, load_vocabulary
+
+
+@dataclass(frozen=True)
+class DocInfo:
+    """A document as the catalogue knows it (no passage text)."""
+
+    doc_id: str
+    path: str
+    format: str
+    meta: DocumentMetadata
+    content_hash: str
+    page_count: int | None
+    passages: int
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str:
+        return self.meta.title
+
+    @classmethod
+    def from_json(cls, text: str) -> DocInfo:
+        data = json.loads(text)
+        meta_fields = DocumentMetadata.__dataclass_fields__
+        meta = DocumentMetadata(
+            **{
+                k: (tuple(v) if isinstance(v, list) else v)
+                for k, v in data.items()
+                if k in meta_fields
+            }
+        )
+        return cls(
+            doc_id=data["doc_id"],
+            path=data["path"],
+            format=data["format"],
+            meta=meta,
+            content_hash=data.get("content_hash", ""),
+            page_count=data.get("page_count"),
+            passages=data.get("passages", 0),
+            warnings=tuple(data.get("warnings", ())),
+        )
+
+
+class Snapshot:
+    """One commit of one generation, opened for reading."""
+
+    def __init__(self, generation: Generation, vocabulary: Vocabulary) -> None:
+        self.generation = generation
+        self.vocabulary = vocabulary
+        self.index = generation.open_index()
+        self._local = threading.local()
+        self._filter_cache: OrderedDict[tuple, frozenset[int]] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        searcher = self.searcher()
+        self.toc_generation = self.index.latest_generation()
+        reader = searcher.reader()
+        self.doc_id_of: list[str] = list(reader.column_reader(f.DOC_ID))
+        self.catalogue: dict[str, DocInfo] = {}
+        self.doc_numbers: dict[str, int] = {}
+        for docnum in searcher.document_numbers(**{f.KIND: f.KIND_DOC}):
+            info = DocInfo.from_json(searcher.stored_fields(docnum)[f.META])
+            self.catalogue[info.doc_id] = info
+            self.doc_numbers[info.doc_id] = docnum
+        self.languages: tuple[str, ...] = tuple(
+            sorted({d.meta.language for d in self.catalogue.values()})
+        )
+        self.passage_count = sum(d.passages for d in self.catalogue.values())
+
+    def searcher(self):
+        """This thread's searcher for this snapshot."""
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is None:
+            searcher = self.index.searcher(weighting=scoring_model())
+            self._local.searcher = searcher
+        return searcher
+
+    def cached(self, key: tuple, compute) -> frozenset:
+        """Filter sets and prefix expansions are stable within a snapshot; keep recent ones."""
+        with self._cache_lock:
+            if key in self._filter_cache:
+                self._filter_cache.move_to_end(key)
+                return self._filter_cache[key]
+        value = frozenset(compute())
+        with self._cache_lock:
+            self._filter_cache[key] = value
+            while len(self._filter_cache) > 256:
+                self._filter_cache.popitem(last=False)
+        return value
+
+    def is_current(self) -> bool:
+        try:
+            return self.index.latest_generation() == self.toc_generation
+        except OSError:
+            return False
+
+    def close(self) -> None:
+        # Other threads' searchers are closed when garbage-collected.
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is not None:
+            searcher.close()
+
+
+@dataclass
+class Library:
+    """Hands out the current snapshot, checking for a new generation or commit at most every
+    `check_interval` seconds, so a request costs one stat() at most."""
+
+    settings: Settings
+    check_interval: float = 1.0
+    _store: IndexStore = field(init=False)
+    _snapshot: Snapshot | None = field(default=None, init=False)
+    _pointer: tuple | None = field(default=None, init=False)
+    _checked_at: float = field(default=0.0, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def __post_init__(self) -> None:
+        self._store = IndexStore(self.settings.index)
+
+    @property
+    def corpus(self) -> Path:
+        return self.settings.corpus
+
+    def snapshot(self) -> Snapshot:
+        """The snapshot to answer the next request from; IndexUnavailable when there is none."""
+        now = time.monotonic()
+        snap = self._snapshot
+        if snap is not None and now - self._checked_at < self.check_interval:
+            return snap
+        with self._lock:
+            snap = self._snapshot
+            pointer = self._store.pointer_signature()
+            fresh = (
+                snap is not None
+                and pointer == self._pointer
+                and snap.generation.path.is_dir()
+                and snap.is_current()
+            )
+            if not fresh:
+                self._snapshot = None
+                generation = self._store.current()
+                snap = Snapshot(generation, load_vocabulary(self.settings.corpus))
+                self._snapshot, self._pointer = snap, pointer
+            self._checked_at = now
+            if snap is None:
+                raise IndexUnavailable("no index")
+            return snap

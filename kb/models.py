@@ -1,0 +1,77 @@
+"""Plain data passed between layers: documents, passages, and what a search returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DOC_TYPES = ("meeting", "guide", "directive", "article", "other")
+TYPE_LABELS = {
+    "meeting": "Meeting report",
+    "guide": "Best-practice guide",
+    "directive": "Directive",
+    "article": "Article",
+    "other": "Other",
+}
+LANGUAGE_NAMES = {
+    "en": "English",
+    "sv": "Swedish",
+    "no": "Norwegian",
+    "da": "Danish",
+    "fi": "Finnish",
+    "fr": "French",
+    "de": "German",
+    "nl": "Dutch",
+}
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A citable piece of a document: a section or part of one, or part of a PDF page."""
+
+    doc_id: str
+    anchor: str
+    text: str
+    heading_path: tuple[str, ...] = ()
+    page: int | None = None
+    text_hash: str = ""
+    ordinal: int = 0
+
+    @property
+    def passage_id(self) -> str:
+        return f"{self.doc_id}#{self.anchor}"
+
+
+@dataclass(frozen=True)
+class DocumentMetadata:
+    """What is known about a document, whichever source it came from."""
+
+    title: str
+    type: str = "other"
+    date: str | None = None  # ISO YYYY-MM-DD, or YYYY-MM / YYYY when that is all we know
+    language: str = "en"
+    organisations: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    author: str | None = None
+    description: str | None = None
+    source_url: str | None = None
+    sample: bool = False
+
+    @property
+    def year(self) -> int | None:
+        return int(self.date[:4]) if self.date and self.date[:4].isdigit() else None
+
+
+@dataclass(frozen=True)
+class Document:
+    doc_id: str
+    path: str  # relative to the corpus, with forward slashes
+    format: str
+    meta: DocumentMetadata
+    content_hash: str
+    passages: tuple[Passage, ...] = ()
+    page_count: int | None = None
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def title(self) -> str:
+        return self.meta.title

@@ -1,0 +1,581 @@
+"""Search: one request in, one plain-data result out, for the CLI, the web UI and benchmarks."""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from whoosh import query as wq
+
+from kb import schema as f
+from kb.analysis import (
+    folded_analyzer,
+    plain_analyzer,
+    stem,
+    stemmed_analyzer,
+    stopwords,
+)
+from kb.highlight import HighlightTerms, snippet
+from kb.library import DocInfo, Library, Snapshot
+from kb.models import LANGUAGE_NAMES, TYPE_LABELS
+from kb.query import All, Filters, Node, Not, ParsedQuery, Phrase, QueryParser, Word
+from kb.ranking import (
+    COORDINATION,
+    WEIGHT_EXACT,
+    WEIGHT_GLOSSARY,
+    WEIGHT_HEADING,
+    WEIGHT_TEXT,
+    WEIGHT_TITLE,
+)
+from kb.vocabulary import fold
+
+SORTS = ("relevance", "newest")
+MAX_PAGE_SIZE = 100
+MAX_PAGE = 1000
+PREFIX_EXPANSION_CAP = 64
+PREFIX_SCAN_CAP = 5000
+
+# ---- request and result ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    q: str = ""
+    filters: dict[str, tuple[str, ...]] = field(default_factory=dict)  # e.g. {"type": ("guide",)}
+    sort: str = "relevance"
+    page: int = 1
+    page_size: int = 10
+    passages_per_doc: int = 3
+    snippet_chars: int = 280
+
+
+@dataclass(frozen=True)
+class PassageHit:
+    anchor: str
+    heading_path: tuple[str, ...]
+    page: int | None
+    snippet: str  # HTML: escaped text with <mark> around matches
+    score: float
+    text_hash: str
+
+
+@dataclass(frozen=True)
+class DocumentHit:
+    doc: DocInfo
+    score: float
+    passages: tuple[PassageHit, ...]
+    matching_passages: int
+
+    @property
+    def best(self) -> PassageHit | None:
+        return self.passages[0] if self.passages else None
+
+    @property
+    def more_passages(self) -> int:
+        return max(0, self.matching_passages - 1)
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str
+    label: str
+    count: int
+    selected: bool
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    read_as: str
+    messages: tuple[str, ...]
+    total: int
+    total_passages: int
+    page: int
+    page_size: int
+    sort: str
+    hits: tuple[DocumentHit, ...]
+    facets: dict[str, tuple[FacetValue, ...]]
+    selected: dict[str, tuple[str, ...]]
+    suggestion: str | None
+    elapsed_ms: float
+    generation: str
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.page_size))
+
+
+# ---- compiling the query tree into whoosh queries -------------------------------------------
+
+
+class _Compiler:
+    def __init__(self, snap: Snapshot, messages: list[str]) -> None:
+        self.snap = snap
+        self.messages = messages
+        self.languages = snap.languages or ("en",)
+        self.words: set[str] = set()
+        self.stems: set[tuple[str, str]] = set()
+        self.prefixes: list[str] = []
+        self.concepts = {}
+        for concept in snap.vocabulary.concepts:
+            for term in concept.all_terms:
+                self.concepts.setdefault(fold(term), []).append(concept)
+
+    def highlight_terms(self) -> HighlightTerms:
+        return HighlightTerms(frozenset(self.words), frozenset(self.stems), tuple(self.prefixes))
+
+    def compile(self, node: Node) -> wq.Query | None:
+        if isinstance(node, Word):
+            return self.word(node)
+        if isinstance(node, Phrase):
+            return self.phrase(node)
+        if isinstance(node, Not):
+            inner = self.compile(node.node)
+            return wq.AndNot(self.every(), inner) if inner is not None else None
+        positives, negatives = [], []
+        for child in node.nodes:
+            if isinstance(child, Not):
+                q = self._silent(child.node)
+                if q is not None:
+                    negatives.append(q)
+            else:
+                q = self.compile(child)
+                if q is not None:
+                    positives.append(q)
+        if not positives and not negatives:
+            return None
+        if isinstance(node, All):
+            base = wq.And(positives) if positives else self.every()
+        elif positives:
+            base = (
+                positives[0]
+                if len(positives) == 1
+                else wq.Or(positives, scale=None if node.explicit else COORDINATION)
+            )
+        else:
+            base = self.every()
+        if negatives:
+            return wq.AndNot(base, negatives[0] if len(negatives) == 1 else wq.Or(negatives))
+        return base
+
+    def _silent(self, node: Node) -> wq.Query | None:
+        """Compile without collecting highlight terms (for excluded words)."""
+        saved = (set(self.words), set(self.stems), list(self.prefixes))
+        q = self.compile(node)
+        self.words, self.stems, self.prefixes = saved
+        return q
+
+    def every(self) -> wq.Query:
+        return wq.Term(f.KIND, f.KIND_PASSAGE)
+
+    def _is_stopword(self, word: str) -> bool:
+        return any(word in stopwords(lang) for lang in self.languages)
+
+    def word(self, node: Word, expand: bool = True) -> wq.Query | None:
+        low = node.text.lower()
+        folded = fold(low)
+        if node.prefix:
+            return self.prefix(folded, node.field)
+        subs: list[wq.Query] = []
+        if node.field == "title":
+            subs.append(wq.Term(f.TITLE, folded))
+        else:
+            for lang in self.languages:
+                fieldname = f"text_{lang}" if lang != "xx" else f.UNSTEMMED_TEXT
+                tokens = [t.text for t in _analyzer_for(fieldname)(node.text)]
+                if len(tokens) == 1:
+                    subs.append(wq.Term(fieldname, tokens[0], boost=WEIGHT_TEXT))
+                    self.stems.add((lang, stem(low, lang)))
+            if not self._is_stopword(low) or not subs:
+                subs.append(wq.Term(f.EXACT, folded, boost=WEIGHT_EXACT))
+                subs.append(wq.Term(f.TITLE, folded, boost=WEIGHT_TITLE))
+                subs.append(wq.Term(f.HEADING, folded, boost=WEIGHT_HEADING))
+            if expand:
+                subs.extend(self.glossary(folded))
+        self.words.add(folded)
+        return wq.Or(subs) if len(subs) > 1 else (subs[0] if subs else None)
+
+    def phrase(self, node: Phrase, expand: bool = True) -> wq.Query | None:
+        subs: list[wq.Query] = []
+        fields = [(f.TITLE, 1.0)] if node.field == "title" else [
+            *((f"text_{lang}", WEIGHT_TEXT) for lang in self.languages),
+            (f.EXACT, WEIGHT_EXACT),
+        ]  # fmt: skip
+        for fieldname, boost in fields:
+            tokens = [t.text for t in _analyzer_for(fieldname)(" ".join(node.words))]
+            if len(tokens) > 1:
+                subs.append(wq.Phrase(fieldname, tokens, boost=boost))
+            elif tokens:
+                subs.append(wq.Term(fieldname, tokens[0], boost=boost))
+        for w in node.words:
+            self.words.add(fold(w))
+        if expand and node.field is None:
+            subs.extend(self.glossary(fold(" ".join(node.words))))
+        return wq.Or(subs) if len(subs) > 1 else (subs[0] if subs else None)
+
+    def glossary(self, folded: str) -> list[wq.Query]:
+        """Other languages' words for the same concept, weighted below the typed word."""
+        out = []
+        for concept in self.concepts.get(folded, ()):
+            for term in concept.all_terms:
+                if fold(term) == folded:
+                    continue
+                parts = tuple(term.split())
+                node = Phrase(parts) if len(parts) > 1 else Word(parts[0])
+                q = (
+                    self.phrase(node, expand=False)
+                    if len(parts) > 1
+                    else self.word(node, expand=False)
+                )
+                if q is not None:
+                    out.append(_boosted(q, WEIGHT_GLOSSARY))
+        return out
+
+    def prefix(self, folded: str, field_name: str | None) -> wq.Query | None:
+        fieldname = f.TITLE if field_name == "title" else f.EXACT
+        key = ("prefix", fieldname, folded)
+        searcher = self.snap.searcher()
+
+        def expand():
+            reader = searcher.reader()
+            found = []
+            for i, term in enumerate(reader.expand_prefix(fieldname, folded)):
+                if i >= PREFIX_SCAN_CAP:
+                    break
+                found.append(term)
+            return found
+
+        terms = sorted(self.snap.cached(key, expand))  # frozenset of terms, cached
+        if len(terms) > PREFIX_EXPANSION_CAP:
+            reader = searcher.reader()
+            terms = sorted(terms, key=lambda t: -reader.doc_frequency(fieldname, t))[
+                :PREFIX_EXPANSION_CAP
+            ]
+            self.messages.append(
+                f"'{folded}*' matches many words; searched for the {PREFIX_EXPANSION_CAP} most common."
+            )
+        self.prefixes.append(folded)
+        if not terms:
+            return None
+        return wq.Or([wq.Term(fieldname, t) for t in terms])
+
+
+def _boosted(q: wq.Query, factor: float) -> wq.Query:
+    q = q.copy()
+    q.boost = q.boost * factor
+    return q
+
+
+def _analyzer_for(fieldname: str):
+    if fieldname in (f.EXACT, f.TITLE, f.HEADING):
+        return folded_analyzer()
+    if fieldname == f.UNSTEMMED_TEXT:
+        return plain_analyzer()
+    return stemmed_analyzer(fieldname.removeprefix("text_"))
+
+
+# ---- the search itself ----------------------------------------------------------------------
+
+
+class Searcher:
+    """Answers SearchRequests from a Library (the current index)."""
+
+    def __init__(self, library: Library) -> None:
+        self.library = library
+
+    def parse(self, snap: Snapshot, request: SearchRequest) -> ParsedQuery:
+        parser = QueryParser(snap.vocabulary)
+        extra = " ".join(
+            f'{name}:"{value}"'
+            for name, values in request.filters.items()
+            for value in values
+            if value
+        )
+        return parser.parse(f"{request.q} {extra}".strip() if extra else request.q)
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        started = time.perf_counter()
+        snap = self.library.snapshot()
+        parsed = self.parse(snap, request)
+        messages = list(parsed.messages)
+        page_size = min(max(1, request.page_size), MAX_PAGE_SIZE)
+        page = min(max(1, request.page), MAX_PAGE)
+        sort = request.sort if request.sort in SORTS else "relevance"
+        if request.sort not in SORTS and request.sort:
+            messages.append(f"Unknown sort '{request.sort}'; sorted by relevance.")
+
+        compiler = _Compiler(snap, messages)
+        text_query = compiler.compile(parsed.node) if parsed.node is not None else None
+        searcher = snap.searcher()
+        allowed = self._allowed(snap, parsed.filters)
+
+        if text_query is None:
+            if parsed.has_text:
+                messages.append(
+                    "None of the query words can be searched (too common or too short)."
+                )
+            matched = allowed
+            if sort == "relevance" and not parsed.has_text:
+                sort = "newest"
+        else:
+            key = ("q", repr(text_query))
+            matched = snap.cached(key, lambda: text_query.docs(searcher)) & allowed
+
+        per_doc = Counter(snap.doc_id_of[n] for n in matched)
+        total = len(per_doc)
+        facets = self._facets(snap, per_doc, parsed.filters)
+        start = (page - 1) * page_size
+
+        if text_query is not None and sort == "relevance" and matched:
+            ranked = self._rank_documents(snap, text_query, matched, start + page_size)[start:]
+        else:
+            ordered = sorted(
+                per_doc,
+                key=lambda d: (snap.catalogue[d].meta.date or "", d),
+                reverse=True,
+            )
+            ranked = [(d, 0.0) for d in ordered[start : start + page_size]]
+
+        hits = tuple(
+            self._document_hit(
+                snap, doc_id, score, text_query, matched, per_doc[doc_id], compiler, request
+            )
+            for doc_id, score in ranked
+            if doc_id in snap.catalogue
+        )
+        suggestion = None
+        if total < 3 and parsed.node is not None:
+            suggestion = self._suggest(snap, request.q, parsed.node)
+        selected = {name: tuple(sorted(values)) for name, values in parsed.filters.include.items()}
+        return SearchResult(
+            query=request.q,
+            read_as=parsed.read_as,
+            messages=tuple(dict.fromkeys(messages)),
+            total=total,
+            total_passages=len(matched),
+            page=page,
+            page_size=page_size,
+            sort=sort,
+            hits=hits,
+            facets=facets,
+            selected=selected,
+            suggestion=suggestion,
+            elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
+            generation=snap.generation.name,
+        )
+
+    @staticmethod
+    def _rank_documents(
+        snap: Snapshot, text_query: wq.Query, matched: frozenset[int], wanted: int
+    ) -> list[tuple[str, float]]:
+        """Documents ranked by their best passage: the top `wanted` of them.
+
+        whoosh's own collapse ignores it when combined with a filter, so passages are
+        collapsed here, fetching more of them until enough distinct documents are found.
+        """
+        searcher = snap.searcher()
+        allow = set(matched)  # whoosh takes a set; an empty one would mean "no filter"
+        limit = max(wanted * 4, 40)
+        while True:
+            results = searcher.search(text_query, filter=allow, limit=limit, terms=False)
+            best: dict[str, float] = {}
+            for docnum, score in results.items():
+                best.setdefault(snap.doc_id_of[docnum], score)
+            if len(best) >= wanted or limit >= len(allow):
+                return list(best.items())[:wanted]
+            limit *= 4
+
+    # Filters become sets of passage numbers, cached per snapshot.
+    def _allowed(self, snap: Snapshot, filters: Filters) -> frozenset[int]:
+        searcher = snap.searcher()
+        every = snap.cached(("every",), lambda: wq.Term(f.KIND, f.KIND_PASSAGE).docs(searcher))
+        allowed = every
+        for name, values in sorted(filters.include.items()):
+            q = wq.Or([wq.Term(name, v) for v in sorted(values)])
+            allowed = allowed & snap.cached(
+                ("f", name, tuple(sorted(values))), lambda q=q: q.docs(searcher)
+            )
+        for name, values in sorted(filters.exclude.items()):
+            q = wq.Or([wq.Term(name, v) for v in sorted(values)])
+            allowed = allowed - snap.cached(
+                ("f", name, tuple(sorted(values))), lambda q=q: q.docs(searcher)
+            )
+        return allowed
+
+    def _facets(
+        self, snap: Snapshot, per_doc: Counter, filters: Filters
+    ) -> dict[str, tuple[FacetValue, ...]]:
+        counts: dict[str, Counter] = {name: Counter() for name in f.FACET_FIELDS}
+        for doc_id in per_doc:
+            info = snap.catalogue.get(doc_id)
+            if info is None:
+                continue
+            meta = info.meta
+            counts[f.TYPE][meta.type] += 1
+            if meta.year is not None:
+                counts[f.YEAR][str(meta.year)] += 1
+            counts[f.LANG][meta.language] += 1
+            for org in meta.organisations:
+                counts[f.ORG][org] += 1
+            for topic in meta.topics:
+                counts[f.TOPIC][topic] += 1
+        vocab = snap.vocabulary
+        labels = {
+            f.TYPE: lambda v: TYPE_LABELS.get(v, v),
+            f.YEAR: str,
+            f.LANG: lambda v: LANGUAGE_NAMES.get(v, v),
+            f.ORG: vocab.organisation_name,
+            f.TOPIC: vocab.topic_name,
+        }
+        out = {}
+        for name, counter in counts.items():
+            chosen = filters.include.get(name, set())
+            values = [FacetValue(v, labels[name](v), n, v in chosen) for v, n in counter.items()]
+            if name == f.YEAR:
+                values.sort(key=lambda fv: fv.value, reverse=True)
+            else:
+                values.sort(key=lambda fv: (-fv.count, fv.label.lower()))
+            out[name] = tuple(values)
+        return out
+
+    def _document_hit(
+        self,
+        snap: Snapshot,
+        doc_id: str,
+        score: float,
+        text_query: wq.Query | None,
+        matched: frozenset[int],
+        matching: int,
+        compiler: _Compiler,
+        request: SearchRequest,
+    ) -> DocumentHit:
+        info = snap.catalogue[doc_id]
+        searcher = snap.searcher()
+        terms = compiler.highlight_terms()
+        language = info.meta.language
+        passages: list[PassageHit] = []
+        if text_query is not None:
+            doc_passages = snap.cached(
+                ("doc", doc_id),
+                lambda: searcher.document_numbers(**{f.DOC_ID: doc_id, f.KIND: f.KIND_PASSAGE}),
+            )
+            results = searcher.search(
+                text_query,
+                filter=set(doc_passages & matched),
+                limit=request.passages_per_doc,
+                terms=False,
+            )
+            for hit in results:
+                passages.append(
+                    self._passage_hit(hit.fields(), hit.score, terms, language, request)
+                )
+        else:
+            for docnum in sorted(
+                searcher.document_numbers(**{f.DOC_ID: doc_id, f.KIND: f.KIND_PASSAGE})
+            )[:1]:
+                passages.append(
+                    self._passage_hit(searcher.stored_fields(docnum), 0.0, terms, language, request)
+                )
+        return DocumentHit(info, round(score, 4), tuple(passages), matching)
+
+    @staticmethod
+    def _passage_hit(
+        stored: dict, score: float, terms: HighlightTerms, language: str, request: SearchRequest
+    ) -> PassageHit:
+        heading = stored.get(f.HEADING) or ""
+        return PassageHit(
+            anchor=stored[f.ANCHOR],
+            heading_path=tuple(heading.split(f.HEADING_SEP)) if heading else (),
+            page=stored.get(f.PAGE),
+            snippet=snippet(stored.get(f.BODY) or "", terms, language, request.snippet_chars),
+            score=round(score, 4),
+            text_hash=stored.get(f.TEXT_HASH) or "",
+        )
+
+    def _suggest(self, snap: Snapshot, raw: str, node: Node) -> str | None:
+        """ "Did you mean": replace unknown words by the closest frequent corpus word."""
+        searcher = snap.searcher()
+        reader = searcher.reader()
+        corrector = searcher.corrector(f.EXACT)
+        replacements: dict[str, str] = {}
+        for word in _plain_words_of(node):
+            folded = fold(word)
+            if len(folded) < 4 or reader.doc_frequency(f.EXACT, folded) > 0:
+                continue
+            options = corrector.suggest(folded, limit=3, maxdist=2, prefix=1)
+            if options:
+                best = max(options, key=lambda t: reader.doc_frequency(f.EXACT, t))
+                replacements[word] = best
+        if not replacements:
+            return None
+        suggestion = raw
+        for word, better in replacements.items():
+            suggestion = _replace_word(suggestion, word, better)
+        return suggestion if suggestion != raw else None
+
+    def highlight_terms(self, q: str) -> HighlightTerms:
+        """The words a query would highlight, for marking them in a whole document."""
+        snap = self.library.snapshot()
+        parsed = QueryParser(snap.vocabulary).parse(q)
+        compiler = _Compiler(snap, [])
+        if parsed.node is not None:
+            compiler.compile(parsed.node)
+        return compiler.highlight_terms()
+
+    # ---- documents ------------------------------------------------------------------------
+
+    def related(self, doc_id: str, limit: int = 5) -> list[tuple[DocInfo, float]]:
+        """Documents most similar to `doc_id`, by its most distinctive words."""
+        snap = self.library.snapshot()
+        if doc_id not in snap.catalogue:
+            return []
+        searcher = snap.searcher()
+        own = snap.cached(
+            ("doc", doc_id),
+            lambda: searcher.document_numbers(**{f.DOC_ID: doc_id, f.KIND: f.KIND_PASSAGE}),
+        )
+        text = " ".join((searcher.stored_fields(n).get(f.BODY) or "") for n in sorted(own)[:40])[
+            :20000
+        ]
+        info = snap.catalogue[doc_id]
+        text = f"{info.title} {text}"
+        keys = [
+            t
+            for t, _ in searcher.key_terms_from_text(f.EXACT, text, numterms=20)
+            if len(t) > 2 and not t.isdigit()
+        ]
+        if not keys:
+            return []
+        q = wq.Or([wq.Term(f.EXACT, t) for t in keys])
+        candidates = (
+            snap.cached(("every",), lambda: wq.Term(f.KIND, f.KIND_PASSAGE).docs(searcher)) - own
+        )
+        results = searcher.search(
+            q, filter=set(candidates), limit=limit, collapse=f.DOC_ID, collapse_limit=1
+        )
+        return [
+            (snap.catalogue[h[f.DOC_ID]], round(h.score, 3))
+            for h in results
+            if h[f.DOC_ID] in snap.catalogue
+        ]
+
+
+def _plain_words_of(node: Node) -> list[str]:
+    if isinstance(node, Word):
+        return [] if node.prefix else [node.text]
+    if isinstance(node, Phrase):
+        return list(node.words)
+    if isinstance(node, Not):
+        return []
+    return [w for child in node.nodes for w in _plain_words_of(child)]
+
+
+def _replace_word(text: str, word: str, better: str) -> str:
+    return re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", better, text, count=1, flags=re.IGNORECASE)
+
+
+def open_searcher(settings) -> Searcher:
+    return Searcher(Library(settings))

@@ -1,0 +1,156 @@
+"""The corpus's controlled vocabularies: member organisations, topics, and the glossary.
+
+They live as TOML beside the documents (`corpus/organisations.toml`, `corpus/topics.toml`,
+`corpus/glossary.toml`) so coordinators can edit them without touching code.
+"""
+
+from __future__ import annotations
+
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kb.errors import ConfigError
+
+LANGUAGES = ("en", "sv", "no", "da", "fi", "fr", "de", "nl")
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents, so `Skövde`, `skovde` and `SKÖVDE` compare equal.
+
+    ø, æ and ß have no combining form in Unicode, so they are mapped by hand.
+    """
+    text = text.lower().replace("ø", "o").replace("æ", "ae").replace("ß", "ss")
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@dataclass(frozen=True)
+class Organisation:
+    id: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    sector: str = ""
+    country: str = ""
+    member: bool = True
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    name: str
+    keywords: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def all_keywords(self) -> tuple[str, ...]:
+        return tuple(k for words in self.keywords.values() for k in words)
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One idea with its words in several languages, used for cross-language query expansion."""
+
+    id: str
+    terms: dict[str, tuple[str, ...]]
+
+    @property
+    def all_terms(self) -> tuple[str, ...]:
+        return tuple(t for words in self.terms.values() for t in words)
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    organisations: tuple[Organisation, ...] = ()
+    topics: tuple[Topic, ...] = ()
+    concepts: tuple[Concept, ...] = ()
+
+    def organisation(self, value: str) -> Organisation | None:
+        """Find an organisation by id, name or alias, ignoring case and accents."""
+        wanted = fold(value).strip()
+        for org in self.organisations:
+            if wanted == org.id or any(wanted == fold(n) for n in org.names):
+                return org
+        return None
+
+    def topic(self, value: str) -> Topic | None:
+        """Find a topic by id or name, ignoring case and accents."""
+        wanted = fold(value).strip().replace(" ", "-")
+        for topic in self.topics:
+            if wanted in (topic.id, fold(topic.name).replace(" ", "-")):
+                return topic
+        return None
+
+    def organisation_name(self, org_id: str) -> str:
+        org = self.organisation(org_id)
+        return org.name if org else org_id
+
+    def topic_name(self, topic_id: str) -> str:
+        topic = self.topic(topic_id)
+        return topic.name if topic else topic_id
+
+
+def _read_toml(path: Path) -> dict:
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
+def _strings(value: object, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise ConfigError(f"{where}: expected a string or a list of strings")
+
+
+def load_vocabulary(corpus: Path) -> Vocabulary:
+    """Read the three vocabulary files of a corpus; a missing file is an empty vocabulary."""
+    orgs = []
+    org_file = corpus / "organisations.toml"
+    for i, entry in enumerate(_read_toml(org_file).get("organisation", []), start=1):
+        where = f"{org_file} organisation #{i}"
+        if "id" not in entry or "name" not in entry:
+            raise ConfigError(f"{where}: needs `id` and `name`")
+        orgs.append(
+            Organisation(
+                id=str(entry["id"]),
+                name=str(entry["name"]),
+                aliases=_strings(entry.get("aliases"), where),
+                sector=str(entry.get("sector", "")),
+                country=str(entry.get("country", "")),
+                member=bool(entry.get("member", True)),
+            )
+        )
+    topics = []
+    topic_file = corpus / "topics.toml"
+    for i, entry in enumerate(_read_toml(topic_file).get("topic", []), start=1):
+        where = f"{topic_file} topic #{i}"
+        if "id" not in entry or "name" not in entry:
+            raise ConfigError(f"{where}: needs `id` and `name`")
+        keywords = entry.get("keywords", {})
+        if not isinstance(keywords, dict):
+            raise ConfigError(f"{where}: `keywords` must be a table of language = [words]")
+        topics.append(
+            Topic(
+                id=str(entry["id"]),
+                name=str(entry["name"]),
+                keywords={lang: _strings(words, where) for lang, words in keywords.items()},
+            )
+        )
+    concepts = []
+    glossary_file = corpus / "glossary.toml"
+    for i, entry in enumerate(_read_toml(glossary_file).get("concept", []), start=1):
+        where = f"{glossary_file} concept #{i}"
+        terms = {k: _strings(v, where) for k, v in entry.items() if k != "id"}
+        concepts.append(Concept(id=str(entry.get("id", f"concept-{i}")), terms=terms))
+    return Vocabulary(tuple(orgs), tuple(topics), tuple(concepts))
