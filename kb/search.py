@@ -516,6 +516,23 @@ class Searcher:
             suggestion = _replace_word(suggestion, word, better)
         return suggestion if suggestion != raw else None
 
+    def rank(self, q: str, limit: int = 1000) -> list[tuple[str, float]]:
+        """Document ids and scores for a query, best first: the ranking `search` pages through,
+        without facets or snippets (for evaluation against relevance judgements)."""
+        snap = self.library.snapshot()
+        parsed = QueryParser(snap.vocabulary).parse(q)
+        if parsed.node is None:
+            return []
+        text_query = _Compiler(snap, []).compile(parsed.node)
+        if text_query is None:
+            return []
+        searcher = snap.searcher()
+        allowed = self._allowed(snap, parsed.filters)
+        matched = frozenset(text_query.docs(searcher)) & allowed
+        if not matched:
+            return []
+        return self._rank_documents(snap, text_query, matched, limit)
+
     def highlight_terms(self, q: str) -> HighlightTerms:
         """The words a query would highlight, for marking them in a whole document."""
         snap = self.library.snapshot()
