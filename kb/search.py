@@ -112,9 +112,11 @@ class SearchResult:
 
 
 class _Compiler:
-    def __init__(self, snap: Snapshot, messages: list[str]) -> None:
+    def __init__(self, snap: Snapshot, messages: list[str], glossary: bool = True) -> None:
         self.snap = snap
         self.messages = messages
+        self.use_glossary = glossary
+        self.expanded = False  # whether the glossary added anything
         self.languages = snap.languages or ("en",)
         self.words: set[str] = set()
         self.stems: set[tuple[str, str]] = set()
@@ -219,6 +221,8 @@ class _Compiler:
     def glossary(self, folded: str) -> list[wq.Query]:
         """Other languages' words for the same concept, weighted below the typed word."""
         out = []
+        if not self.use_glossary:
+            return out
         for concept in self.concepts.get(folded, ()):
             for term in concept.all_terms:
                 if fold(term) == folded:
@@ -232,6 +236,7 @@ class _Compiler:
                 )
                 if q is not None:
                     out.append(_boosted(q, WEIGHT_GLOSSARY))
+                    self.expanded = True
         return out
 
     def prefix(self, folded: str, field_name: str | None) -> wq.Query | None:
@@ -309,20 +314,25 @@ class Searcher:
 
         compiler = _Compiler(snap, messages)
         text_query = compiler.compile(parsed.node) if parsed.node is not None else None
-        searcher = snap.searcher()
         allowed = self._allowed(snap, parsed.filters)
 
+        direct = matched = frozenset()
         if text_query is None:
             if parsed.has_text:
                 messages.append(
                     "None of the query words can be searched (too common or too short)."
                 )
-            matched = allowed
-            if sort == "relevance" and not parsed.has_text:
-                sort = "newest"
+            else:  # filters only: every passage they allow, newest first
+                matched = allowed
+                if not parsed.filters and request.q.strip():
+                    messages.append(
+                        "The query has no words to search for; showing the newest documents."
+                    )
+                if sort == "relevance":
+                    sort = "newest"
         else:
-            key = ("q", repr(text_query))
-            matched = snap.cached(key, lambda: text_query.docs(searcher)) & allowed
+            matched = self._docs(snap, text_query) & allowed
+            direct = self._direct_matches(snap, parsed.node, compiler, matched)
 
         per_doc = Counter(snap.doc_id_of[n] for n in matched)
         total = len(per_doc)
@@ -330,7 +340,7 @@ class Searcher:
         start = (page - 1) * page_size
 
         if text_query is not None and sort == "relevance" and matched:
-            ranked = self._rank_documents(snap, text_query, matched, start + page_size)[start:]
+            ranked = self._rank_tiers(snap, text_query, matched, direct, start + page_size)[start:]
         else:
             ordered = sorted(
                 per_doc,
@@ -347,7 +357,7 @@ class Searcher:
             if doc_id in snap.catalogue
         )
         suggestion = None
-        if total < 3 and parsed.node is not None:
+        if parsed.node is not None:
             suggestion = self._suggest(snap, request.q, parsed.node)
         selected = {name: tuple(sorted(values)) for name, values in parsed.filters.include.items()}
         return SearchResult(
@@ -366,6 +376,42 @@ class Searcher:
             elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
             generation=snap.generation.name,
         )
+
+    @staticmethod
+    def _docs(snap: Snapshot, q: wq.Query) -> frozenset[int]:
+        return snap.cached(("q", repr(q)), lambda: q.docs(snap.searcher()))
+
+    def _direct_matches(
+        self, snap: Snapshot, node: Node, compiler: _Compiler, matched: frozenset[int]
+    ) -> frozenset[int]:
+        """Passages matching the words as typed, without glossary translations."""
+        if not compiler.expanded:
+            return matched
+        direct = _Compiler(snap, [], glossary=False).compile(node)
+        return self._docs(snap, direct) & matched if direct is not None else frozenset()
+
+    def _rank_tiers(
+        self,
+        snap: Snapshot,
+        text_query: wq.Query,
+        matched: frozenset[int],
+        direct: frozenset[int],
+        wanted: int,
+    ) -> list[tuple[str, float]]:
+        """Documents matching the typed words first; those found only through the glossary
+        (another language's word for the same concept) after them."""
+        first = self._rank_documents(snap, text_query, direct, wanted) if direct else []
+        if len(first) >= wanted or direct == matched:
+            return first
+        seen = {doc_id for doc_id, _ in first}
+        rest = [
+            (doc_id, score)
+            for doc_id, score in self._rank_documents(
+                snap, text_query, matched - direct, wanted - len(first) + len(seen)
+            )
+            if doc_id not in seen
+        ]
+        return first + rest[: wanted - len(first)]
 
     @staticmethod
     def _rank_documents(
@@ -523,15 +569,15 @@ class Searcher:
         parsed = QueryParser(snap.vocabulary).parse(q)
         if parsed.node is None:
             return []
-        text_query = _Compiler(snap, []).compile(parsed.node)
+        compiler = _Compiler(snap, [])
+        text_query = compiler.compile(parsed.node)
         if text_query is None:
             return []
-        searcher = snap.searcher()
-        allowed = self._allowed(snap, parsed.filters)
-        matched = frozenset(text_query.docs(searcher)) & allowed
+        matched = self._docs(snap, text_query) & self._allowed(snap, parsed.filters)
         if not matched:
             return []
-        return self._rank_documents(snap, text_query, matched, limit)
+        direct = self._direct_matches(snap, parsed.node, compiler, matched)
+        return self._rank_tiers(snap, text_query, matched, direct, limit)
 
     def highlight_terms(self, q: str) -> HighlightTerms:
         """The words a query would highlight, for marking them in a whole document."""
