@@ -326,6 +326,123 @@ def show_cmd(ctx, doc_id: str, as_json: bool) -> None:
         click.echo(p["text"])
 
 
+# ---- cite / lists ------------------------------------------------------------------------------
+
+# The same as kb.cite.FORMATS (a test keeps them equal); kept here so `kb --help` stays fast.
+CITE_FORMATS = ("text", "markdown", "bibtex", "ris", "csl-json")
+NOT_FOUND_EXIT_CODES_HELP = """
+\b
+Exit codes:
+  0  success
+  1  no such document, passage or reading list
+  2  nothing done: no index yet (run `kb index`) or another error
+"""
+
+
+@main.command("cite", epilog=NOT_FOUND_EXIT_CODES_HELP)
+@click.argument("ref")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(CITE_FORMATS),
+    default="text",
+    show_default=True,
+    help="Citation format.",
+)
+@click.option("--all", "all_formats", is_flag=True, help="Print the citation in every format.")
+@click.option(
+    "--accessed",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Access date YYYY-MM-DD (default: today).",
+)
+@click.pass_context
+def cite_cmd(ctx, ref: str, fmt: str, all_formats: bool, accessed) -> None:
+    """Cite a document or passage: REF is DOC_ID or DOC_ID#ANCHOR (as shown by `kb search`)."""
+    from kb.cite import FORMATS, cite, parse_ref, render
+    from kb.library import Library
+
+    settings = _settings(ctx)
+    doc_id, anchor = parse_ref(ref)
+    try:
+        citation = cite(
+            Library(settings).snapshot(),
+            doc_id,
+            anchor,
+            settings.base_url,
+            accessed.date() if accessed else None,
+        )
+    except NotFound as exc:
+        click.echo(f"Error: {exc}", err=True)
+        ctx.exit(1)
+    except KbError as exc:
+        raise Fatal(str(exc)) from exc
+    if not all_formats:
+        click.echo(render(citation, fmt))
+        return
+    for i, name in enumerate(FORMATS):
+        if i:
+            click.echo()
+        click.echo(f"== {name} ==")
+        click.echo(render(citation, name))
+
+
+@main.command("lists", epilog=NOT_FOUND_EXIT_CODES_HELP)
+@click.argument("slug", required=False)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.pass_context
+def lists_cmd(ctx, slug: str | None, fmt: str, as_json: bool) -> None:
+    """List the reading lists, or print the list SLUG with its items (missing ones marked)."""
+    from kb import readinglists as rl
+    from kb.errors import ConfigError
+    from kb.library import Library
+
+    settings = _settings(ctx)
+    fmt = "json" if as_json else fmt
+    if slug is None:
+        lists, problems = rl.load_reading_lists(settings.corpus)
+        if fmt == "json":
+            _echo_json({"lists": [rl.list_summary_dict(r) for r in lists],
+                        "problems": [p.to_dict() for p in problems]})  # fmt: skip
+            return
+        for p in problems:
+            click.echo(f"warning: {p}", err=True)
+        if not lists:
+            click.echo(f"No reading lists in {settings.corpus / rl.LISTS_DIR}.")
+        width = max((len(r.slug) for r in lists), default=0)
+        for r in lists:
+            about = rl.list_facts(r)
+            if fmt == "markdown":
+                click.echo(f"- **{r.slug}**: {rl.esc(r.title)} ({rl.esc(about)})")
+            else:
+                click.echo(f"{r.slug:<{width}}  {r.title}\n{'':<{width}}  {about}")
+        return
+    try:
+        reading_list = rl.get_reading_list(settings.corpus, slug)
+    except NotFound as exc:
+        click.echo(f"Error: {exc}; see `kb lists` for the lists there are", err=True)
+        ctx.exit(1)
+    except ConfigError as exc:
+        raise Fatal(str(exc)) from exc
+    try:
+        resolved = rl.resolve(reading_list, Library(settings).snapshot())
+    except KbError as exc:
+        raise Fatal(str(exc)) from exc
+    if fmt == "json":
+        _echo_json(rl.list_dict(reading_list, resolved, settings.base_url))
+    elif fmt == "markdown":
+        click.echo(rl.render_markdown(reading_list, resolved, settings.base_url))
+    else:
+        click.echo(rl.render_text(reading_list, resolved))
+
+
 # ---- serve -------------------------------------------------------------------------------------
 
 

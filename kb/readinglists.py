@@ -1,0 +1,420 @@
+"""Curated reading lists: `corpus/reading-lists/<slug>.toml`, validated against the index.
+
+A list file looks like this (sections are optional and group consecutive items):
+
+    title = "Start here"
+    audience = "New members"
+    description = "What you have signed up to, and what to read first."
+    estimated_minutes = 55          # optional; the sum of the items' minutes when absent
+
+    [[item]]
+    ref = "about/statement-of-commitment"     # a doc id, or doc_id#anchor for a passage
+    note = "Why to read it."
+    section = "The commitment"                 # optional
+    minutes = 5                                # optional
+
+Problems never raise while loading: an unreadable file is reported as item 0 and skipped; a
+bad item is reported with its number; a ref that does not resolve is reported by `validate`
+and the list is still shown with that item marked missing.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+import tomllib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from kb.cite import markdown_escape as esc
+from kb.cite import parse_ref
+from kb.documents import load_document, permalink
+from kb.errors import ConfigError, NotFound
+from kb.library import DocInfo, Snapshot
+from kb.models import TYPE_LABELS, Passage
+
+LISTS_DIR = "reading-lists"
+SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_LIST_KEYS = {"title", "audience", "description", "estimated_minutes", "item"}
+_ITEM_KEYS = {"ref", "note", "section", "minutes"}
+
+
+@dataclass(frozen=True)
+class ListItem:
+    number: int  # 1-based position in the file, as reported in problems
+    ref: str
+    note: str
+    section: str | None
+    minutes: int | None
+
+
+@dataclass(frozen=True)
+class ReadingList:
+    slug: str
+    title: str
+    audience: str
+    description: str
+    estimated_minutes: int | None
+    items: tuple[ListItem, ...]
+    path: str  # relative to the corpus, e.g. reading-lists/start-here.toml
+
+
+@dataclass(frozen=True)
+class ResolvedItem:
+    item: ListItem
+    doc: DocInfo | None
+    passage: Passage | None
+    problem: str | None  # set when the ref does not resolve
+
+
+@dataclass(frozen=True)
+class ListProblem:
+    file: str
+    item: int  # 0: the file as a whole
+    ref: str
+    problem: str
+
+    def __str__(self) -> str:
+        where = f"item {self.item}" + (f" ({self.ref})" if self.ref else "")
+        return (
+            f"{self.file} {where}: {self.problem}" if self.item else f"{self.file}: {self.problem}"
+        )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _positive_int(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return None
+
+
+def _text(value: object) -> str:
+    return " ".join(value.split()) if isinstance(value, str) else ""
+
+
+def _parse_list(slug: str, rel: str, data: dict) -> tuple[ReadingList | None, list[ListProblem]]:
+    problems: list[ListProblem] = []
+
+    def problem(item: int, ref: str, text: str) -> None:
+        problems.append(ListProblem(rel, item, ref, text))
+
+    title = _text(data.get("title"))
+    if not title:
+        problem(0, "", "needs a `title` (a non-empty string)")
+        return None, problems
+    unknown = sorted(set(data) - _LIST_KEYS)
+    if unknown:
+        problem(
+            0, "", f"unknown key(s) {', '.join(unknown)}; expected {', '.join(sorted(_LIST_KEYS))}"
+        )
+    for key in ("audience", "description"):
+        if key in data and not isinstance(data[key], str):
+            problem(0, "", f"`{key}` must be a string")
+    raw_items = data.get("item", [])
+    if not isinstance(raw_items, list) or not all(isinstance(i, dict) for i in raw_items):
+        problem(0, "", "items must be written as [[item]] tables")
+        return None, problems
+    if not raw_items:
+        problem(0, "", "has no [[item]]")
+    items = []
+    for number, raw in enumerate(raw_items, start=1):
+        ref = raw.get("ref")
+        if not isinstance(ref, str) or not ref.strip() or not parse_ref(ref)[0]:
+            problem(number, "", "needs a `ref`: a document id, or doc_id#anchor for a passage")
+            continue
+        ref = ref.strip()
+        unknown = sorted(set(raw) - _ITEM_KEYS)
+        if unknown:
+            problem(
+                number,
+                ref,
+                f"unknown key(s) {', '.join(unknown)}; expected {', '.join(sorted(_ITEM_KEYS))}",
+            )
+        minutes = _positive_int(raw.get("minutes"))
+        if "minutes" in raw and minutes is None:
+            problem(number, ref, "`minutes` must be a positive whole number")
+        if "section" in raw and not _text(raw["section"]):
+            problem(number, ref, "`section` must be a non-empty string")
+        items.append(
+            ListItem(
+                number=number,
+                ref=ref,
+                note=_text(raw.get("note")),
+                section=_text(raw.get("section")) or None,
+                minutes=minutes,
+            )
+        )
+    estimated = _positive_int(data.get("estimated_minutes"))
+    if "estimated_minutes" in data and estimated is None:
+        problem(0, "", "`estimated_minutes` must be a positive whole number")
+    if estimated is None and any(i.minutes for i in items):
+        estimated = sum(i.minutes or 0 for i in items)
+    reading_list = ReadingList(
+        slug=slug,
+        title=title,
+        audience=_text(data.get("audience")),
+        description=_text(data.get("description")),
+        estimated_minutes=estimated,
+        items=tuple(items),
+        path=rel,
+    )
+    return reading_list, problems
+
+
+def _load_file(path: Path, corpus: Path) -> tuple[ReadingList | None, list[ListProblem]]:
+    rel = path.relative_to(corpus).as_posix()
+    slug = path.stem
+    if not SLUG_RE.fullmatch(slug):
+        return None, [ListProblem(rel, 0, "", "file name must be lower-case letters, digits and "
+                                  "hyphens (it becomes the list's address)")]  # fmt: skip
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        return None, [ListProblem(rel, 0, "", f"invalid TOML: {exc}")]
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [ListProblem(rel, 0, "", f"cannot be read: {exc}")]
+    return _parse_list(slug, rel, data)
+
+
+def load_reading_lists(corpus: Path) -> tuple[list[ReadingList], list[ListProblem]]:
+    """Every list of the corpus, sorted by slug, and the problems found in their files."""
+    folder = corpus / LISTS_DIR
+    lists: list[ReadingList] = []
+    problems: list[ListProblem] = []
+    if not folder.is_dir():
+        return lists, problems
+    for path in sorted(folder.glob("*.toml")):
+        if path.name.startswith((".", "_")) or not path.is_file():
+            continue
+        reading_list, found = _load_file(path, corpus)
+        problems += found
+        if reading_list is not None:
+            lists.append(reading_list)
+    lists.sort(key=lambda r: r.slug)
+    return lists, problems
+
+
+def get_reading_list(corpus: Path, slug: str) -> ReadingList:
+    """One list by slug; NotFound for an unknown or malformed slug, ConfigError for a file
+    that cannot be read as a reading list."""
+    if not SLUG_RE.fullmatch(slug or ""):
+        raise NotFound(f"no reading list '{slug}' (a list's name has only a-z, 0-9 and hyphens)")
+    path = corpus / LISTS_DIR / f"{slug}.toml"
+    if not path.is_file():
+        raise NotFound(f"no reading list '{slug}'")
+    reading_list, problems = _load_file(path, corpus)
+    if reading_list is None:
+        raise ConfigError("; ".join(str(p) for p in problems))
+    return reading_list
+
+
+def resolve(reading_list: ReadingList, snap: Snapshot) -> list[ResolvedItem]:
+    """Look every item up in the index; unresolved items carry a `problem` instead of failing."""
+    passages: dict[str, dict[str, Passage]] = {}
+    resolved = []
+    for item in reading_list.items:
+        doc_id, anchor = parse_ref(item.ref)
+        doc = snap.catalogue.get(doc_id)
+        if doc is None:
+            resolved.append(ResolvedItem(item, None, None, f"no document '{doc_id}'"))
+            continue
+        passage = None
+        if anchor:
+            if doc_id not in passages:
+                view = load_document(snap, doc_id)
+                passages[doc_id] = {p.anchor: p for p in view.passages}
+            passage = passages[doc_id].get(anchor)
+            if passage is None:
+                resolved.append(
+                    ResolvedItem(item, doc, None, f"no passage '#{anchor}' in {doc_id}")
+                )
+                continue
+        resolved.append(ResolvedItem(item, doc, passage, None))
+    return resolved
+
+
+def validate(corpus: Path, snap: Snapshot) -> list[ListProblem]:
+    """Invalid list files and every item whose ref does not resolve, by file and item."""
+    lists, problems = load_reading_lists(corpus)
+    for reading_list in lists:
+        for r in resolve(reading_list, snap):
+            if r.problem:
+                problems.append(
+                    ListProblem(reading_list.path, r.item.number, r.item.ref, r.problem)
+                )
+    problems.sort(key=lambda p: (p.file, p.item))
+    return problems
+
+
+def sections(resolved: list[ResolvedItem]) -> list[tuple[str | None, list[ResolvedItem]]]:
+    """Consecutive items of the same section, in list order: [(section or None, items), ...]."""
+    groups: list[tuple[str | None, list[ResolvedItem]]] = []
+    for r in resolved:
+        if groups and groups[-1][0] == r.item.section:
+            groups[-1][1].append(r)
+        else:
+            groups.append((r.item.section, [r]))
+    return groups
+
+
+def list_summary_dict(reading_list: ReadingList) -> dict:
+    """One line of `kb lists --json` and `/api/lists`."""
+    return {
+        "slug": reading_list.slug,
+        "title": reading_list.title,
+        "audience": reading_list.audience,
+        "description": reading_list.description,
+        "estimated_minutes": reading_list.estimated_minutes,
+        "item_count": len(reading_list.items),
+        "path": reading_list.path,
+    }
+
+
+def item_dict(r: ResolvedItem, base_url: str) -> dict:
+    doc_id, anchor = parse_ref(r.item.ref)
+    out = {
+        "number": r.item.number,
+        "ref": r.item.ref,
+        "note": r.item.note,
+        "section": r.item.section,
+        "minutes": r.item.minutes,
+        "doc_id": doc_id,
+        "anchor": anchor,
+        "missing": r.problem,
+        "title": None,
+        "type": None,
+        "type_label": None,
+        "date": None,
+        "language": None,
+        "page": None,
+        "heading_path": [],
+        "permalink": None,
+    }
+    if r.doc is not None and r.problem is None:
+        meta = r.doc.meta
+        out.update(
+            {
+                "title": meta.title,
+                "type": meta.type,
+                "type_label": TYPE_LABELS.get(meta.type, meta.type),
+                "date": meta.date,
+                "language": meta.language,
+                "permalink": permalink(base_url, doc_id, anchor),
+            }
+        )
+        if r.passage is not None:
+            out["page"] = r.passage.page
+            out["heading_path"] = list(r.passage.heading_path)
+    return out
+
+
+def list_dict(reading_list: ReadingList, resolved: list[ResolvedItem], base_url: str) -> dict:
+    """The JSON shape of one list (`kb lists SLUG --format json`, `/api/lists/<slug>`).
+
+    `items` in order, each with `missing` (null, or why the ref does not resolve); `sections`
+    groups consecutive items by section as lists of item numbers.
+    """
+    return {
+        **list_summary_dict(reading_list),
+        "missing": sum(1 for r in resolved if r.problem),
+        "items": [item_dict(r, base_url) for r in resolved],
+        "sections": [
+            {"title": title, "items": [r.item.number for r in group]}
+            for title, group in sections(resolved)
+        ],
+    }
+
+
+# ---- text and Markdown -----------------------------------------------------------------------
+
+
+def _duration(minutes: int | None) -> str:
+    if not minutes:
+        return ""
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return f"about {minutes} min"
+    return f"about {hours} h {rest} min" if rest else f"about {hours} h"
+
+
+def list_facts(reading_list: ReadingList) -> str:
+    """`For: New members · 8 items · about 55 min`."""
+    n = len(reading_list.items)
+    parts = [f"For: {reading_list.audience}"] if reading_list.audience else []
+    parts.append(f"{n} item{'s' if n != 1 else ''}")
+    if reading_list.estimated_minutes:
+        parts.append(_duration(reading_list.estimated_minutes))
+    return " · ".join(parts)
+
+
+def _item_facts(r: ResolvedItem) -> str:
+    facts = []
+    if r.doc is not None:
+        facts.append(TYPE_LABELS.get(r.doc.meta.type, r.doc.meta.type))
+        if r.doc.meta.date:
+            facts.append(r.doc.meta.date)
+    if r.passage is not None:
+        if r.passage.heading_path:
+            facts.append(f"§ {r.passage.heading_path[-1]}")
+        if r.passage.page:
+            facts.append(f"p. {r.passage.page}")
+    if r.item.minutes:
+        facts.append(f"{r.item.minutes} min")
+    return ", ".join(facts)
+
+
+def _wrap(text: str, indent: str = "") -> str:
+    return textwrap.fill(
+        text, 88, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False
+    )
+
+
+def render_text(reading_list: ReadingList, resolved: list[ResolvedItem]) -> str:
+    """A list for the terminal: sections, numbered items, notes; missing items marked."""
+    out = [reading_list.title, list_facts(reading_list)]
+    if reading_list.description:
+        out += ["", _wrap(reading_list.description)]
+    for section, group in sections(resolved):
+        out.append("")
+        if section:
+            out += [section, "-" * len(section)]
+        for r in group:
+            if r.problem:
+                out.append(f"{r.item.number:>2}. [missing: {r.problem}]")
+            else:
+                facts = _item_facts(r)
+                out.append(f"{r.item.number:>2}. {r.doc.title}" + (f" ({facts})" if facts else ""))
+            out.append(f"    {r.item.ref}")
+            if r.item.note:
+                out.append(_wrap(r.item.note, "    "))
+    return "\n".join(out)
+
+
+def render_markdown(reading_list: ReadingList, resolved: list[ResolvedItem], base_url: str) -> str:
+    """A list as Markdown: sections as headings, items as a numbered list with links."""
+    out = [f"# {esc(reading_list.title)}", "", f"*{esc(list_facts(reading_list))}*"]
+    if reading_list.description:
+        out += ["", esc(reading_list.description)]
+    for section, group in sections(resolved):
+        out.append("")
+        if section:
+            out += [f"## {esc(section)}", ""]
+        for r in group:
+            if r.problem:
+                line = f"{r.item.number}. \\[missing: {esc(r.problem)}\\] {esc(r.item.ref)}"
+            else:
+                doc_id, anchor = parse_ref(r.item.ref)
+                link = permalink(base_url, doc_id, anchor)
+                facts = _item_facts(r)
+                line = f"{r.item.number}. [{esc(r.doc.title)}]({link})" + (
+                    f" ({esc(facts)})" if facts else ""
+                )
+            if r.item.note:
+                # A backslash at the end of a line is a hard line break; the note stays in the item.
+                indent = " " * len(f"{r.item.number}. ")
+                out += [line + "\\", indent + esc(r.item.note)]
+            else:
+                out.append(line)
+    return "\n".join(out)
