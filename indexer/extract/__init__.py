@@ -12,7 +12,7 @@ from .base import Block, Extraction, ExtractionProblem, Failed, Skipped
 from .html import extract_html
 from .markdown import extract_markdown
 from .pdf import extract_pdf
-from .text import decode_text, extract_text, looks_binary
+from .text import decode_text, extract_text
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -78,9 +78,7 @@ def extract_file(
     except OSError as error:
         raise Failed(f"cannot read file: {error.strerror or error}") from error
     if kind == "html":
-        if looks_binary(data):
-            raise Skipped("binary content in a text file")
-        return extract_html(data, path)
+        return extract_html(data, path)  # it sniffs the charset itself
     text = decode_text(data)
     if kind == "markdown":
         return extract_markdown(text, path)

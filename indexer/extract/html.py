@@ -57,6 +57,7 @@ _SKIP_LINK_TEXT_RE = re.compile(
 _STRUCTURAL_TAGS = frozenset({"html", "body", "main", "article"})
 
 _HEADING_LEVELS = {f"h{level}": level for level in range(1, 7)}
+_HEADING_NAMES = list(_HEADING_LEVELS)
 # Entering or leaving these ends the paragraph being collected.
 _BLOCK_TAGS = frozenset(
     {
@@ -363,33 +364,41 @@ def _content_root(soup: BeautifulSoup) -> Tag:
     return body
 
 
-def _remove_clutter(root: Tag) -> None:
-    for tag in root.find_all(_CLUTTER_TAGS):
-        if tag.decomposed:
-            continue
-        # An article's own <header> holds its h1 and date; only site headers are clutter.
-        if tag.name == "header" and tag.find(list(_HEADING_LEVELS)) and root.name != "body":
-            continue
-        tag.decompose()
-    for tag in root.find_all(True):
-        if tag.decomposed or tag.name in _STRUCTURAL_TAGS:
-            continue
-        if (
-            _is_hidden(tag)
-            or str(tag.get("role", "")).lower() in _CLUTTER_ROLES
-            or _CLUTTER_ATTRIBUTE_RE.search(_attribute_text(tag))
-        ):
-            tag.decompose()
-        elif tag.name == "a" and str(tag.get("href", "")).startswith("#"):
-            text = tag.get_text(" ", strip=True)
-            if _SKIP_LINK_CLASS_RE.search(_attribute_text(tag)) or _SKIP_LINK_TEXT_RE.match(text):
-                tag.decompose()
-    for details in root.find_all("details"):
-        # A <details> left with only its <summary> was a wrapper around a removed form.
-        summary = details.find("summary")
-        rest = details.get_text(" ", strip=True)
-        if summary and rest == summary.get_text(" ", strip=True):
-            details.decompose()
+def _is_clutter(tag: Tag, root: Tag) -> bool:
+    """Whether `tag` (inside the content root) is page chrome rather than the page's text.
+
+    Decided while walking, without changing the tree: bs4's `decompose()` plus its
+    `decomposed` check turn quadratic on deeply nested markup.
+    """
+    name = tag.name
+    if name in _CLUTTER_TAGS:
+        # An article's own <header> holds its h1 and date; only a site header is clutter.
+        return not (name == "header" and root.name != "body" and tag.find(_HEADING_NAMES))
+    if name in _STRUCTURAL_TAGS:
+        return False
+    if (
+        _is_hidden(tag)
+        or str(tag.get("role", "")).lower() in _CLUTTER_ROLES
+        or _CLUTTER_ATTRIBUTE_RE.search(_attribute_text(tag))
+    ):
+        return True
+    if name == "a" and str(tag.get("href", "")).startswith("#"):
+        text = tag.get_text(" ", strip=True)
+        return bool(
+            _SKIP_LINK_CLASS_RE.search(_attribute_text(tag)) or _SKIP_LINK_TEXT_RE.match(text)
+        )
+    if name == "details":
+        # Only a <summary> besides chrome: the wrapper of a removed form or widget.
+        return not any(
+            (isinstance(child, Tag) and child.name != "summary" and not _is_clutter(child, root))
+            or (
+                isinstance(child, NavigableString)
+                and not isinstance(child, Comment)
+                and child.strip()
+            )
+            for child in tag.children
+        )
+    return False
 
 
 # --- walking the content into sections -----------------------------------------------------
@@ -466,7 +475,7 @@ def _walk(root: Tag, collector: _Collector) -> None:
             if not isinstance(node, _SKIPPED_STRINGS):
                 collector.text(str(node))
             continue
-        if not isinstance(node, Tag):
+        if not isinstance(node, Tag) or (node is not root and _is_clutter(node, root)):
             continue
         name = node.name
         if name in _HEADING_LEVELS:
@@ -500,14 +509,14 @@ def extract_html(data: bytes, path: Path | None = None) -> Extraction:
         raise Skipped(f"redirect to {target}")
 
     root = _content_root(soup)
-    first_h1_tag = root.find("h1") or soup.find("h1")
-    h1 = _heading_text(first_h1_tag) if isinstance(first_h1_tag, Tag) else None
-    title, metadata = _page_metadata(soup, root, h1, warnings)
-
-    _remove_clutter(root)
     collector = _Collector()
     _walk(root, collector)
     collector.end_section()
+    h1 = collector.first_h1
+    if h1 is None:
+        first_h1 = soup.find("h1")
+        h1 = _heading_text(first_h1) if isinstance(first_h1, Tag) else None
+    title, metadata = _page_metadata(soup, root, h1, warnings)
     if not collector.blocks:
         raise Skipped("no text content")
     return Extraction(

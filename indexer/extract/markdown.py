@@ -264,7 +264,7 @@ def _directive_fence(info: str) -> tuple[str, str | None]:
     if not match:
         return "code", None
     name, argument = match.group(1).lower(), match.group(2).strip()
-    if name in _DROPPED_DIRECTIVES or name.startswith(("csv-table", "list-table-", "json")):
+    if name in _DROPPED_DIRECTIVES or name.startswith(("csv-table", "json")):
         return "drop", None
     if name in _CODE_DIRECTIVES:
         return "code", None

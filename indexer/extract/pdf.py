@@ -3,13 +3,14 @@
 Time limit
 ----------
 A broken or pathological PDF can keep pypdf busy for minutes, and one file must never stall
-an indexing run. Three ways were measured (pypdf 7.1, a one-page PDF, this project's CI box):
+an indexing run. The candidates, measured with pypdf 7.1 on a one-page PDF (2.5 ms to
+extract) on the 2-core development VM:
 
 =====================================  ==================  ===================================
 approach                               cost per file       can stop a single slow page?
 =====================================  ==================  ===================================
 plain call, deadline check per page    0 ms                no
-SIGALRM via ``signal.setitimer``       ~0.07 ms            yes (between Python bytecodes)
+SIGALRM via ``signal.setitimer``       ~0.05 ms            yes (between Python bytecodes)
 child process per file (fork)          ~9 ms               yes, by killing it
 child process per file (forkserver)    ~29 ms              yes
 child process per file (spawn)         ~150 ms             yes
@@ -17,12 +18,14 @@ child process per file (spawn)         ~150 ms             yes
 
 We use ``setitimer``: it is nearly free, and pypdf is pure Python, so the alarm interrupts
 it between two bytecodes even in the middle of one page. A deadline check between pages
-backs it up and is the only guard when we are not in the main thread (signals can only be
-handled there), e.g. under a threaded web server. Child processes were rejected: spawn costs
-more than extracting a typical PDF, fork is unsafe in threaded programs, and the indexer's
-pool workers are daemonic, which may not start children of their own. The one thing the
-alarm cannot interrupt is a single long call into C (a huge zlib stream); the 50 MB file-size
-limit in `extract_file` bounds that.
+backs it up and is the only guard when we are not in the main thread (Python runs signal
+handlers there only), e.g. under a threaded web server. A child process per file was
+rejected: spawn costs more than extracting most PDFs, fork is unsafe in threaded programs,
+and the indexer already extracts in worker processes (whose main thread is where the alarm
+works); children of those would double the process count, and `multiprocessing.Pool`
+workers, being daemonic, may not have children at all. What the alarm cannot interrupt is a
+single long call into C (say a huge zlib stream); the file-size limit in `extract_file`
+bounds that.
 """
 
 from __future__ import annotations
@@ -283,15 +286,25 @@ def _outline(reader: PdfReader, warnings: list[str]) -> list[_OutlineEntry]:
     return entries
 
 
-def _heading_path_for(page_index: int, outline: list[_OutlineEntry]) -> tuple[str, ...]:
-    """The section a page is in: the latest outline entry starting on or before it."""
-    best: _OutlineEntry | None = None
-    for entry in outline:
-        if 0 <= entry.page_index <= page_index and (
-            best is None or (entry.page_index, entry.order) >= (best.page_index, best.order)
-        ):
-            best = entry
-    return best.path if best else ()
+def _heading_paths(page_count: int, outline: list[_OutlineEntry]) -> list[tuple[str, ...]]:
+    """For each page, the section it is in: the latest outline entry starting on or before it.
+
+    "Latest" is by page, then by outline order, so a subsection starting on the same page as
+    its chapter wins: the deepest entry.
+    """
+    starts = sorted(
+        (e for e in outline if 0 <= e.page_index < page_count),
+        key=lambda e: (e.page_index, e.order),
+    )
+    paths: list[tuple[str, ...]] = []
+    current: tuple[str, ...] = ()
+    position = 0
+    for page_index in range(page_count):
+        while position < len(starts) and starts[position].page_index <= page_index:
+            current = starts[position].path
+            position += 1
+        paths.append(current)
+    return paths
 
 
 # --- page text ----------------------------------------------------------------------------
@@ -410,14 +423,14 @@ def _open(path: Path) -> PdfReader:
     except FileNotDecryptedError as error:
         raise Skipped("encrypted: password required") from error
     except DependencyError as error:
-        raise Failed(f"cannot decrypt: {_describe(error)}") from error
+        raise Skipped(f"cannot decrypt: {_describe(error)}") from error
     except _PYPDF_FAILURES as error:
-        raise Failed(f"unreadable PDF: {_describe(error)}") from error
+        raise Skipped(f"unreadable PDF: {_describe(error)}") from error
     if reader.is_encrypted:
         try:
             decrypted = reader.decrypt("")
         except DependencyError as error:
-            raise Failed(f"cannot decrypt: {_describe(error)}") from error
+            raise Skipped(f"cannot decrypt: {_describe(error)}") from error
         except _PYPDF_FAILURES as error:
             raise Skipped(f"encrypted: password required ({_describe(error)})") from error
         if not decrypted:
@@ -433,12 +446,13 @@ def _extract(path: Path, deadline: _Deadline, warnings: list[str]) -> Extraction
     except FileNotDecryptedError as error:
         raise Skipped("encrypted: password required") from error
     except _PYPDF_FAILURES as error:
-        raise Failed(f"unreadable PDF: {_describe(error)}") from error
+        raise Skipped(f"unreadable PDF: {_describe(error)}") from error
     if page_count == 0:
-        raise Failed("unreadable PDF: no pages")
+        raise Skipped("unreadable PDF: no pages")
 
     metadata = _document_metadata(reader, warnings)
     outline = _outline(reader, warnings)
+    heading_paths = _heading_paths(page_count, outline)
     blocks: list[Block] = []
     empty: list[int] = []
     broken: list[int] = []
@@ -452,13 +466,11 @@ def _extract(path: Path, deadline: _Deadline, warnings: list[str]) -> Extraction
         if not text:
             empty.append(index + 1)
             continue
-        blocks.append(
-            Block(text=text, heading_path=_heading_path_for(index, outline), page=index + 1)
-        )
+        blocks.append(Block(text=text, heading_path=heading_paths[index], page=index + 1))
 
     if not blocks:
         if broken and not empty:
-            raise Failed(f"unreadable PDF: no page could be read ({len(broken)} pages)")
+            raise Skipped(f"unreadable PDF: no page could be read ({len(broken)} pages)")
         raise Skipped("no extractable text (scanned?)")
     if broken:
         warnings.append(f"pages unreadable: {', '.join(map(str, broken))}")
