@@ -71,16 +71,26 @@ def chunk(text: str, limit: int = MAX_CHARS) -> list[str]:
     return chunks
 
 
-def split_passages(doc_id: str, blocks: Iterable[Block], limit: int = MAX_CHARS) -> list[Passage]:
-    """Group consecutive blocks of the same section (and page), then chunk each section."""
+def split_passages(
+    doc_id: str, blocks: Iterable[Block], limit: int = MAX_CHARS, title: str | None = None
+) -> list[Passage]:
+    """Group consecutive blocks of the same section (and page), then chunk each section.
+
+    A top-level heading that repeats the document's `title` is dropped from heading paths:
+    every passage would otherwise start its path with the title the reader already sees.
+    """
     sections: list[tuple[tuple[str, ...], int | None, list[str]]] = []
+    folded_title = " ".join(fold(title).split()) if title else None
     for block in blocks:
         if not block.text.strip():
             continue
-        if sections and sections[-1][0] == block.heading_path and sections[-1][1] == block.page:
+        path = block.heading_path
+        if folded_title and path and " ".join(fold(path[0]).split()) == folded_title:
+            path = path[1:]
+        if sections and sections[-1][0] == path and sections[-1][1] == block.page:
             sections[-1][2].append(block.text)
         else:
-            sections.append((block.heading_path, block.page, [block.text]))
+            sections.append((path, block.page, [block.text]))
 
     passages: list[Passage] = []
     used_bases: dict[str, int] = {}

@@ -108,6 +108,17 @@ class SearchResult:
         return max(1, math.ceil(self.total / self.page_size))
 
 
+class _Or(wq.Or):
+    """whoosh's Or, always matched as a tree of union matchers.
+
+    On small indexes whoosh otherwise pre-loads every clause into arrays the size of the
+    index, which for the nested alternatives a query compiles to (word x field x language)
+    costs far more than matching them.
+    """
+
+    matcher_type = wq.Or.DEFAULT_MATCHER
+
+
 # ---- compiling the query tree into whoosh queries -------------------------------------------
 
 
@@ -138,7 +149,8 @@ class _Compiler:
             inner = self.compile(node.node)
             return wq.AndNot(self.every(), inner) if inner is not None else None
         positives, negatives = [], []
-        for child in node.nodes:
+        # A word typed twice adds nothing but cost.
+        for child in dict.fromkeys(node.nodes):
             if isinstance(child, Not):
                 q = self._silent(child.node)
                 if q is not None:
@@ -155,12 +167,12 @@ class _Compiler:
             base = (
                 positives[0]
                 if len(positives) == 1
-                else wq.Or(positives, scale=None if node.explicit else COORDINATION)
+                else _Or(positives, scale=None if node.explicit else COORDINATION)
             )
         else:
             base = self.every()
         if negatives:
-            return wq.AndNot(base, negatives[0] if len(negatives) == 1 else wq.Or(negatives))
+            return wq.AndNot(base, negatives[0] if len(negatives) == 1 else _Or(negatives))
         return base
 
     def _silent(self, node: Node) -> wq.Query | None:
@@ -176,7 +188,9 @@ class _Compiler:
     def _is_stopword(self, word: str) -> bool:
         return any(word in stopwords(lang) for lang in self.languages)
 
-    def word(self, node: Word, expand: bool = True) -> wq.Query | None:
+    def word(
+        self, node: Word, expand: bool = True, langs: tuple[str, ...] | None = None
+    ) -> wq.Query | None:
         low = node.text.lower()
         folded = fold(low)
         if node.prefix:
@@ -185,7 +199,7 @@ class _Compiler:
         if node.field == "title":
             subs.append(wq.Term(f.TITLE, folded))
         else:
-            for lang in self.languages:
+            for lang in self.languages if langs is None else langs:
                 fieldname = f"text_{lang}" if lang != "xx" else f.UNSTEMMED_TEXT
                 tokens = [t.text for t in _analyzer_for(fieldname)(node.text)]
                 if len(tokens) == 1:
@@ -198,12 +212,14 @@ class _Compiler:
             if expand:
                 subs.extend(self.glossary(folded))
         self.words.add(folded)
-        return wq.Or(subs) if len(subs) > 1 else (subs[0] if subs else None)
+        return _Or(subs) if len(subs) > 1 else (subs[0] if subs else None)
 
-    def phrase(self, node: Phrase, expand: bool = True) -> wq.Query | None:
+    def phrase(
+        self, node: Phrase, expand: bool = True, langs: tuple[str, ...] | None = None
+    ) -> wq.Query | None:
         subs: list[wq.Query] = []
         fields = [(f.TITLE, 1.0)] if node.field == "title" else [
-            *((f"text_{lang}", WEIGHT_TEXT) for lang in self.languages),
+            *((f"text_{lang}", WEIGHT_TEXT) for lang in (self.languages if langs is None else langs)),
             (f.EXACT, WEIGHT_EXACT),
         ]  # fmt: skip
         for fieldname, boost in fields:
@@ -216,7 +232,7 @@ class _Compiler:
             self.words.add(fold(w))
         if expand and node.field is None:
             subs.extend(self.glossary(fold(" ".join(node.words))))
-        return wq.Or(subs) if len(subs) > 1 else (subs[0] if subs else None)
+        return _Or(subs) if len(subs) > 1 else (subs[0] if subs else None)
 
     def glossary(self, folded: str) -> list[wq.Query]:
         """Other languages' words for the same concept, weighted below the typed word."""
@@ -224,15 +240,18 @@ class _Compiler:
         if not self.use_glossary:
             return out
         for concept in self.concepts.get(folded, ()):
-            for term in concept.all_terms:
+            for lang, term in concept.terms_by_language():
                 if fold(term) == folded:
                     continue
+                # A translation is only looked up in its own language's stemmed field
+                # (and the shared exact field): "klimat" is Swedish, not an English word.
+                langs = (lang,) if lang in self.languages else ()
                 parts = tuple(term.split())
                 node = Phrase(parts) if len(parts) > 1 else Word(parts[0])
                 q = (
-                    self.phrase(node, expand=False)
+                    self.phrase(node, expand=False, langs=langs)
                     if len(parts) > 1
-                    else self.word(node, expand=False)
+                    else self.word(node, expand=False, langs=langs)
                 )
                 if q is not None:
                     out.append(_boosted(q, WEIGHT_GLOSSARY))
@@ -250,7 +269,7 @@ class _Compiler:
             for i, term in enumerate(reader.expand_prefix(fieldname, folded)):
                 if i >= PREFIX_SCAN_CAP:
                     break
-                found.append(term)
+                found.append(term.decode("utf-8") if isinstance(term, bytes) else term)
             return found
 
         terms = sorted(self.snap.cached(key, expand))  # frozenset of terms, cached
@@ -265,7 +284,7 @@ class _Compiler:
         self.prefixes.append(folded)
         if not terms:
             return None
-        return wq.Or([wq.Term(fieldname, t) for t in terms])
+        return _Or([wq.Term(fieldname, t) for t in terms])
 
 
 def _boosted(q: wq.Query, factor: float) -> wq.Query:
@@ -349,9 +368,19 @@ class Searcher:
             )
             ranked = [(d, 0.0) for d in ordered[start : start + page_size]]
 
+        best = self._best_passages(snap, [d for d, _ in ranked], text_query, matched, request)
+        terms = compiler.highlight_terms()
         hits = tuple(
-            self._document_hit(
-                snap, doc_id, score, text_query, matched, per_doc[doc_id], compiler, request
+            DocumentHit(
+                snap.catalogue[doc_id],
+                round(score, 4),
+                tuple(
+                    self._passage_hit(
+                        stored, pscore, terms, snap.catalogue[doc_id].meta.language, request
+                    )
+                    for stored, pscore in best.get(doc_id, [])
+                ),
+                per_doc[doc_id],
             )
             for doc_id, score in ranked
             if doc_id in snap.catalogue
@@ -440,12 +469,12 @@ class Searcher:
         every = snap.cached(("every",), lambda: wq.Term(f.KIND, f.KIND_PASSAGE).docs(searcher))
         allowed = every
         for name, values in sorted(filters.include.items()):
-            q = wq.Or([wq.Term(name, v) for v in sorted(values)])
+            q = _Or([wq.Term(name, v) for v in sorted(values)])
             allowed = allowed & snap.cached(
                 ("f", name, tuple(sorted(values))), lambda q=q: q.docs(searcher)
             )
         for name, values in sorted(filters.exclude.items()):
-            q = wq.Or([wq.Term(name, v) for v in sorted(values)])
+            q = _Or([wq.Term(name, v) for v in sorted(values)])
             allowed = allowed - snap.cached(
                 ("f", name, tuple(sorted(values))), lambda q=q: q.docs(searcher)
             )
@@ -487,45 +516,39 @@ class Searcher:
             out[name] = tuple(values)
         return out
 
-    def _document_hit(
-        self,
+    @staticmethod
+    def _best_passages(
         snap: Snapshot,
-        doc_id: str,
-        score: float,
+        doc_ids: list[str],
         text_query: wq.Query | None,
         matched: frozenset[int],
-        matching: int,
-        compiler: _Compiler,
         request: SearchRequest,
-    ) -> DocumentHit:
-        info = snap.catalogue[doc_id]
+    ) -> dict[str, list[tuple[dict, float]]]:
+        """The best few passages of each shown document, from one search over their passages
+        (or each document's first passage when there is nothing to rank by)."""
         searcher = snap.searcher()
-        terms = compiler.highlight_terms()
-        language = info.meta.language
-        passages: list[PassageHit] = []
-        if text_query is not None:
-            doc_passages = snap.cached(
-                ("doc", doc_id),
-                lambda: searcher.document_numbers(**{f.DOC_ID: doc_id, f.KIND: f.KIND_PASSAGE}),
+        own: dict[str, frozenset[int]] = {
+            d: snap.cached(
+                ("doc", d),
+                lambda d=d: searcher.document_numbers(**{f.DOC_ID: d, f.KIND: f.KIND_PASSAGE}),
             )
-            results = searcher.search(
-                text_query,
-                filter=set(doc_passages & matched),
-                limit=request.passages_per_doc,
-                terms=False,
-            )
-            for hit in results:
-                passages.append(
-                    self._passage_hit(hit.fields(), hit.score, terms, language, request)
-                )
-        else:
-            for docnum in sorted(
-                searcher.document_numbers(**{f.DOC_ID: doc_id, f.KIND: f.KIND_PASSAGE})
-            )[:1]:
-                passages.append(
-                    self._passage_hit(searcher.stored_fields(docnum), 0.0, terms, language, request)
-                )
-        return DocumentHit(info, round(score, 4), tuple(passages), matching)
+            for d in doc_ids
+        }
+        out: dict[str, list[tuple[dict, float]]] = {d: [] for d in doc_ids}
+        if text_query is None:
+            for d, docnums in own.items():
+                if docnums:
+                    out[d].append((searcher.stored_fields(min(docnums)), 0.0))
+            return out
+        allow = set().union(*own.values()) & matched if own else set()
+        if not allow:
+            return out
+        results = searcher.search(text_query, filter=allow, limit=len(allow), terms=False)
+        for docnum, score in results.items():
+            doc_id = snap.doc_id_of[docnum]
+            if len(out[doc_id]) < request.passages_per_doc:
+                out[doc_id].append((searcher.stored_fields(docnum), score))
+        return out
 
     @staticmethod
     def _passage_hit(
@@ -549,7 +572,7 @@ class Searcher:
         replacements: dict[str, str] = {}
         for word in _plain_words_of(node):
             folded = fold(word)
-            if len(folded) < 4 or reader.doc_frequency(f.EXACT, folded) > 0:
+            if not 4 <= len(folded) <= 30 or reader.doc_frequency(f.EXACT, folded) > 0:
                 continue
             options = corrector.suggest(folded, limit=3, maxdist=2, prefix=1)
             if options:
@@ -612,18 +635,14 @@ class Searcher:
         ]
         if not keys:
             return []
-        q = wq.Or([wq.Term(f.EXACT, t) for t in keys])
+        q = _Or([wq.Term(f.EXACT, t) for t in keys])
         candidates = (
             snap.cached(("every",), lambda: wq.Term(f.KIND, f.KIND_PASSAGE).docs(searcher)) - own
         )
-        results = searcher.search(
-            q, filter=set(candidates), limit=limit, collapse=f.DOC_ID, collapse_limit=1
-        )
-        return [
-            (snap.catalogue[h[f.DOC_ID]], round(h.score, 3))
-            for h in results
-            if h[f.DOC_ID] in snap.catalogue
-        ]
+        if not candidates:
+            return []
+        ranked = self._rank_documents(snap, q, candidates, limit)
+        return [(snap.catalogue[d], round(score, 3)) for d, score in ranked if d in snap.catalogue]
 
 
 def _plain_words_of(node: Node) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from kb.errors import ConfigError
@@ -16,6 +17,7 @@ from kb.errors import ConfigError
 LANGUAGES = ("en", "sv", "no", "da", "fi", "fr", "de", "nl")
 
 
+@lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Lower-case and strip accents, so `Skövde`, `skovde` and `SKÖVDE` compare equal.
 
@@ -61,6 +63,10 @@ class Concept:
     @property
     def all_terms(self) -> tuple[str, ...]:
         return tuple(t for words in self.terms.values() for t in words)
+
+    def terms_by_language(self) -> tuple[tuple[str, str], ...]:
+        """(language, term) pairs, e.g. ("sv", "upphandling")."""
+        return tuple((lang, t) for lang, words in self.terms.items() for t in words)
 
 
 @dataclass(frozen=True)

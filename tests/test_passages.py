@@ -66,3 +66,15 @@ def test_editing_one_section_keeps_other_anchors():
 def test_doc_ids():
     assert doc_id_for("meetings/2024-04-24-forum-meeting.md") == "meetings/2024-04-24-forum-meeting"
     assert doc_id_for("a.b/README") == "a.b/README"
+
+
+def test_a_heading_repeating_the_title_is_not_part_of_the_path():
+    blocks = [
+        Block("Opening words.", ("Forum meeting 24 April 2024",)),
+        Block("Review text.", ("Forum meeting 24 April 2024", "Annual review")),
+    ]
+    passages = split_passages("d", blocks, title="Forum meeting 24 April 2024")
+    assert [(p.anchor, p.heading_path) for p in passages] == [
+        ("top", ()),
+        ("annual-review", ("Annual review",)),
+    ]

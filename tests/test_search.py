@@ -195,3 +195,9 @@ def test_rank_agrees_with_search(searcher):
     assert [d for d, _ in searcher.rank("weighting climate", limit=5)] == ids(
         search(searcher, "weighting climate", page_size=5)
     )
+
+
+def test_related_documents_are_distinct(searcher):
+    related = searcher.related("guides/strategy-for-sustainable-it", limit=5)
+    names = [d.doc_id for d, _ in related]
+    assert len(names) == len(set(names)) == 5

@@ -2,24 +2,52 @@
 
 from __future__ import annotations
 
-from flask import Flask
+import hashlib
+from pathlib import Path
+
+from flask import Flask, url_for
 
 from kb.library import Library
 from kb.search import Searcher
 from kb.settings import Settings
 
+STATIC = Path(__file__).parent / "static"
+
+
+def _static_version() -> str:
+    """A hash of the static files, so browsers may cache them and still get each new version."""
+    digest = hashlib.sha256()
+    for path in sorted(STATIC.rglob("*")):
+        if path.is_file():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
 
 def create_app(settings: Settings | None = None, *, check_interval: float = 1.0) -> Flask:
     settings = settings or Settings.resolve()
     app = Flask(__name__)
+    # Routing never redirects (to a URL made from the request): `//x` is not merged into `/x`.
+    app.url_map.merge_slashes = False
     app.config["KB_SETTINGS"] = settings
-    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
-    app.config["MAX_FORM_PARTS"] = 100
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
     library = Library(settings, check_interval=check_interval)
     app.extensions["kb"] = Searcher(library)
 
     from webui import api, errors, pages, security
+    from webui.suggest import Suggester
 
+    app.extensions["kb_suggest"] = Suggester()
+    version = _static_version()
+
+    @app.template_global()
+    def static_url(filename: str) -> str:
+        return url_for("static", filename=filename, v=version)
+
+    app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 24 * 3600
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp, url_prefix="/api")
     errors.register(app)

@@ -1,14 +1,50 @@
-"""The JSON twin of every page."""
+"""The JSON twin of every page, under /api. Errors are JSON too (see `webui.errors`)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from dataclasses import asdict
 
+from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
+
+from kb import cite as citing
+from kb import readinglists
 from kb.documents import load_document
-from kb.serialize import document_dict, search_result_dict
+from kb.serialize import doc_info_dict, document_dict, search_result_dict
 from webui.context import search_request_from_args, searcher, settings
+from webui.pages import CITE_LABELS, home_data
+from webui.security import CSP_FILES
+from webui.suggest import Suggester
 
 bp = Blueprint("api", __name__)
+
+SUGGESTIONS = 8
+
+
+@bp.get("/", strict_slashes=False)
+def index():
+    """The home page's data, and where everything else is."""
+    data = home_data()
+    base_url = settings().base_url
+    return jsonify(
+        {
+            "documents": data["documents"],
+            "passages": data["passages"],
+            "by_type": dict(data["counts"]),
+            "topics": [
+                {"topic": t, "label": label, "documents": n} for t, label, n in data["topics"]
+            ],
+            "latest": [doc_info_dict(d, base_url) for d in data["latest"]],
+            "lists": [readinglists.list_summary_dict(rl) for rl in data["lists"]],
+            "endpoints": {
+                "search": url_for("api.search"),
+                "document": "/api/doc/<doc_id>",
+                "lists": url_for("api.lists"),
+                "list": "/api/lists/<slug>",
+                "cite": "/api/cite/<doc_id>?anchor=&format=",
+                "suggest": url_for("api.suggest"),
+            },
+        }
+    )
 
 
 @bp.get("/search")
@@ -23,7 +59,89 @@ def document(doc_id: str):
     view = load_document(snap, doc_id)
     data = document_dict(view, settings().base_url)
     data["related"] = [
-        {"doc_id": info.doc_id, "title": info.title, "score": score}
+        {"doc_id": info.doc_id, "title": info.title, "type": info.meta.type, "score": score}
         for info, score in searcher().related(doc_id)
     ]
     return jsonify(data)
+
+
+@bp.get("/lists")
+def lists():
+    found, problems = readinglists.load_reading_lists(settings().corpus)
+    return jsonify(
+        {
+            "lists": [readinglists.list_summary_dict(rl) for rl in found],
+            "problems": [p.to_dict() for p in problems],
+        }
+    )
+
+
+@bp.get("/lists/<slug>")
+def reading_list(slug: str):
+    snap = searcher().library.snapshot()
+    found = readinglists.get_reading_list(settings().corpus, slug)
+    resolved = readinglists.resolve(found, snap)
+    return jsonify(readinglists.list_dict(found, resolved, settings().base_url))
+
+
+@bp.get("/cite/<path:doc_id>")
+def cite(doc_id: str):
+    """Without `format`: the citation's fields and every format. With `format`: that format as
+    its own media type; `download=1` makes it a file download."""
+    snap = searcher().library.snapshot()
+    anchor = request.args.get("anchor", "").strip()[:200] or None
+    citation = citing.cite(snap, doc_id, anchor, settings().base_url)
+    fmt = request.args.get("format", "").strip().lower()
+    if not fmt:
+        return jsonify(
+            {
+                "citation": asdict(citation),
+                "formats": [
+                    {
+                        "format": name,
+                        "label": CITE_LABELS[name],
+                        "media_type": citing.MEDIA_TYPES[name],
+                        "file_name": citing.file_name(citation, name),
+                        "text": citing.render(citation, name),
+                        "download": url_for(
+                            "api.cite",
+                            doc_id=doc_id,
+                            anchor=citation.anchor,
+                            format=name,
+                            download=1,
+                        ),
+                    }
+                    for name in citing.FORMATS
+                ],
+            }
+        )
+    if fmt not in citing.FORMATS:
+        abort(400, f"Unknown citation format '{fmt[:40]}'; use one of {', '.join(citing.FORMATS)}.")
+    text = citing.render(citation, fmt) + "\n"
+    response = Response(text, content_type=f"{citing.MEDIA_TYPES[fmt]}; charset=utf-8")
+    disposition = "attachment" if request.args.get("download") in ("1", "true", "yes") else "inline"
+    response.headers.set(
+        "Content-Disposition", disposition, filename=citing.file_name(citation, fmt)
+    )
+    response.headers["Content-Security-Policy"] = CSP_FILES
+    return response
+
+
+@bp.get("/suggest")
+def suggest():
+    """OpenSearch suggestions: [query, [completions], [descriptions], [urls]]."""
+    q = request.args.get("q", "")
+    snap = searcher().library.snapshot()
+    suggester: Suggester = current_app.extensions["kb_suggest"]
+    found = suggester.suggest(snap, q, limit=SUGGESTIONS)
+    urls = [
+        url_for("pages.document", doc_id=s.doc_id, _external=True)
+        if s.doc_id
+        else url_for("pages.search", q=s.text, _external=True)
+        for s in found
+    ]
+    body = [q[:100], [s.text for s in found], [s.description for s in found], urls]
+    response = jsonify(body)
+    response.mimetype = "application/x-suggestions+json"
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return response

@@ -1,4 +1,5 @@
-"""Request helpers shared by the page and API blueprints."""
+"""Request helpers shared by the page and API blueprints: the app's searcher and settings, and
+reading a search from the URL (which holds the whole search state)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,17 @@ from kb.search import MAX_PAGE, Searcher, SearchRequest
 from kb.settings import Settings
 
 FILTER_PARAMS = ("type", "year", "org", "topic", "lang")
-MAX_PARAM_VALUES = 20
-MAX_PARAM_CHARS = 200
+FILTER_LABELS = {
+    "type": "Type",
+    "year": "Year",
+    "org": "Organisation",
+    "topic": "Topic",
+    "lang": "Language",
+}
+MAX_PARAM_VALUES = 20  # values per filter; more are ignored
+MAX_PARAM_CHARS = 200  # characters per filter value
+MAX_PAGE_SIZE = 50
+DEFAULT_PAGE_SIZE = 10
 
 
 def searcher() -> Searcher:
@@ -20,8 +30,11 @@ def settings() -> Settings:
     return current_app.config["KB_SETTINGS"]
 
 
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name, "")
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter clamped to [low, high]; junk means the default."""
+    raw = request.args.get(name, "").strip()
+    if len(raw) > 18:  # a number this long can only be meant as "very large" (or is junk)
+        return high if raw.isdigit() else default
     try:
         value = int(raw)
     except ValueError:
@@ -29,19 +42,27 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     return min(max(value, low), high)
 
 
-def search_request_from_args() -> SearchRequest:
-    """The whole search state lives in the URL: q, filters, sort, page."""
+def filters_from_args() -> dict[str, tuple[str, ...]]:
     filters = {}
     for name in FILTER_PARAMS:
-        values = [
-            v[:MAX_PARAM_CHARS] for v in request.args.getlist(name)[:MAX_PARAM_VALUES] if v.strip()
-        ]
+        values = []
+        for value in request.args.getlist(name)[:MAX_PARAM_VALUES]:
+            value = value.strip()[:MAX_PARAM_CHARS]
+            if value and value not in values:
+                values.append(value)
         if values:
             filters[name] = tuple(values)
+    return filters
+
+
+def search_request_from_args() -> SearchRequest:
+    """q, the filters, sort, page and size from the query string. The query text itself is
+    passed on whole (the query string is already size-limited); kb shortens an overlong query
+    and says so."""
     return SearchRequest(
-        q=request.args.get("q", "")[:2000],
-        filters=filters,
-        sort=request.args.get("sort", "relevance")[:20],
-        page=_int_arg("page", 1, 1, MAX_PAGE),
-        page_size=_int_arg("size", 10, 1, 50),
+        q=request.args.get("q", ""),
+        filters=filters_from_args(),
+        sort=request.args.get("sort", "").strip()[:20] or "relevance",
+        page=int_arg("page", 1, 1, MAX_PAGE),
+        page_size=int_arg("size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE),
     )

@@ -1,43 +1,91 @@
-"""Error pages in the site's style (HTML) or JSON under /api; never a traceback."""
+"""Error pages in the site's style (HTML) or JSON under /api; never a traceback or a path."""
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from kb.errors import IndexUnavailable, NotFound
+from kb.errors import ConfigError, IndexUnavailable, NotFound
 
+TITLES = {
+    400: "That request could not be understood",
+    404: "Page not found",
+    405: "Method not allowed",
+    413: "Request too large",
+    414: "Address too long",
+    500: "Something went wrong",
+    503: "The knowledge base is not available",
+}
 MESSAGES = {
     400: "The request could not be understood.",
     404: "There is nothing at this address.",
     405: "This address does not accept that method.",
     413: "The request is too large.",
-    503: "The knowledge base is not available right now. A coordinator needs to run `kb index`.",
+    414: "The address is too long. Try a shorter query.",
     500: "Something went wrong on our side. The problem has been logged.",
+    503: "The knowledge base has no index yet. A coordinator needs to run `kb index`.",
+    "config": "A configuration file in the corpus has an error. A coordinator can find it "
+    "with `kb check`.",
 }
 
 
-def _respond(status: int, message: str):
-    if request.path.startswith("/api/") or request.path == "/healthz":
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path in ("/api", "/healthz")
+
+
+def _without_paths(message: str) -> str:
+    """Messages never show where the corpus or the index live on the server."""
+    settings = current_app.config.get("KB_SETTINGS")
+    if settings is not None:
+        for path in (settings.corpus, settings.index):
+            message = message.replace(str(path), "…")
+    return message
+
+
+def respond(status: int, message: str):
+    message = _without_paths(message)
+    if wants_json():
         return jsonify({"error": {"status": status, "message": message}}), status
-    return render_template("pages/error.html", status=status, message=message), status
+    try:
+        page = render_template(
+            "pages/error.html", status=status, title=TITLES.get(status, "Error"), message=message
+        )
+    except Exception:  # the error page itself failed: say so plainly, still without details
+        current_app.logger.exception("error page failed")
+        return f"{status} {TITLES.get(status, 'Error')}", status, {"Content-Type": "text/plain"}
+    return page, status
 
 
 def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         status = exc.code or 500
-        return _respond(status, MESSAGES.get(status, exc.description or "Error"))
+        # A description given on purpose (abort(400, "...")) is more useful than the generic one.
+        default = type(exc).description
+        message = exc.description if exc.description and exc.description != default else None
+        response = respond(status, message or MESSAGES.get(status, "The request failed."))
+        if status == 405 and exc.get_response().headers.get("Allow"):
+            page, code = response
+            response = app.make_response((page, code))
+            response.headers["Allow"] = exc.get_response().headers["Allow"]
+        return response
 
     @app.errorhandler(NotFound)
     def not_found(exc: NotFound):
-        return _respond(404, str(exc))
+        return respond(404, str(exc))
 
     @app.errorhandler(IndexUnavailable)
     def unavailable(exc: IndexUnavailable):
-        return _respond(503, MESSAGES[503])
+        response = app.make_response(respond(503, MESSAGES[503]))
+        response.headers["Retry-After"] = "60"
+        return response
+
+    @app.errorhandler(ConfigError)
+    def config_error(exc: ConfigError):
+        app.logger.error("corpus configuration error on %s: %s", request.path, exc)
+        return respond(500, MESSAGES["config"])
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         app.logger.exception("unhandled error on %s", request.path)
-        return _respond(500, MESSAGES[500])
+        return respond(500, MESSAGES[500])

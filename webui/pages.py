@@ -1,74 +1,321 @@
-"""HTML pages: home, search, document, and the health check."""
+"""HTML pages: home, search, document (and its original file and citations), reading lists,
+OpenSearch, and the health check. Each page's JSON twin lives in `webui.api`."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from dataclasses import dataclass
 
-from flask import Blueprint, jsonify, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 
+from kb import cite as citing
+from kb import readinglists
 from kb.documents import load_document
-from kb.highlight import HighlightTerms, mark_all
-from kb.models import LANGUAGE_NAMES, TYPE_LABELS
+from kb.highlight import HighlightTerms
+from kb.models import DOC_TYPES, LANGUAGE_NAMES, TYPE_LABELS
+from kb.search import SearchResult
 from kb.status import index_status
-from webui.context import FILTER_PARAMS, search_request_from_args, searcher, settings
+from webui.context import (
+    FILTER_LABELS,
+    FILTER_PARAMS,
+    filters_from_args,
+    search_request_from_args,
+    searcher,
+    settings,
+)
+from webui.document_page import build_document_page
+from webui.originals import format_label, original_file
+from webui.security import CSP_FILES
 
 bp = Blueprint("pages", __name__)
 
+TYPE_PLURALS = {
+    "meeting": "Meeting reports",
+    "guide": "Best-practice guides",
+    "directive": "Directives",
+    "article": "Articles",
+    "other": "Other documents",
+}
+CITE_LABELS = {
+    "text": "Plain text",
+    "markdown": "Markdown",
+    "bibtex": "BibTeX",
+    "ris": "RIS",
+    "csl-json": "CSL-JSON",
+}
+MAX_HIGHLIGHT_QUERY = 500
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+VERSION_RE = re.compile(r"[0-9a-f]{4,64}")
+FACET_VALUES_SHOWN = 6
+
 
 @bp.app_context_processor
-def labels():
-    return {"TYPE_LABELS": TYPE_LABELS, "LANGUAGE_NAMES": LANGUAGE_NAMES}
+def labels() -> dict:
+    return {
+        "TYPE_LABELS": TYPE_LABELS,
+        "TYPE_PLURALS": TYPE_PLURALS,
+        "LANGUAGE_NAMES": LANGUAGE_NAMES,
+        "FILTER_LABELS": FILTER_LABELS,
+        "CITE_LABELS": CITE_LABELS,
+        "CITE_FORMATS": citing.FORMATS,
+    }
 
 
 @bp.app_template_global()
 def url_with(**changes) -> str:
-    """The current search URL with some parameters changed; going back to page 1 unless the
-    page itself is what changes (a new filter or sort starts from the top)."""
+    """The current search URL with some parameters changed; back to page 1 unless the page
+    itself is what changes (a new filter or sort starts from the top)."""
     params = {key: request.args.getlist(key) for key in request.args}
     if "page" not in changes:
         params.pop("page", None)
-    for key, value in changes.items():
-        params[key] = value
+    params.update(changes)
     params = {k: v for k, v in params.items() if v not in (None, "", [])}
     return url_for("pages.search", **params)
 
 
-@bp.get("/")
-def home():
+@bp.app_template_filter()
+def nice_date(value: str | None) -> str:
+    """2024-04-24 -> 24 Apr 2024; partial dates stay as they are."""
+    if not value:
+        return "Undated"
+    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", value)
+    if match and 1 <= int(match[2]) <= 12:
+        return f"{int(match[3])} {MONTHS[int(match[2]) - 1]} {match[1]}"
+    match = re.fullmatch(r"(\d{4})-(\d{2})", value)
+    if match and 1 <= int(match[2]) <= 12:
+        return f"{MONTHS[int(match[2]) - 1]} {match[1]}"
+    return value
+
+
+@bp.app_template_filter()
+def minutes(value: int | None) -> str:
+    if not value:
+        return ""
+    hours, rest = divmod(int(value), 60)
+    if not hours:
+        return f"{value} min"
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
+# ---- home -------------------------------------------------------------------------------------
+
+
+def home_data() -> dict:
+    """What the home page shows (and `/api/` returns)."""
     snap = searcher().library.snapshot()
     docs = list(snap.catalogue.values())
-    latest = sorted(docs, key=lambda d: d.meta.date or "", reverse=True)[:6]
-    counts = Counter(d.meta.type for d in docs)
-    return render_template("pages/home.html", latest=latest, counts=counts, vocab=snap.vocabulary)
+    by_type = Counter(d.meta.type for d in docs)
+    topics = Counter(t for d in docs for t in d.meta.topics)
+    latest = sorted(docs, key=lambda d: (d.meta.date or "", d.doc_id), reverse=True)[:6]
+    lists, _problems = readinglists.load_reading_lists(settings().corpus)
+    return {
+        "documents": len(docs),
+        "passages": snap.passage_count,
+        "counts": [(t, by_type[t]) for t in DOC_TYPES if by_type[t]],
+        "topics": [(t, snap.vocabulary.topic_name(t), n) for t, n in topics.most_common(12)],
+        "latest": latest,
+        "lists": lists,
+        "vocab": snap.vocabulary,
+    }
+
+
+@bp.get("/")
+def home():
+    return render_template("pages/home.html", **home_data())
+
+
+# ---- search -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActiveFilter:
+    name: str
+    value: str
+    label: str
+    remove_url: str | None  # None: the filter is part of the query text
+
+
+def active_filters(result: SearchResult | None) -> list[ActiveFilter]:
+    """Filters in effect, each with the link that removes it; those typed into the query are
+    shown too, without a link (the query text is where they are changed)."""
+    snap = searcher().library.snapshot()
+    vocab = snap.vocabulary
+    labellers = {
+        "type": lambda v: TYPE_LABELS.get(v, v),
+        "lang": lambda v: LANGUAGE_NAMES.get(v, v),
+        "org": vocab.organisation_name,
+        "topic": vocab.topic_name,
+        "year": str,
+    }
+    out = []
+    from_args = filters_from_args()
+    for name, values in from_args.items():
+        for value in values:
+            remaining = [v for v in values if v != value]
+            out.append(
+                ActiveFilter(name, value, labellers[name](value), url_with(**{name: remaining}))
+            )
+    if result is not None:
+        for name, values in result.selected.items():
+            for value in values:
+                if name not in from_args and name in labellers:
+                    out.append(ActiveFilter(name, value, labellers[name](value), None))
+    return out
+
+
+def page_numbers(current: int, last: int) -> list[int | None]:
+    """1 … 4 5 [6] 7 8 … 20: None marks a gap."""
+    shown = {1, last, *range(max(1, current - 2), min(last, current + 2) + 1)}
+    out: list[int | None] = []
+    for n in sorted(shown):
+        if out and n - (out[-1] or 0) > 1:
+            out.append(None)
+        out.append(n)
+    return out
 
 
 @bp.get("/search")
 def search():
     req = search_request_from_args()
-    result = searcher().search(req) if (req.q.strip() or req.filters) else None
+    snap = searcher().library.snapshot()
+    browsing = "sort" in request.args or "page" in request.args
+    result = searcher().search(req) if (req.q.strip() or req.filters or browsing) else None
+    facets = {}
+    if result is not None:
+        facets = {name: result.facets.get(name, ()) for name in FILTER_PARAMS}
     return render_template(
-        "pages/search.html", result=result, req=req, vocab=searcher().library.snapshot().vocabulary,
-        filter_params=FILTER_PARAMS, args=request.args,
-    )  # fmt: skip
+        "pages/search.html",
+        req=req,
+        result=result,
+        facets=facets,
+        facet_values_shown=FACET_VALUES_SHOWN,
+        filters=active_filters(result),
+        pages=page_numbers(result.page, result.pages) if result else [],
+        vocab=snap.vocabulary,
+        home=home_data() if result is None else None,
+    )
+
+
+# ---- documents --------------------------------------------------------------------------------
+
+
+def highlight_query() -> str:
+    return request.args.get("q", "")[:MAX_HIGHLIGHT_QUERY].strip()
 
 
 @bp.get("/doc/<path:doc_id>")
 def document(doc_id: str):
     snap = searcher().library.snapshot()
     view = load_document(snap, doc_id)
-    q = request.args.get("q", "")[:500]
+    q = highlight_query()
+    version = request.args.get("v", "").strip().lower()
+    version = version if VERSION_RE.fullmatch(version) else ""
     terms = searcher().highlight_terms(q) if q else HighlightTerms()
-    passages = [(p, mark_all(p.text, terms, view.doc.meta.language)[0]) for p in view.passages]
-    related = searcher().related(doc_id)
+    page = build_document_page(view, terms, q=q, version=version)
     return render_template(
-        "pages/document.html", view=view, passages=passages, related=related, q=q,
-        vocab=snap.vocabulary, base_url=settings().base_url,
-    )  # fmt: skip
+        "pages/document.html",
+        page=page,
+        doc=view.doc,
+        related=searcher().related(doc_id),
+        original=original_file(settings(), view.doc) is not None,
+        original_label=format_label(view.doc),
+        vocab=snap.vocabulary,
+        base_url=settings().base_url,
+    )
+
+
+@bp.get("/original/<path:doc_id>")
+def original(doc_id: str):
+    """The document's file as it is in the corpus, looked up by doc id only."""
+    snap = searcher().library.snapshot()
+    info = snap.catalogue.get(doc_id)
+    found = original_file(settings(), info) if info is not None else None
+    if found is None:
+        abort(404)
+    response: Response = send_file(
+        found.path,
+        mimetype=found.mimetype,
+        as_attachment=found.as_attachment,
+        download_name=found.download_name,
+        conditional=True,
+        max_age=0,
+    )
+    response.headers["Content-Security-Policy"] = CSP_FILES
+    return response
+
+
+@bp.get("/cite/<path:doc_id>")
+def cite_page(doc_id: str):
+    """Every citation format of a document or passage on one page (works without JavaScript)."""
+    snap = searcher().library.snapshot()
+    anchor = request.args.get("anchor", "").strip()[:200] or None
+    citation = citing.cite(snap, doc_id, anchor, settings().base_url)
+    formats = [(fmt, CITE_LABELS[fmt], citing.render(citation, fmt)) for fmt in citing.FORMATS]
+    info = snap.catalogue[doc_id]
+    return render_template(
+        "pages/cite.html", citation=citation, formats=formats, doc=info, anchor=citation.anchor
+    )
+
+
+# ---- reading lists ----------------------------------------------------------------------------
+
+
+@bp.get("/lists")
+def lists():
+    found, problems = readinglists.load_reading_lists(settings().corpus)
+    return render_template("pages/lists.html", lists=found, problems=problems)
+
+
+@bp.get("/lists/<slug>")
+def reading_list(slug: str):
+    snap = searcher().library.snapshot()
+    found = readinglists.get_reading_list(settings().corpus, slug)
+    resolved = readinglists.resolve(found, snap)
+    return render_template(
+        "pages/list.html",
+        rl=found,
+        groups=readinglists.sections(resolved),
+        missing=sum(1 for r in resolved if r.problem),
+        base_url=settings().base_url,
+    )
+
+
+# ---- browser integration and health -----------------------------------------------------------
+
+
+@bp.get("/opensearch.xml")
+def opensearch():
+    xml = render_template("opensearch.xml", root=request.url_root)
+    return Response(xml, mimetype="application/opensearchdescription+xml")
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    return current_app.send_static_file("favicon.svg")
 
 
 @bp.get("/healthz")
 def healthz():
     status = index_status(settings(), searcher().library)
     return jsonify(
-        {"status": "ok", **{k: status[k] for k in ("generation", "documents", "passages")}}
+        {
+            "status": "ok",
+            "generation": status["generation"],
+            "documents": status["documents"],
+            "passages": status["passages"],
+            "by_type": status["by_type"],
+            "by_language": status["by_language"],
+            "updated_at": status["updated_at"],
+        }
     )

@@ -127,9 +127,14 @@ _LATE_DATE_META_NAMES = ("og:updated_time", "article:modified_time", "dcterms.mo
 
 def _codec(label: str) -> str | None:
     try:
-        name = codecs.lookup(label).name
+        info = codecs.lookup(label)
     except LookupError:
         return None
+    # Python also knows bytes-to-bytes codecs (hex, base64, zlib, rot13) and idna/punycode;
+    # a page cannot declare those as its character set.
+    if not getattr(info, "_is_text_encoding", True) or info.name in ("idna", "punycode"):
+        return None
+    name = info.name
     # WHATWG: latin-1 and ascii labels mean windows-1252; a UTF-16 label without a BOM is a lie.
     if name in ("latin-1", "iso8859-1", "ascii"):
         return "cp1252"
@@ -150,7 +155,10 @@ def decode_html(data: bytes) -> str:
     declared = _CHARSET_RE.search(data[:_SNIFF_BYTES])
     encoding = _codec(declared.group(1).decode("ascii", "replace")) if declared else None
     if encoding and encoding != "utf-8":
-        return data.decode(encoding, errors="replace")
+        try:
+            return data.decode(encoding, errors="replace")
+        except (LookupError, UnicodeError):  # a codec that cannot replace: fall back below
+            pass
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

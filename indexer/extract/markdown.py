@@ -188,7 +188,7 @@ def _yaml_with_tabs_expanded(raw: str) -> Any:
     if "\t" not in raw:
         return None
     try:
-        return yaml.safe_load(raw.expandtabs(2))
+        return _load_yaml(raw.expandtabs(2))
     except yaml.YAMLError:
         return None
 
@@ -208,7 +208,34 @@ def _split_front_matter(text: str, warnings: list[str]) -> tuple[dict[str, Any],
     raw = "\n".join(lines[:index])
     body = "\n".join(lines[index + 1 :])
     try:
-        data = yaml.safe_load(raw) if delimiter == "---" else tomllib.loads(raw)
+        return _parse_front_matter(raw, delimiter, text, body, warnings)
+    except RecursionError:
+        warnings.append("front matter is nested too deeply, ignored")
+        return {}, body
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """Safe YAML without aliases: front matter never needs them, and `&a [*a]` or a
+    "billion laughs" document would otherwise become a cycle or megabytes of metadata."""
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(
+                None, None, "YAML aliases (*name) are not allowed in front matter", mark
+            )
+        return super().compose_node(parent, index)
+
+
+def _load_yaml(raw: str) -> Any:
+    return yaml.load(raw, Loader=_FrontMatterLoader)  # a SafeLoader subclass: no arbitrary objects
+
+
+def _parse_front_matter(
+    raw: str, delimiter: str, text: str, body: str, warnings: list[str]
+) -> tuple[dict[str, Any], str]:
+    try:
+        data = _load_yaml(raw) if delimiter == "---" else tomllib.loads(raw)
     except (yaml.YAMLError, tomllib.TOMLDecodeError, ValueError) as error:
         kind = "YAML" if delimiter == "---" else "TOML"
         data = _yaml_with_tabs_expanded(raw) if kind == "YAML" else None
