@@ -102,7 +102,11 @@ def parse_ref(ref: str) -> tuple[str, str | None]:
     """
     ref = ref.strip()
     if "://" in ref:
-        parts = urlsplit(ref)
+        try:
+            parts = urlsplit(ref)
+        except ValueError:  # e.g. "http://[" (an unclosed IPv6 host): not a permalink
+            doc_id, _, anchor = ref.partition("#")
+            return doc_id.strip().strip("/"), anchor.strip() or None
         path = unquote(parts.path)
         doc_id = path.split("/doc/", 1)[1] if "/doc/" in path else path
         return doc_id.strip("/"), unquote(parts.fragment) or None
@@ -311,7 +315,10 @@ def bibtex_escape(text: str) -> str:
                 out.append(r"\textbraceleft{}" if ch == "{" else r"\textbraceright{}")
         else:
             out.append(ch)
-    return "".join(out)
+    # Break TeX's ligatures so the text reads back as typed: -- and --- (dashes), '' and ``
+    # (curly quotes), ?` and !` (inverted marks).
+    escaped = "".join(out).replace("`", "{`}")
+    return re.sub(r"-(?=-)", "-{}", re.sub(r"'(?=')", "'{}", escaped))
 
 
 def _bib_url(url: str) -> str:

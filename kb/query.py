@@ -20,6 +20,7 @@ from kb.vocabulary import Vocabulary, fold
 MAX_QUERY_CHARS = 1000
 MAX_TERMS = 48
 MIN_PREFIX = 3
+MAX_DEPTH = 20
 YEAR_MIN, YEAR_MAX = 1900, 2100
 FILTER_FIELDS = ("type", "year", "org", "topic", "lang")
 SEARCH_FIELDS = ("title",)
@@ -97,7 +98,7 @@ class ParsedQuery:
 
 _TOKEN = re.compile(
     r"""
-    (?P<lparen>\() | (?P<rparen>\)) |
+    (?P<neglparen>[-!]\() | (?P<lparen>\() | (?P<rparen>\)) |
     (?P<neg>[-!](?=[\w"(]))? (?P<plus>\+(?=[\w"(]))?
     (?:
       (?P<field>[A-Za-z_]+):(?P<fvalue>"[^"]*"?|[^\s()"]*)
@@ -153,7 +154,10 @@ class QueryParser:
         out: list[_Tok] = []
         for m in _TOKEN.finditer(text):
             negated = bool(m.group("neg"))
-            if m.group("lparen"):
+            if m.group("neglparen"):  # -( ... ) excludes the whole group
+                out.append(_Tok("op", "NOT"))
+                out.append(_Tok("lparen"))
+            elif m.group("lparen"):
                 out.append(_Tok("lparen"))
             elif m.group("rparen"):
                 out.append(_Tok("rparen"))
@@ -326,13 +330,15 @@ class _Grammar:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
 
     def parse(self) -> Node | None:
-        node = self.any_expr()
+        parts = [self.any_expr()]
         while self.peek() is not None:  # stray ')' at top level
             self.pos += 1
             self.messages.append("Ignored an unmatched ')'.")
-            more = self.any_expr()
-            node = _join_implicit(node, more)
-        return node
+            parts.append(self.any_expr())
+        present = tuple(p for p in parts if p is not None)
+        if not present:
+            return None
+        return present[0] if len(present) == 1 else Any(present)
 
     def any_expr(self) -> Node | None:
         nodes = [self.all_expr()]
@@ -373,36 +379,41 @@ class _Grammar:
         return parts[0] if len(parts) == 1 else All(tuple(parts))
 
     def unary(self) -> Node | None:
-        t = self.peek()
+        negate = False
+        while (t := self.peek()) is not None and t.kind == "op" and t.value == "NOT":
+            self.pos += 1
+            negate = not negate
         if t is None:
-            return None
-        if t.kind == "op" and t.value == "NOT":
-            self.pos += 1
-            inner = self.unary()
-            if inner is None:
+            if negate:
                 self.messages.append("Ignored 'NOT' with nothing after it.")
-                return None
-            return Not(inner)
+            return None
+        node: Node | None
         if t.kind == "lparen":
-            self.pos += 1
-            self.depth += 1
-            inner = self.any_expr()
-            self.depth -= 1
-            if (c := self.peek()) is not None and c.kind == "rparen":
+            # Deeper groups are read flat: nobody means 20 levels, and recursion is bounded.
+            while (t := self.peek()) is not None and t.kind == "lparen" and self.depth >= MAX_DEPTH:
                 self.pos += 1
+                self.messages.append(f"Ignored parentheses nested more than {MAX_DEPTH} deep.")
+            if t is not None and t.kind == "lparen":
+                self.pos += 1
+                self.depth += 1
+                node = self.any_expr()
+                self.depth -= 1
+                if (c := self.peek()) is not None and c.kind == "rparen":
+                    self.pos += 1
+                else:
+                    self.messages.append("Added the missing ')'.")
             else:
-                self.messages.append("Added the missing ')'.")
-            return inner
-        self.pos += 1
-        if t.kind == "term" and t.node is not None:
-            return Not(t.node) if t.negated else t.node
-        return None
-
-
-def _join_implicit(a: Node | None, b: Node | None) -> Node | None:
-    if a is None or b is None:
-        return a or b
-    return Any((a, b))
+                node = self.unary()
+        else:
+            self.pos += 1
+            node = None
+            if t.kind == "term" and t.node is not None:
+                node = Not(t.node) if t.negated else t.node
+        if node is None:
+            if negate:
+                self.messages.append("Ignored 'NOT' with nothing after it.")
+            return None
+        return Not(node) if negate else node
 
 
 def _count_terms(node: Node | None) -> int:

@@ -111,3 +111,15 @@ def test_term_count_is_bounded(parse):
     q = parse(" ".join(f"w{i}" for i in range(200)))
     assert len(q.node.nodes) == 48
     assert any("more than 48 terms" in m for m in q.messages)
+
+
+def test_negated_group(parse):
+    q = parse("lifespan -(phones OR tablets)")
+    assert q.node == Any((Word("lifespan"), Not(Any((Word("phones"), Word("tablets")), explicit=True))))
+
+
+def test_deep_nesting_is_read_flat(parse):
+    q = parse("(" * 400 + "x")
+    assert any("nested more than" in m for m in q.messages)
+    assert parse("a)" * 400).node is not None
+    assert parse("NOT " * 200 + "x").node in (Word("x"), Not(Word("x")))

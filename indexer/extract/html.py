@@ -372,6 +372,26 @@ def _content_root(soup: BeautifulSoup) -> Tag:
     return body
 
 
+def _text_prefix(tag: Tag, limit: int = 80) -> str:
+    """The start of a tag's text: enough to recognise a "skip to content" link, without
+    walking a whole subtree (nested links would make that quadratic)."""
+    parts: list[str] = []
+    size = 0
+    stack = list(reversed(tag.contents))
+    budget = 200  # nodes visited; bs4's own iterators first measure the whole subtree
+    while stack and size < limit and budget > 0:
+        node = stack.pop()
+        budget -= 1
+        if isinstance(node, Tag):
+            stack.extend(reversed(node.contents))
+        elif isinstance(node, NavigableString) and not isinstance(node, Comment):
+            piece = node.strip()
+            if piece:
+                parts.append(piece)
+                size += len(piece) + 1
+    return " ".join(parts)
+
+
 def _is_clutter(tag: Tag, root: Tag) -> bool:
     """Whether `tag` (inside the content root) is page chrome rather than the page's text.
 
@@ -391,7 +411,7 @@ def _is_clutter(tag: Tag, root: Tag) -> bool:
     ):
         return True
     if name == "a" and str(tag.get("href", "")).startswith("#"):
-        text = tag.get_text(" ", strip=True)
+        text = _text_prefix(tag)
         return bool(
             _SKIP_LINK_CLASS_RE.search(_attribute_text(tag)) or _SKIP_LINK_TEXT_RE.match(text)
         )

@@ -77,8 +77,11 @@ _HEADING_ID_RE = re.compile(r"\s*\{#[\w.:-]+\}\s*$")
 
 _HTML_COMMENT_RE = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
 # Template tags may span lines but never a blank line; that bounds the damage of a stray `{{`.
+# Every span below has an upper length: an unclosed marker repeated along one long line would
+# otherwise make each match attempt scan to the end of the line (quadratic time).
 _TEMPLATE_TAG_RE = re.compile(
-    r"\{%(?:(?!\n\s*\n).)*?%\}|\{\{(?:(?!\n\s*\n).)*?\}\}|\{#(?:(?!\n\s*\n).)*?#\}", re.S
+    r"\{%(?:(?!\n\s*\n).){0,500}?%\}|\{\{(?:(?!\n\s*\n).){0,500}?\}\}|\{#(?:(?!\n\s*\n).){0,500}?#\}",
+    re.S,
 )
 _JSX_COMMENT_RE = re.compile(r"\{/\*.*?\*/\}", re.S)
 _MDX_IMPORT_RE = re.compile(r"^import\s+(?:[\w*{}\s,]+\s+from\s+)?['\"]|^import\s*\{")
@@ -93,13 +96,13 @@ _ROLE_RE = re.compile(r"(?<![\w`}-])\{[a-z][\w:.-]*\}(`+)(.+?)\1")
 _CODE_SPAN_RE = re.compile(r"(?<!`)(`+)(?!`)((?:[^\n]|\n(?![ \t]*\n))+?)(?<!`)\1(?!`)")
 _PLACEHOLDER_RE = re.compile("\ue000(\\d+)\ue001")
 
-_IMAGE_RE = re.compile(r"!\[([^\]]*)\](?:\((?:[^()]|\([^()]*\))*\)|\[[^\]]*\])")
-_LINK_RE = re.compile(r"\[([^\]]+)\]\((?:[^()]|\([^()]*\))*\)")
-_REFERENCE_LINK_RE = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
+_IMAGE_RE = re.compile(r"!\[([^\]]{0,500})\](?:\((?:[^()]|\([^()]*\)){0,500}\)|\[[^\]]{0,500}\])")
+_LINK_RE = re.compile(r"\[([^\]]{1,500})\]\((?:[^()]|\([^()]*\)){0,500}\)")
+_REFERENCE_LINK_RE = re.compile(r"\[([^\]]{1,500})\]\[[^\]]{0,500}\]")
 _FOOTNOTE_REF_RE = re.compile(r"\[\^[^\]]+\]")
-_STRONG_RE = re.compile(r"(\*\*\*|___|\*\*|__|~~)(?=\S)(.+?)(?<=\S)\1")
-_STAR_EMPHASIS_RE = re.compile(r"(?<![\w*\\])\*(?=[^\s*])(.+?)(?<=[^\s*\\])\*(?![\w*])")
-_UNDERSCORE_EMPHASIS_RE = re.compile(r"(?<![\w\\])_(?=[^\s_])(.+?)(?<=[^\s_\\])_(?!\w)")
+_STRONG_RE = re.compile(r"(\*\*\*|___|\*\*|__|~~)(?=\S)(.{1,300}?)(?<=\S)\1")
+_STAR_EMPHASIS_RE = re.compile(r"(?<![\w*\\])\*(?=[^\s*])(.{1,300}?)(?<=[^\s*\\])\*(?![\w*])")
+_UNDERSCORE_EMPHASIS_RE = re.compile(r"(?<![\w\\])_(?=[^\s_])(.{1,300}?)(?<=[^\s_\\])_(?!\w)")
 _ESCAPE_RE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~])")
 
 # HTML elements whose closing should separate text as a line break would.
