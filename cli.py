@@ -16,15 +16,16 @@ from pathlib import Path
 
 import click
 
-from kb.errors import IndexLocked, KbError, NotFound
+from kb.errors import KbError, NotFound
 from kb.settings import Settings
 
 EXIT_CODES_HELP = """
 \b
 Exit codes:
-  0  success
+  0  all indexed (or already up to date)
   1  index updated, but some files failed (see the report)
-  2  nothing written: fatal error (no corpus, index locked, unwritable index)
+  2  nothing written: fatal error (no corpus, index locked, unwritable index);
+     the previous index keeps serving
 """
 
 
@@ -67,12 +68,18 @@ def main(
 
 
 def _progress_printer(enabled: bool):
+    """A one-line progress bar on stderr (files done/total, rate, ETA, current file), redrawn
+    at most ten times a second; None when disabled (not a terminal, --quiet, --json)."""
     if not enabled:
         return None
-    state = {"start": time.monotonic()}
+    state = {"start": time.monotonic(), "drawn": 0.0}
 
     def show(done: int, total: int, path: str) -> None:
-        elapsed = time.monotonic() - state["start"]
+        now = time.monotonic()
+        if done < total and now - state["drawn"] < 0.1:
+            return
+        state["drawn"] = now
+        elapsed = now - state["start"]
         rate = done / elapsed if elapsed > 0 else 0.0
         eta = (total - done) / rate if rate > 0 else 0.0
         width = 24
@@ -85,10 +92,24 @@ def _progress_printer(enabled: bool):
     return show
 
 
-def _print_report(report, verb: str) -> None:
+_LISTED_CHANGES = 20  # files added/updated/removed listed one per line, the rest counted
+
+
+def _print_report(report, verb: str, quiet: bool = False) -> None:
     s = report.summary
     for note in report.notes:
         click.echo(f"note: {note}")
+    if not quiet and verb == "index" and not report.rebuilt:
+        changed = [f for f in report.files if f.change or f.status == "removed"]
+        for f in changed[:_LISTED_CHANGES]:
+            label = f.change if f.status == "indexed" else f.status
+            click.echo(f"{label:>8}  {f.path}" + (f"  ({f.doc_id})" if f.doc_id else ""))
+        if len(changed) > _LISTED_CHANGES:
+            click.echo(f"          … and {len(changed) - _LISTED_CHANGES} more")
+    if not quiet:
+        for f in report.files:
+            for warning in f.warnings if f.change else ():
+                click.echo(f" warning  {f.path}: {warning}")
     problems = [f for f in report.files if f.status in ("skipped", "failed")]
     for f in problems:
         click.echo(f"{f.status:>8}  {f.path}: {f.reason}")
@@ -99,11 +120,16 @@ def _print_report(report, verb: str) -> None:
             f"Index is up to date ({s['unchanged']} documents, generation {report.generation})."
         )
         return
-    parts = ", ".join(f"{n} {k}" for k, n in s.items() if n or k == "indexed")
-    where = f" into {report.generation}" if report.generation else ""
-    click.echo(
-        f"{'Checked' if verb == 'check' else 'Indexed'}{where}: {parts} ({report.elapsed_s:.1f}s)."
-    )
+    if verb == "check":
+        parts = ", ".join(f"{s[k]} {k}" for k in ("indexed", "skipped", "failed") if s[k] or k == "indexed")  # fmt: skip
+        click.echo(f"Checked: {parts} ({report.elapsed_s:.1f}s).")
+        return
+    order = ("added", "updated", "removed", "unchanged", "skipped", "failed")
+    parts = ", ".join(f"{s[k]} {k}" for k in order if s[k]) or "nothing to index"
+    verb_done = (f"Built a new generation {report.generation}" if report.rebuilt
+                 else f"Updated {report.generation}")  # fmt: skip
+    workers = f", {report.workers} workers" if report.workers > 1 else ""
+    click.echo(f"{verb_done}: {parts} ({report.elapsed_s:.1f}s{workers}).")
 
 
 @main.command("index", epilog=EXIT_CODES_HELP)
@@ -128,7 +154,16 @@ def _print_report(report, verb: str) -> None:
 def index_cmd(
     ctx, rebuild: bool, rollback: bool, wait: float, workers: int | None, as_json: bool, quiet: bool
 ) -> None:
-    """Bring the index up to date with the corpus (only new, changed and deleted files)."""
+    """Bring the index up to date with the corpus.
+
+    Only new, changed and deleted files are processed (size and mtime first, sha256 to
+    confirm); when nothing changed, nothing is written. Many changed files are extracted in
+    --workers processes while this one writes. --rebuild builds a complete new generation
+    beside the current one and switches to it atomically; --rollback switches back to the
+    previous one. Searches answer from the current index throughout; a killed run leaves it
+    serving, and a damaged or missing index is rebuilt. On a terminal a progress bar shows;
+    -q prints only problems and the summary; --json prints the report.
+    """
     from indexer.build import rollback as do_rollback
     from indexer.build import run_index
 
@@ -136,21 +171,97 @@ def index_cmd(
     try:
         if rollback:
             gen = do_rollback(settings, wait=wait)
-            click.echo(f"Rolled back to generation {gen.name}.")
+            if as_json:
+                _echo_json({"rolled_back_to": gen.name})
+            else:
+                click.echo(f"Rolled back to generation {gen.name}.")
             return
         progress = _progress_printer(not (as_json or quiet) and sys.stderr.isatty())
         report = run_index(settings, rebuild=rebuild, wait=wait, workers=workers, progress=progress)
-    except IndexLocked as exc:
-        raise Fatal(str(exc)) from exc
-    except KbError as exc:
+    except KbError as exc:  # IndexLocked names the PID holding the lock
         raise Fatal(str(exc)) from exc
     except OSError as exc:
-        raise Fatal(f"could not write the index at {settings.index}: {exc.strerror or exc}; "
-                    "the previous index is unchanged") from exc  # fmt: skip
+        raise Fatal(_write_error(settings, exc)) from exc
     if as_json:
         _echo_json(report.to_dict())
     else:
-        _print_report(report, "index")
+        _print_report(report, "index", quiet)
+    ctx.exit(report.exit_code)
+
+
+def _write_error(settings: Settings, exc: OSError) -> str:
+    where = f" ({exc.filename})" if exc.filename else ""
+    return (f"could not write the index at {settings.index}: {exc.strerror or exc}{where}; "
+            "nothing was written, the previous index keeps serving")  # fmt: skip
+
+
+ADD_EXIT_CODES_HELP = """
+\b
+Exit codes:
+  0  every source added (or already there) and indexed
+  1  some sources failed; the others were added (see the report)
+  2  nothing written: every source failed, or a fatal error (index locked, unwritable)
+"""
+
+
+@main.command("add", epilog=ADD_EXIT_CODES_HELP)
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--type", "doc_type", help="meeting, guide, directive, article, other (folder).")
+@click.option("--date", help="The document's date, YYYY-MM-DD.")
+@click.option("--title", help="The document's title.")
+@click.option("--org", multiple=True, help="An organisation it concerns (repeatable).")
+@click.option("--topic", multiple=True, help="A topic from topics.toml (repeatable).")
+@click.option("--lang", help="Its language (en, sv, no, ...; detected when absent).")
+@click.option("--name", help="File name in the corpus (one source only).")
+@click.option("--replace", is_flag=True, help="Overwrite a different file of the same name.")
+@click.option("--timeout", type=click.FloatRange(0.1, 600), default=20.0, show_default=True,
+              help="Seconds to wait for a URL.")  # fmt: skip
+@click.option("--max-mb", type=click.FloatRange(0, 1024), default=50.0, show_default=True,
+              help="Largest download accepted, in MB.")  # fmt: skip
+@click.option("--wait", type=float, default=0.0, show_default=True,
+              help="Seconds to wait for another writer to finish.")  # fmt: skip
+@click.option("--workers", type=click.IntRange(1, 64), default=None)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the added documents and problems.")
+@click.pass_context
+def add_cmd(ctx, sources, doc_type, date, title, org, topic, lang, name, replace, timeout, max_mb,
+            wait, workers, as_json, quiet) -> None:  # fmt: skip
+    """Add files or web pages (http/https URLs of pages or PDFs) to the corpus and index them.
+
+    Each goes into the folder of its type (meetings/, guides/, directives/, articles/,
+    about/); without --type, the type is what the file declares or its title suggests, else
+    article. The options given are written to a sidecar <file>.meta.toml, with the URL as
+    source_url. Prints each document's id and permalink. An existing different file is
+    never overwritten without --replace.
+    """
+    from indexer.add import add_sources, check_metadata
+
+    settings = _settings(ctx)
+    try:
+        meta = check_metadata(settings.corpus, doc_type=doc_type, date=date, title=title,
+                              organisations=org, topics=topic, language=lang)  # fmt: skip
+    except KbError as exc:
+        raise click.UsageError(str(exc)) from exc
+    progress = _progress_printer(not (as_json or quiet) and sys.stderr.isatty())
+    try:
+        report = add_sources(settings, list(sources), meta, replace=replace, name=name,
+                             timeout=timeout, max_bytes=int(max_mb * 1024 * 1024), wait=wait,
+                             workers=workers, progress=progress)  # fmt: skip
+    except KbError as exc:
+        raise Fatal(str(exc)) from exc
+    except OSError as exc:
+        raise Fatal(_write_error(settings, exc)) from exc
+    if as_json:
+        _echo_json(report.to_dict())
+        ctx.exit(report.exit_code)
+    for r in report.sources:
+        if r.status == "failed":
+            click.echo(f"  failed  {r.reason}", err=True)
+        else:
+            click.echo(f"{r.status:>8}  {r.doc_id}  {r.permalink}")
+    if report.index and not quiet:
+        click.echo()
+        _print_report(report.index, "index", quiet=True)
     ctx.exit(report.exit_code)
 
 
@@ -174,30 +285,54 @@ def check_cmd(ctx, as_json: bool, workers: int | None) -> None:
 
 
 @main.command("status")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @click.pass_context
 def status_cmd(ctx, as_json: bool) -> None:
-    """Show the current index generation, its counts and the files that failed last time."""
-    from kb.status import index_status
+    """Show the current index generation, when it was built, documents and passages by type
+    and language, the last run, and the files that failed."""
+    from kb.status import index_status, writer_pid
 
+    settings = _settings(ctx)
     try:
-        status = index_status(_settings(ctx))
+        status = index_status(settings)
     except KbError as exc:
-        raise Fatal(str(exc)) from exc
+        pid = writer_pid(settings)
+        busy = f" (process {pid} is writing the index now)" if pid else ""
+        raise Fatal(f"{exc}{busy}") from exc
     if as_json:
         _echo_json(status)
         return
+    previous = status["previous_generation"]
     click.echo(f"Index:       {status['index']}")
-    click.echo(
-        f"Generation:  {status['generation']} (built {status['created_at']}, updated {status['updated_at']})"
-    )
+    click.echo(f"Generation:  {status['generation']} (built {status['created_at']}, "
+               f"updated {status['updated_at']})"
+               + (f"; previous {previous} kept for --rollback" if previous else ""))  # fmt: skip
+    if status["writer_pid"]:
+        click.echo(f"Writing:     process {status['writer_pid']} is updating the index now")
     click.echo(f"Documents:   {status['documents']}   passages: {status['passages']}")
-    for key in ("by_type", "by_language"):
-        click.echo(f"  {key[3:]:<9} " + ", ".join(f"{k} {v}" for k, v in status[key].items()))
-    failed = status["last_run"].get("failed", [])
-    click.echo(f"Failed last run: {len(failed)}")
-    for f in failed:
+    for label, docs, passages in (
+        ("type", status["by_type"], status["passages_by_type"]),
+        ("language", status["by_language"], status["passages_by_language"]),
+    ):
+        click.echo(f"  by {label}:")
+        for key, n in docs.items():
+            click.echo(f"    {key:<10} {n:>6} documents {passages.get(key, 0):>8} passages")
+    last = status["last_run"]
+    if last:
+        s = last.get("summary", {})
+        parts = ", ".join(f"{s[k]} {k}" for k in
+                          ("added", "updated", "removed", "unchanged", "skipped", "failed")
+                          if s.get(k))  # fmt: skip
+        how = "rebuild" if last.get("rebuilt") else "update"
+        click.echo(f"Last {how}: {last.get('finished_at')}, {last.get('elapsed_s', 0):.1f}s"
+                   + (f": {parts}" if parts else ""))  # fmt: skip
+    click.echo(f"Failed:      {len(status['failed'])}")
+    for f in status["failed"]:
         click.echo(f"  {f['path']}: {f['reason']}")
+    if status["skipped"]:
+        click.echo(f"Skipped:     {len(status['skipped'])}")
+        for f in status["skipped"]:
+            click.echo(f"  {f['path']}: {f['reason']}")
 
 
 # ---- search / show ----------------------------------------------------------------------------
@@ -452,10 +587,9 @@ def lists_cmd(ctx, slug: str | None, fmt: str, as_json: bool) -> None:
 @click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True)
 @click.pass_context
 def serve_cmd(ctx, host: str, port: int, threads: int) -> None:
-    """Serve the web UI and JSON API with waitress."""
-    import waitress
-
+    """Serve the web UI and JSON API with waitress; SIGTERM lets answers in flight finish."""
     from webui import create_app
+    from webui.server import serve
 
     settings = _settings(ctx)
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -464,7 +598,7 @@ def serve_cmd(ctx, host: str, port: int, threads: int) -> None:
     app = create_app(settings)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"kb is serving {settings.corpus} at http://{shown}:{port}/  (Ctrl+C to stop)")
-    waitress.serve(app, host=host, port=port, threads=threads, ident="kb", _quiet=True)
+    serve(app, host=host, port=port, threads=threads)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,11 +16,16 @@ SIDECAR_SUFFIXES = (".meta.toml", ".meta.yaml", ".meta.yml")
 
 @dataclass(frozen=True)
 class CorpusFile:
-    path: Path
+    location: str  # absolute path (a string: discovery makes 10,000 of these per run)
     rel: str  # relative to the corpus, forward slashes
     doc_id: str
     size: int
     mtime_ns: int
+    sidecar: str | None = None  # "name:size:mtime_ns" of its metadata sidecar, if it has one
+
+    @property
+    def path(self) -> Path:
+        return Path(self.location)
 
 
 def is_sidecar(name: str) -> bool:
@@ -37,44 +43,71 @@ def doc_id_for(rel: str) -> str:
     return stem if dot and "/" not in rel[len(stem) :] and stem else rel
 
 
+def sidecar_signature(path: Path, names: frozenset[str] | set[str] | None = None) -> str | None:
+    """`name:size:mtime_ns` of the sidecar of `path` (the first that exists), or None.
+
+    `names` (the file names in the folder, when the caller has listed it) saves a stat per
+    candidate: only sidecars that exist are looked at.
+    """
+    return _sidecar(str(path.parent), path.name, names)
+
+
+def _sidecar(folder: str, name: str, names: frozenset[str] | set[str] | None) -> str | None:
+    for suffix in SIDECAR_SUFFIXES:
+        candidate = name + suffix
+        if names is not None and candidate not in names:
+            continue
+        try:
+            st = os.stat(os.path.join(folder, candidate))
+        except OSError:
+            continue
+        return f"{candidate}:{st.st_size}:{st.st_mtime_ns}"
+    return None
+
+
 def discover(corpus: Path) -> tuple[list[CorpusFile], list[tuple[str, str]]]:
     """Every candidate document under `corpus`, sorted by path; and the paths that could not
-    be read (path, reason), so that nothing is dropped silently."""
-    found: list[tuple[str, Path, os.stat_result]] = []
+    be read (path, reason), so that nothing is dropped silently.
+
+    Costs one stat per file (and per sidecar): this is the whole of a run that finds nothing
+    to do, so it reads no file and keeps to plain strings.
+    """
+    found: list[tuple[str, str, str, int, int, str | None]] = []
     problems: list[tuple[str, str]] = []
+    root = str(corpus)
 
     def on_error(exc: OSError) -> None:
         rel = os.path.relpath(exc.filename, corpus) if exc.filename else "."
         problems.append((rel.replace(os.sep, "/"), f"cannot read folder: {exc.strerror}"))
 
-    for dirpath, dirnames, filenames in os.walk(corpus, onerror=on_error, followlinks=False):
-        here = Path(dirpath)
-        at_root = here == corpus
+    for dirpath, dirnames, filenames in os.walk(root, onerror=on_error, followlinks=False):
+        at_root = dirpath == root
         dirnames[:] = sorted(
             d for d in dirnames if not is_ignored(d) and not (at_root and d in CONFIG_DIRS)
         )
+        names = set(filenames)
+        prefix = "" if at_root else os.path.relpath(dirpath, root).replace(os.sep, "/") + "/"
         for name in sorted(filenames):
             if is_ignored(name) or is_sidecar(name) or (at_root and name in CONFIG_FILES):
                 continue
-            path = here / name
-            rel = path.relative_to(corpus).as_posix()
+            location = os.path.join(dirpath, name)
             try:
-                st = path.stat()
+                st = os.stat(location)
             except OSError as exc:  # vanished or unreadable between listing and stat
-                problems.append((rel, f"cannot read file: {exc.strerror}"))
+                problems.append((prefix + name, f"cannot read file: {exc.strerror}"))
                 continue
-            if not path.is_file():
+            if not stat.S_ISREG(st.st_mode):
                 continue
-            found.append((rel, path, st))
+            rel = prefix + name
+            sidecar = _sidecar(dirpath, name, names)
+            found.append((rel, doc_id_for(rel), location, st.st_size, st.st_mtime_ns, sidecar))
 
     ids: dict[str, int] = {}
-    for rel, _, _ in found:
-        ids[doc_id_for(rel)] = ids.get(doc_id_for(rel), 0) + 1
-    files = []
-    for rel, path, st in found:
-        doc_id = doc_id_for(rel)
-        # Two files differing only by extension keep their extension in the id.
-        files.append(
-            CorpusFile(path, rel, rel if ids[doc_id] > 1 else doc_id, st.st_size, st.st_mtime_ns)
-        )
+    for _, doc_id, *_ in found:
+        ids[doc_id] = ids.get(doc_id, 0) + 1
+    # Two files differing only by extension keep their extension in the id.
+    files = [
+        CorpusFile(location, rel, rel if ids[doc_id] > 1 else doc_id, size, mtime_ns, sidecar)
+        for rel, doc_id, location, size, mtime_ns, sidecar in found
+    ]
     return files, problems

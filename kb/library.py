@@ -15,12 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb import schema as f
-from kb.errors import IndexUnavailable
+from kb.errors import IndexUnavailable, KbError
 from kb.models import DocumentMetadata
 from kb.ranking import scoring_model
 from kb.settings import Settings
 from kb.store import Generation, IndexStore
 from kb.vocabulary import Vocabulary, load_vocabulary
+
+CACHE_ENTRIES = 512
+CACHE_IDS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -72,9 +75,13 @@ class Snapshot:
         self.index = generation.open_index()
         self._local = threading.local()
         self._filter_cache: OrderedDict[tuple, frozenset[int]] = OrderedDict()
+        self._cached_ids = 0  # document numbers held by _filter_cache, bounded by CACHE_IDS
+        self._stable: dict[tuple, object] = {}
         self._cache_lock = threading.Lock()
-        searcher = self.searcher()
+        # Read before opening: a commit in between makes this snapshot look stale (and be
+        # reopened once more), never look current when it is not.
         self.toc_generation = self.index.latest_generation()
+        searcher = self.searcher()
         reader = searcher.reader()
         self.doc_id_of: list[str] = list(reader.column_reader(f.DOC_ID))
         self.catalogue: dict[str, DocInfo] = {}
@@ -97,17 +104,45 @@ class Snapshot:
         return searcher
 
     def cached(self, key: tuple, compute) -> frozenset:
-        """Filter sets and prefix expansions are stable within a snapshot; keep recent ones."""
+        """Filter sets, term postings and prefix expansions are stable within a snapshot; keep
+        recent ones, at most CACHE_ENTRIES of them holding at most CACHE_IDS numbers in all
+        (about 80 MB: a common word's postings at 100,000 passages are tens of thousands)."""
         with self._cache_lock:
             if key in self._filter_cache:
                 self._filter_cache.move_to_end(key)
                 return self._filter_cache[key]
         value = frozenset(compute())
+        if len(value) > CACHE_IDS // 4:
+            return value  # too big to be worth evicting everything else for
         with self._cache_lock:
-            self._filter_cache[key] = value
-            while len(self._filter_cache) > 256:
-                self._filter_cache.popitem(last=False)
+            if key not in self._filter_cache:
+                self._filter_cache[key] = value
+                self._cached_ids += len(value)
+            while len(self._filter_cache) > CACHE_ENTRIES or self._cached_ids > CACHE_IDS:
+                _, dropped = self._filter_cache.popitem(last=False)
+                self._cached_ids -= len(dropped)
         return value
+
+    def stable(self, key: tuple, compute):
+        """A value derived once per snapshot (lookup tables, maps): computed on first use."""
+        value = self._stable.get(key)
+        if value is None:
+            value = compute()
+            with self._cache_lock:
+                value = self._stable.setdefault(key, value)
+        return value
+
+    def passages_of(self, doc_id: str) -> tuple[int, ...]:
+        """The document numbers of a document's passages, in index order."""
+        return self.stable(("passages_of",), self._passages_by_doc).get(doc_id, ())
+
+    def _passages_by_doc(self) -> dict[str, tuple[int, ...]]:
+        every = self.searcher().document_numbers(**{f.KIND: f.KIND_PASSAGE})
+        by_doc: dict[str, list[int]] = {}
+        doc_id_of = self.doc_id_of
+        for docnum in sorted(every):
+            by_doc.setdefault(doc_id_of[docnum], []).append(docnum)
+        return {doc_id: tuple(nums) for doc_id, nums in by_doc.items()}
 
     def is_current(self) -> bool:
         try:
@@ -158,11 +193,40 @@ class Library:
                 and snap.is_current()
             )
             if not fresh:
-                self._snapshot = None
-                generation = self._store.current()
-                snap = Snapshot(generation, load_vocabulary(self.settings.corpus))
-                self._snapshot, self._pointer = snap, pointer
+                try:
+                    snap, pointer = self._open()
+                except IndexUnavailable:
+                    if snap is None or not self._serves(snap):
+                        raise
+                    # The new index cannot be opened (damaged, or removed under us): keep
+                    # answering from the one already open until `kb index` repairs it.
+                else:
+                    self._snapshot, self._pointer = snap, pointer
             self._checked_at = now
-            if snap is None:
-                raise IndexUnavailable("no index")
             return snap
+
+    def _open(self) -> tuple[Snapshot, tuple | None]:
+        """Open the current generation; retried when a writer replaces it meanwhile."""
+        error = IndexUnavailable("the index cannot be read")
+        for _ in range(3):
+            pointer = self._store.pointer_signature()
+            try:
+                generation = self._store.current()
+                return Snapshot(generation, load_vocabulary(self.settings.corpus)), pointer
+            except IndexUnavailable as exc:
+                error = exc
+            except KbError:
+                raise  # a vocabulary file is invalid: say so, retrying will not help
+            except Exception as exc:  # whoosh, on a damaged segment or one removed meanwhile
+                error = IndexUnavailable(f"the index cannot be read: {exc}")
+            if self._store.pointer_signature() == pointer:
+                break
+        raise error
+
+    @staticmethod
+    def _serves(snap: Snapshot) -> bool:
+        try:
+            snap.searcher().doc_count()
+            return True
+        except Exception:
+            return False

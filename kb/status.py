@@ -6,23 +6,58 @@ from collections import Counter
 
 from kb.library import Library
 from kb.settings import Settings
+from kb.store import IndexStore
+
+
+def _by_count(counter: Counter) -> dict[str, int]:
+    return dict(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def index_status(settings: Settings, library: Library | None = None) -> dict:
+    """The current generation, when it was built and updated, documents and passages by type
+    and language, the last run's summary, and the files that are failed or skipped now."""
     library = library or Library(settings)
     snap = library.snapshot()
-    info = snap.generation.info()
-    manifest = snap.generation.read_manifest()
-    docs = snap.catalogue.values()
+    store = IndexStore(settings.index)
+    gen = snap.generation
+    info = gen.info()
+    manifest = gen.read_manifest()
+    docs = list(snap.catalogue.values())
+    docs_by_type, docs_by_lang = Counter(), Counter()
+    passages_by_type, passages_by_lang = Counter(), Counter()
+    for d in docs:
+        docs_by_type[d.meta.type] += 1
+        docs_by_lang[d.meta.language] += 1
+        passages_by_type[d.meta.type] += d.passages
+        passages_by_lang[d.meta.language] += d.passages
+    entries = sorted(manifest.entries.values(), key=lambda e: e.path)
+    failed = [{"path": e.path, "reason": e.reason} for e in entries if e.status == "failed"]
+    # Folders that could not be read have no manifest entry; the last run remembers them.
+    known = {f["path"] for f in failed}
+    failed += [f for f in manifest.last_run.get("failed", []) if f.get("path") not in known]
+    previous = store.previous()
+    holder = store.lock_holder()
     return {
         "index": str(settings.index),
-        "generation": snap.generation.name,
+        "generation": gen.name,
+        "previous_generation": previous.name if previous else None,
         "created_at": info.get("created_at"),
         "updated_at": manifest.updated_at,
-        "documents": len(snap.catalogue),
+        "documents": len(docs),
         "passages": snap.passage_count,
-        "by_type": dict(Counter(d.meta.type for d in docs).most_common()),
-        "by_language": dict(Counter(d.meta.language for d in docs).most_common()),
+        "by_type": _by_count(docs_by_type),
+        "by_language": _by_count(docs_by_lang),
+        "passages_by_type": _by_count(passages_by_type),
+        "passages_by_language": _by_count(passages_by_lang),
         "last_run": manifest.last_run,
+        "failed": failed,
+        "skipped": [{"path": e.path, "reason": e.reason} for e in entries if e.status == "skipped"],
+        "writer_pid": holder.pid if holder else None,
         "reading_list_problems": manifest.list_problems,
     }
+
+
+def writer_pid(settings: Settings) -> int | None:
+    """The PID of a `kb index` or `kb add` writing the index now, if any."""
+    holder = IndexStore(settings.index).lock_holder()
+    return holder.pid if holder else None
