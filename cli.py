@@ -114,7 +114,8 @@ def _print_report(report, verb: str, quiet: bool = False) -> None:
     for f in problems:
         click.echo(f"{f.status:>8}  {f.path}: {f.reason}")
     for p in report.list_problems:
-        click.echo(f"  list  {p['file']} item {p['item']}: {p['problem']}")
+        where = f"{p['file']} item {p['item']} ({p['ref']})" if p["item"] else p["file"]
+        click.echo(f"    list  {where}: {p['problem']}")
     if verb == "index" and report.up_to_date:
         click.echo(
             f"Index is up to date ({s['unchanged']} documents, generation {report.generation})."

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer.discover import CorpusFile, discover
+from indexer.discover import CorpusFile, discover, lists_signature
 from kb.errors import IndexUnavailable
 from kb.settings import Settings
 from kb.store import Generation, IndexStore, Manifest, ManifestEntry, now_iso
@@ -284,8 +284,14 @@ class IndexRun:
             self._validate_vocabulary()
 
         if self.check:
-            for _ in self._extract_all(todo):
-                pass
+            anchors: dict[str, frozenset[str]] = {}
+            for _, doc in self._extract_all(todo):
+                if doc is not None:
+                    anchors[doc.doc_id] = frozenset(p.anchor for p in doc.passages)
+            from kb.readinglists import check_refs
+
+            problems = check_refs(self.corpus, anchors.get)
+            self.report.list_problems = [p.to_dict() for p in problems]
         elif full:
             self._full_build(todo, vocab_hash)
         elif todo or deleted or self._dropped or self._index_ids is not None:
@@ -654,8 +660,33 @@ def run_index(settings: Settings, *, rebuild: bool = False, wait: float = 0.0, w
     store = IndexStore(settings.index)
     with store.writer_lock(wait=wait):
         report = IndexRun(settings, rebuild=rebuild, workers=workers, progress=progress).run()
+        check_reading_lists(settings, store, report)
         store.cleanup()
         return report
+
+
+def check_reading_lists(settings: Settings, store: IndexStore, report: IndexReport) -> None:
+    """Report reading-list items whose ref does not resolve in the index just written.
+
+    The result is kept in the manifest with a signature of the list files, so a run where
+    neither the index nor the lists changed reuses it (and imports nothing more).
+    """
+    generation = store.current_or_none()
+    if generation is None:
+        return
+    manifest = generation.read_manifest()
+    signature = lists_signature(settings.corpus)
+    if not report.written and manifest.lists_signature == signature:
+        report.list_problems = manifest.list_problems
+        return
+    from kb.library import Library
+    from kb.readinglists import validate
+
+    snap = Library(settings, check_interval=0).snapshot()
+    report.list_problems = [p.to_dict() for p in validate(settings.corpus, snap)]
+    manifest.list_problems = report.list_problems
+    manifest.lists_signature = signature
+    generation.write_manifest(manifest)
 
 
 def check_corpus(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from dataclasses import dataclass
@@ -111,3 +112,15 @@ def discover(corpus: Path) -> tuple[list[CorpusFile], list[tuple[str, str]]]:
         for rel, doc_id, location, size, mtime_ns, sidecar in found
     ]
     return files, problems
+
+
+def lists_signature(corpus: Path) -> str:
+    """Changes when a reading-list file is added, removed or edited."""
+    entries = []
+    try:
+        for path in sorted((corpus / "reading-lists").glob("*.toml")):
+            st = path.stat()
+            entries.append((path.name, st.st_size, st.st_mtime_ns))
+    except OSError:
+        pass
+    return hashlib.sha256(repr(entries).encode()).hexdigest()[:16]

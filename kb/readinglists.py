@@ -23,7 +23,9 @@ from __future__ import annotations
 import re
 import textwrap
 import tomllib
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass
+from functools import cache
 from pathlib import Path
 
 from kb.cite import markdown_escape as esc
@@ -235,17 +237,40 @@ def resolve(reading_list: ReadingList, snap: Snapshot) -> list[ResolvedItem]:
     return resolved
 
 
-def validate(corpus: Path, snap: Snapshot) -> list[ListProblem]:
-    """Invalid list files and every item whose ref does not resolve, by file and item."""
+def check_refs(
+    corpus: Path, anchors_of: Callable[[str], Collection[str] | None]
+) -> list[ListProblem]:
+    """Invalid list files and every item whose ref does not resolve, by file and item.
+
+    `anchors_of(doc_id)` gives a document's passage anchors, or None when there is no such
+    document: the index answers it for `kb index`, the extracted documents for `kb check`.
+    """
     lists, problems = load_reading_lists(corpus)
     for reading_list in lists:
-        for r in resolve(reading_list, snap):
-            if r.problem:
-                problems.append(
-                    ListProblem(reading_list.path, r.item.number, r.item.ref, r.problem)
-                )
+        for item in reading_list.items:
+            doc_id, anchor = parse_ref(item.ref)
+            anchors = anchors_of(doc_id)
+            if anchors is None:
+                problem = f"no document '{doc_id}'"
+            elif anchor and anchor not in anchors:
+                problem = f"no passage '#{anchor}' in {doc_id}"
+            else:
+                continue
+            problems.append(ListProblem(reading_list.path, item.number, item.ref, problem))
     problems.sort(key=lambda p: (p.file, p.item))
     return problems
+
+
+def validate(corpus: Path, snap: Snapshot) -> list[ListProblem]:
+    """`check_refs` against an index snapshot."""
+
+    @cache
+    def anchors_of(doc_id: str) -> frozenset[str] | None:
+        if doc_id not in snap.catalogue:
+            return None
+        return frozenset(p.anchor for p in load_document(snap, doc_id).passages)
+
+    return check_refs(corpus, anchors_of)
 
 
 def sections(resolved: list[ResolvedItem]) -> list[tuple[str | None, list[ResolvedItem]]]:

@@ -97,6 +97,7 @@ class Manifest:
     list_problems: list[dict] = field(default_factory=list)
     # whoosh files of the commit this manifest describes: name -> [size, mtime_ns]
     index_files: dict[str, list[int]] = field(default_factory=dict)
+    lists_signature: str = ""  # of the reading-list files list_problems was computed for
 
     def to_json(self) -> str:
         # One file per line: readable with `less`, compact enough for 10,000 files.
@@ -107,6 +108,7 @@ class Manifest:
                 "last_run": self.last_run,
                 "list_problems": self.list_problems,
                 "index_files": self.index_files,
+                "lists_signature": self.lists_signature,
             },
             ensure_ascii=False,
         )
@@ -129,6 +131,7 @@ class Manifest:
             last_run=data.get("last_run", {}),
             list_problems=data.get("list_problems", []),
             index_files=data.get("index_files", {}),
+            lists_signature=data.get("lists_signature", ""),
         )
 
 

@@ -352,3 +352,31 @@ def test_cli_list_without_index_exits_2(runner, tmp_path: Path) -> None:
     result = kb(runner, settings, "lists", "onboarding")
     assert result.exit_code == 2
     assert "kb index" in result.stderr
+
+
+def test_index_and_check_report_unresolved_list_items(runner, small_settings):
+    lists = small_settings.corpus / "reading-lists"
+    lists.mkdir()
+    (lists / "broken.toml").write_text(
+        'title = "Broken"\n'
+        '[[item]]\nref = "guides/lifespan"\nnote = "fine"\n'
+        '[[item]]\nref = "guides/nothing-here"\nnote = "gone"\n'
+        '[[item]]\nref = "guides/lifespan#no-such-anchor"\nnote = "moved"\n',
+        encoding="utf-8",
+    )
+    base = ["--corpus", str(small_settings.corpus), "--index", str(small_settings.index)]
+    for command in (["check", "--json"], ["index", "--json"]):
+        result = runner.invoke(main, [*base, *command])
+        data = json.loads(result.output)
+        problems = {(p["file"], p["item"], p["ref"]) for p in data["reading_list_problems"]}
+        assert problems == {
+            ("reading-lists/broken.toml", 2, "guides/nothing-here"),
+            ("reading-lists/broken.toml", 3, "guides/lifespan#no-such-anchor"),
+        }, command
+    # An unchanged corpus still reports them (from the manifest), in text too.
+    result = runner.invoke(main, [*base, "index"])
+    assert "reading-lists/broken.toml item 2 (guides/nothing-here): no document" in result.output
+    # The list is still shown, with the missing items marked.
+    shown = runner.invoke(main, [*base, "lists", "broken"])
+    assert shown.exit_code == 0
+    assert "missing" in shown.output.lower()
