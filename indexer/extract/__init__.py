@@ -6,13 +6,22 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import Any
 
 from .base import Block, Extraction, ExtractionProblem, Failed, Skipped
-from .html import extract_html
-from .markdown import extract_markdown
-from .pdf import extract_pdf
 from .text import decode_text, extract_text
+
+# Each format's extractor is imported when first needed: bs4 and pypdf cost a few hundred
+# milliseconds to import, which a run that only touched one Markdown file should not pay.
+_LAZY = {"extract_html": ".html", "extract_markdown": ".markdown", "extract_pdf": ".pdf"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -72,14 +81,20 @@ def extract_file(
         raise Skipped(f"file too large: {_megabytes(size)} (limit {_megabytes(max_bytes)})")
 
     if kind == "pdf":
+        from .pdf import extract_pdf
+
         return extract_pdf(path, time_limit=time_limit)
     try:
         data = path.read_bytes()
     except OSError as error:
         raise Failed(f"cannot read file: {error.strerror or error}") from error
     if kind == "html":
+        from .html import extract_html
+
         return extract_html(data, path)  # it sniffs the charset itself
     text = decode_text(data)
     if kind == "markdown":
+        from .markdown import extract_markdown
+
         return extract_markdown(text, path)
     return extract_text(text, path)

@@ -10,13 +10,14 @@ extract) on the 2-core development VM:
 approach                               cost per file       can stop a single slow page?
 =====================================  ==================  ===================================
 plain call, deadline check per page    0 ms                no
-SIGALRM via ``signal.setitimer``       ~0.05 ms            yes (between Python bytecodes)
+SIGPROF via ``signal.setitimer``       ~0.05 ms            yes (between Python bytecodes)
 child process per file (fork)          ~9 ms               yes, by killing it
 child process per file (forkserver)    ~29 ms              yes
 child process per file (spawn)         ~150 ms             yes
 =====================================  ==================  ===================================
 
-We use ``setitimer``: it is nearly free, and pypdf is pure Python, so the alarm interrupts
+We use ``setitimer`` on the process's CPU time (ITIMER_PROF), so a machine busy with other
+work does not push healthy files over the limit: it is nearly free, and pypdf is pure Python, so the alarm interrupts
 it between two bytecodes even in the middle of one page. A deadline check between pages
 backs it up and is the only guard when we are not in the main thread (Python runs signal
 handlers there only), e.g. under a threaded web server. A child process per file was
@@ -131,17 +132,20 @@ class _Deadline:
     ends_at: float
 
     def check(self) -> None:
-        if time.monotonic() > self.ends_at:
+        if time.process_time() > self.ends_at:
             raise _TimeLimitExceeded
 
 
 @contextlib.contextmanager
 def _time_limit(seconds: float) -> Iterator[_Deadline]:
-    """Raise `_TimeLimitExceeded` after `seconds`, by SIGALRM where possible (see module doc).
+    """Raise `_TimeLimitExceeded` after `seconds` of CPU time, by SIGPROF where possible.
+
+    CPU time, not wall time: a busy machine slows every file down, but only a pathological
+    file makes pypdf itself work for long (see the module doc).
 
     Any timer already armed by the caller is restored afterwards, minus the time spent here.
     """
-    deadline = _Deadline(seconds, time.monotonic() + seconds)
+    deadline = _Deadline(seconds, time.process_time() + seconds)
     use_alarm = (
         hasattr(signal, "setitimer")
         and threading.current_thread() is threading.main_thread()
@@ -155,20 +159,20 @@ def _time_limit(seconds: float) -> Iterator[_Deadline]:
     def on_alarm(signum: int, frame: Any) -> None:
         raise _TimeLimitExceeded
 
-    started = time.monotonic()
-    previous_handler = signal.signal(signal.SIGALRM, on_alarm)
-    previous_delay, previous_interval = signal.setitimer(signal.ITIMER_REAL, seconds)
+    started = time.process_time()
+    previous_handler = signal.signal(signal.SIGPROF, on_alarm)
+    previous_delay, previous_interval = signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
         yield deadline
     finally:
         try:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.setitimer(signal.ITIMER_PROF, 0)
         finally:
             # Nested so that an alarm firing on the way out cannot skip the restore.
-            signal.signal(signal.SIGALRM, previous_handler or signal.SIG_DFL)
+            signal.signal(signal.SIGPROF, previous_handler or signal.SIG_DFL)
             if previous_delay > 0:
-                remaining = max(previous_delay - (time.monotonic() - started), 0.001)
-                signal.setitimer(signal.ITIMER_REAL, remaining, previous_interval)
+                remaining = max(previous_delay - (time.process_time() - started), 0.001)
+                signal.setitimer(signal.ITIMER_PROF, remaining, previous_interval)
 
 
 # --- metadata and outline -----------------------------------------------------------------
