@@ -431,7 +431,11 @@ class IndexRun:
                 continue
             todo.append((cf, sha))
         # A folder that cannot be listed hides its files; they are not deleted for that.
-        hidden = tuple(rel.rstrip("/") + "/" for rel, reason in problems if "folder" in reason)
+        hidden = tuple(
+            "" if rel in (".", "") else rel.rstrip("/") + "/"  # "" hides all: the root itself
+            for rel, reason in problems
+            if "folder" in reason
+        )
         deleted = []
         for rel, entry in old.entries.items():
             if rel in seen:

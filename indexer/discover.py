@@ -76,6 +76,7 @@ def discover(corpus: Path) -> tuple[list[CorpusFile], list[tuple[str, str]]]:
     found: list[tuple[str, str, str, int, int, str | None]] = []
     problems: list[tuple[str, str]] = []
     root = str(corpus)
+    real_root = os.path.realpath(root)
 
     def on_error(exc: OSError) -> None:
         rel = os.path.relpath(exc.filename, corpus) if exc.filename else "."
@@ -92,14 +93,22 @@ def discover(corpus: Path) -> tuple[list[CorpusFile], list[tuple[str, str]]]:
             if is_ignored(name) or is_sidecar(name) or (at_root and name in CONFIG_FILES):
                 continue
             location = os.path.join(dirpath, name)
+            rel = prefix + name
             try:
-                st = os.stat(location)
+                st = os.lstat(location)
+                if stat.S_ISLNK(st.st_mode):
+                    # A link may point anywhere; only what lies inside the corpus is indexed.
+                    target = os.path.realpath(location)
+                    if not target.startswith(real_root + os.sep):
+                        problems.append((rel, "symlink to a file outside the corpus: not indexed"))
+                        continue
+                    st = os.stat(location)
             except OSError as exc:  # vanished or unreadable between listing and stat
-                problems.append((prefix + name, f"cannot read file: {exc.strerror}"))
+                problems.append((rel, f"cannot read file: {exc.strerror}"))
                 continue
             if not stat.S_ISREG(st.st_mode):
+                problems.append((rel, "not a regular file (device, pipe or socket): not indexed"))
                 continue
-            rel = prefix + name
             sidecar = _sidecar(dirpath, name, names)
             found.append((rel, doc_id_for(rel), location, st.st_size, st.st_mtime_ns, sidecar))
 

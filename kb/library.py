@@ -196,10 +196,13 @@ class Library:
                 try:
                     snap, pointer = self._open()
                 except IndexUnavailable:
-                    if snap is None or not self._serves(snap):
+                    if snap is None or not snap.generation.path.is_dir() or not self._serves(snap):
+                        # The index was removed: answering from files already unlinked would
+                        # hide that from members and coordinators alike.
+                        self._snapshot = None
                         raise
-                    # The new index cannot be opened (damaged, or removed under us): keep
-                    # answering from the one already open until `kb index` repairs it.
+                    # The new commit cannot be opened (damaged): keep answering from the
+                    # one already open until `kb index` repairs it.
                 else:
                     self._snapshot, self._pointer = snap, pointer
             self._checked_at = now
