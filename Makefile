@@ -55,8 +55,13 @@ audit: install-test
 	$(BIN)/pip-audit --strict --no-deps --disable-pip --progress-spinner off -r "$$reqs" $$ignores || { \
 	  echo "make audit FAILED: known vulnerabilities (listed above), or the vulnerability service could not be reached or could not answer for every package (error above). Neither is a pass." >&2; exit 1; }
 
+# Every benchmark in its quick mode (a smoke check, a few minutes in all); full runs and
+# their figures: docs/benchmarks.md. Recoll, the indexing peer, is used when installed
+# (Debian: apt-get install recollcmd). Benchmarks are not tests: CI does not run them.
 bench: install-test
+	$(BIN)/python benchmarks/query.py --quick
 	$(BIN)/python benchmarks/ingest.py --quick
+	$(BIN)/python benchmarks/load.py --quick
 
 pdfs: install-test
 	$(BIN)/python scripts/build_corpus_pdfs.py

@@ -1,21 +1,39 @@
-"""Extraction throughput per format over ../shared/realcorpus, and pypdf against pdftotext.
+"""Ingestion: extraction per format, and whole `kb index` runs against Recoll's recollindex.
 
-    .venv/bin/python benchmarks/ingest.py            # every file (about a minute and a half)
-    .venv/bin/python benchmarks/ingest.py --quick    # a fixed sample (well under a minute)
+    .venv/bin/python benchmarks/ingest.py            # every file; real + 10,000-document builds
+    .venv/bin/python benchmarks/ingest.py --quick    # samples: under two minutes
     .venv/bin/python benchmarks/ingest.py --json     # one JSON object on stdout
 
-Extraction runs sequentially in this process, so the figures are per core. pdftotext
-(poppler-utils) runs on the same PDFs that our extractor indexed, one subprocess per file,
-so its figures include process start-up, as they would if we shelled out to it.
+Extraction: every file of ../shared/realcorpus (--quick: a fixed sample) extracted in this
+process, so the figures are per core. pdftotext (poppler-utils) runs on the same PDFs that our
+extractor indexed, one subprocess per file, so its figures include process start-up, as they
+would if we shelled out to it.
+
+Indexing: `kb index` as a user runs it (the venv's `kb` command, one process per run, so
+Python's start-up and imports count) on a copy of the real corpus (--quick: two of its
+folders, no PDFs) and on the synthetic corpus of benchmarks/reindex.py (10,000
+documents of 10 sections; --quick: 200): full build serial (`--rebuild --workers 1`) and
+parallel (`--rebuild`, one worker per core), no change (best of 3), and 5 files changed.
+Recoll (Debian `recollcmd`) indexes the same real-corpus copy with a private configuration
+directory: `recollindex -z` (from scratch; it uses several threads), then incremental runs
+with no change and with the same 5 files changed. Its spelling dictionary (aspell, rebuilt at
+the end of every run that changed something) is turned off (`noaspell = 1`): kb builds none;
+and it runs at normal priority like kb (`idxniceprio = 0`; by default it renices itself to 19,
+which on a busy machine starves it). Peak memory is the summed resident memory
+of the indexing process and its children (workers), sampled every 50 ms.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,6 +46,10 @@ from indexer.extract import SUPPORTED_SUFFIXES, extract_file  # noqa: E402
 from indexer.extract.base import ExtractionProblem  # noqa: E402
 
 REALCORPUS = ROOT.parent / "shared" / "realcorpus"
+WORKDIR = Path(tempfile.gettempdir()) / "kb-bench-ingest"
+SYNTHETIC_DOCS, QUICK_SYNTHETIC_DOCS, SYNTHETIC_SECTIONS = 10_000, 200, 10
+QUICK_REAL_FOLDERS = ("md/gsf-patterns", "nordic")
+CHANGED_FILES = 5
 MEGABYTE = 1024 * 1024
 # --quick: every Nth text file, and only the PDFs up to this size (plus all of pdf-bad).
 QUICK_TEXT_STRIDE = 4
@@ -206,24 +228,247 @@ def as_json(
     }
 
 
+# ---- whole indexing runs: kb index and recollindex ---------------------------------------------
+
+
+def _tree_rss_kb(root: int) -> int:
+    """Resident memory of a process and all its descendants, in kB."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry.name}/statm") as fh:
+                rss[int(entry.name)] = int(fh.read().split()[1]) * (
+                    os.sysconf("SC_PAGE_SIZE") // 1024
+                )
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(children.get(pid, ()))
+    return total
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_run(
+    cmd: list[str], env: dict | None = None
+) -> tuple[float, float, subprocess.CompletedProcess]:
+    """(wall seconds, peak tree RSS in MB, completed process) of one command; the process's
+    CPU seconds (its children's included) in `completed.cpu_s`."""
+    cpu = _children_cpu()
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)  # fmt: skip
+    peak = 0
+    sampler_done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not sampler_done.wait(0.05):
+            peak = max(peak, _tree_rss_kb(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    wall = time.perf_counter() - started
+    sampler_done.set()
+    sampler.join()
+    done = subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+    done.cpu_s = _children_cpu() - cpu
+    return wall, peak / 1024, done
+
+
+def _kb_command() -> list[str]:
+    script = Path(sys.executable).with_name("kb")
+    return (
+        [str(script)]
+        if script.is_file()
+        else [sys.executable, "-c", "from cli import main; main()"]
+    )
+
+
+def kb_index(corpus: Path, index: Path, *args: str) -> tuple[float, float, dict]:
+    cmd = [*_kb_command(), "--corpus", str(corpus), "--index", str(index), "index", "--json", *args]
+    wall, rss, done = timed_run(cmd)
+    if done.returncode not in (0, 1) or not done.stdout.strip():
+        raise SystemExit(
+            f"kb index {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-2000:]}"
+        )
+    report = json.loads(done.stdout)
+    report["cpu_s"] = done.cpu_s
+    return wall, rss, report
+
+
+def _change(files: list[Path]) -> list[tuple[Path, bytes]]:
+    """Append a paragraph to each file (text formats), keeping the originals to restore."""
+    saved = [(p, p.read_bytes()) for p in files]
+    for p, _ in saved:
+        tail = (
+            b"\n<p>Benchmark change.</p>\n"
+            if p.suffix in (".html", ".htm")
+            else b"\n\nBenchmark change.\n"
+        )
+        p.write_bytes(p.read_bytes() + tail)
+    return saved
+
+
+def _restore(saved: list[tuple[Path, bytes]]) -> None:
+    for p, data in saved:
+        p.write_bytes(data)
+
+
+def _changeable(corpus: Path) -> list[Path]:
+    files = sorted(p for p in corpus.rglob("*") if p.suffix in (".md", ".html", ".txt") and p.is_file()
+                   and p.stat().st_size > 2000)  # fmt: skip
+    step = max(1, len(files) // CHANGED_FILES)
+    return files[::step][:CHANGED_FILES]
+
+
+def measure_kb(corpus: Path, index: Path, serial: bool, log) -> dict:
+    out: dict = {}
+    if serial:
+        wall, rss, report = kb_index(corpus, index, "--rebuild", "--workers", "1")
+        out.update(full_serial_s=round(wall, 3), full_serial_rss_mb=round(rss, 1),
+                   full_serial_cpu_s=round(report["cpu_s"], 2))  # fmt: skip
+        log(f"  kb full build, serial            {wall:8.2f} s   peak {rss:7.1f} MB"
+            f"   CPU {report['cpu_s']:.1f} s")  # fmt: skip
+    wall, rss, report = kb_index(corpus, index, "--rebuild")
+    out.update(full_s=round(wall, 3), peak_rss_mb=round(rss, 1), workers=report.get("workers"),
+               full_cpu_s=round(report["cpu_s"], 2), summary=report["summary"])  # fmt: skip
+    log(f"  kb full build, {report.get('workers')} workers         {wall:8.2f} s   peak {rss:7.1f} MB"
+        f"   CPU {report['cpu_s']:.1f} s   ({report['summary']['indexed']} indexed)")  # fmt: skip
+    runs = [kb_index(corpus, index) for _ in range(3)]
+    wall, rss, report = min(runs, key=lambda r: r[0])
+    assert report["up_to_date"], report["summary"]
+    out.update(nochange_s=round(wall, 3), nochange_rss_mb=round(rss, 1))
+    log(f"  kb no change (best of 3)         {wall:8.3f} s   peak {rss:7.1f} MB")
+    saved = _change(_changeable(corpus))
+    try:
+        wall, rss, report = kb_index(corpus, index)
+        out.update(changed5_s=round(wall, 3), changed5_rss_mb=round(rss, 1),
+                   changed5_updated=report["summary"]["updated"])  # fmt: skip
+        log(f"  kb {CHANGED_FILES} files changed                {wall:8.3f} s   peak {rss:7.1f} MB"
+            f"   ({report['summary']['updated']} updated)")  # fmt: skip
+    finally:
+        _restore(saved)
+    kb_index(corpus, index)  # back in step with the restored files
+    return out
+
+
+def measure_recoll(corpus: Path, confdir: Path, log) -> dict:
+    recollindex = shutil.which("recollindex")
+    if recollindex is None:
+        log("  recollindex not installed (Debian: apt-get install recollcmd); Recoll skipped")
+        return {"recoll_full_s": None, "recoll_nochange_s": None, "recoll_changed5_s": None,
+                "recoll_peak_rss_mb": None}  # fmt: skip
+    if confdir.exists():
+        shutil.rmtree(confdir)
+    confdir.mkdir(parents=True)
+    (confdir / "recoll.conf").write_text(f"topdirs = {corpus}\nloglevel = 1\nnoaspell = 1\nidxniceprio = 0\n",
+                                          encoding="utf-8")  # fmt: skip
+    env = {**os.environ, "RECOLL_CONFDIR": str(confdir), "HOME": str(confdir)}
+    cmd = [recollindex, "-c", str(confdir)]
+    out: dict = {}
+    wall, rss, done = timed_run([*cmd, "-z"], env)
+    out.update(recoll_full_s=round(wall, 3), recoll_peak_rss_mb=round(rss, 1),
+               recoll_full_cpu_s=round(done.cpu_s, 2))  # fmt: skip
+    log(f"  recollindex -z (from scratch)    {wall:8.2f} s   peak {rss:7.1f} MB"
+        f"   CPU {done.cpu_s:.1f} s")  # fmt: skip
+    runs = [timed_run(cmd, env) for _ in range(3)]
+    wall, rss, _ = min(runs, key=lambda r: r[0])
+    out.update(recoll_nochange_s=round(wall, 3))
+    log(f"  recollindex no change (best of 3){wall:8.3f} s   peak {rss:7.1f} MB")
+    saved = _change(_changeable(corpus))
+    try:
+        wall, rss, _ = timed_run(cmd, env)
+        out.update(recoll_changed5_s=round(wall, 3))
+        log(f"  recollindex {CHANGED_FILES} files changed       {wall:8.3f} s   peak {rss:7.1f} MB")
+    finally:
+        _restore(saved)
+    timed_run(cmd, env)
+    return out
+
+
+def copy_real_corpus(quick: bool) -> Path:
+    """A private copy of the real corpus (files get changed); --quick: a few folders."""
+    target = WORKDIR / ("real-quick" if quick else "real")
+    if target.exists():
+        shutil.rmtree(target)
+    if quick:
+        for folder in QUICK_REAL_FOLDERS:
+            shutil.copytree(REALCORPUS / folder, target / folder)
+    else:
+        shutil.copytree(REALCORPUS, target)
+    return target
+
+
+def measure_indexing(quick: bool, log) -> dict:
+    from benchmarks.reindex import generate
+
+    out: dict = {"cores": os.cpu_count(), "load_average": round(os.getloadavg()[0], 2)}
+    real = copy_real_corpus(quick)
+    log(f"\nIndexing the real corpus ({'Markdown, HTML and text only' if quick else 'every file'}),"
+        f" a copy in {real}")  # fmt: skip
+    out.update(measure_kb(real, WORKDIR / "real-index", serial=not quick, log=log))
+    out.update(measure_recoll(real, WORKDIR / "recoll-conf", log))
+    for key in ("full", "nochange", "changed5"):
+        kb_s, recoll_s = out.get(f"{key}_s"), out.get(f"recoll_{key}_s")
+        out[f"ratio_{key}"] = round(kb_s / recoll_s, 2) if kb_s and recoll_s else None
+    if out["recoll_full_s"] is not None:
+        log(f"  kb / Recoll: full build {out['ratio_full']}x, no change {out['ratio_nochange']}x, "
+            f"{CHANGED_FILES} changed {out['ratio_changed5']}x")  # fmt: skip
+    docs = QUICK_SYNTHETIC_DOCS if quick else SYNTHETIC_DOCS
+    corpus = WORKDIR / f"synthetic-{docs}"
+    log(
+        f"\nIndexing the synthetic corpus: {docs:,} documents x {SYNTHETIC_SECTIONS} sections in {corpus}"
+    )
+    generate(corpus, docs, SYNTHETIC_SECTIONS)
+    out["synthetic"] = {"docs": docs, **measure_kb(corpus, WORKDIR / f"synthetic-{docs}-index",
+                                                   serial=not quick, log=log)}  # fmt: skip
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a fixed sample, under a minute")
+    parser.add_argument("--quick", action="store_true", help="samples, under two minutes")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument("--no-extraction", action="store_true", help="only the indexing runs")
+    parser.add_argument("--no-indexing", action="store_true", help="only the extraction timing")
     args = parser.parse_args(argv)
     if not REALCORPUS.is_dir():
         print(f"{REALCORPUS} not found; nothing to measure", file=sys.stderr)
         return 2
-    started = time.perf_counter()
-    stats, indexed_pdfs = time_extraction(corpus_files(REALCORPUS, args.quick), REALCORPUS)
-    comparison = compare_with_pdftotext(indexed_pdfs, REALCORPUS)
-    wall = time.perf_counter() - started
+
+    def log(text: str) -> None:
+        print(text, file=sys.stderr if args.json else sys.stdout, flush=True)
+
+    result: dict = {}
+    if not args.no_extraction:
+        started = time.perf_counter()
+        stats, indexed_pdfs = time_extraction(corpus_files(REALCORPUS, args.quick), REALCORPUS)
+        comparison = compare_with_pdftotext(indexed_pdfs, REALCORPUS)
+        wall = time.perf_counter() - started
+        if args.json:
+            if not comparison.available:
+                print("pdftotext not installed", file=sys.stderr)
+        else:
+            print_report(stats, comparison, args.quick, wall)
+        result.update(as_json(stats, comparison, args.quick, wall))
+    if not args.no_indexing:
+        result.update(measure_indexing(args.quick, log))
     if args.json:
-        if not comparison.available:
-            print("pdftotext not installed", file=sys.stderr)
-        print(json.dumps(as_json(stats, comparison, args.quick, wall), indent=2))
-    else:
-        print_report(stats, comparison, args.quick, wall)
+        print(json.dumps(result, indent=2))
     return 0
 
 

@@ -25,11 +25,20 @@ class HighlightTerms:
     stems: frozenset[tuple[str, str]] = frozenset()  # (language, stem)
     prefixes: tuple[str, ...] = ()
     languages: tuple[str, ...] = field(default=())
+    # (token, language) -> matches: a page's snippets test the same words over and over.
+    _seen: dict = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     def __bool__(self) -> bool:
         return bool(self.words or self.stems or self.prefixes)
 
     def matches(self, token: str, language: str) -> bool:
+        key = (token, language)
+        found = self._seen.get(key)
+        if found is None:
+            found = self._seen[key] = self._matches(token, language)
+        return found
+
+    def _matches(self, token: str, language: str) -> bool:
         low = token.lower()
         folded = fold(low)
         if folded in self.words:

@@ -23,6 +23,7 @@ from kb.store import Generation, IndexStore
 from kb.vocabulary import Vocabulary, load_vocabulary
 
 CACHE_ENTRIES = 512
+MMAP_MAX_BYTES = 32 * 1024 * 1024  # indexes up to this size are memory-mapped
 CACHE_IDS = 1_000_000
 
 
@@ -72,7 +73,11 @@ class Snapshot:
     def __init__(self, generation: Generation, vocabulary: Vocabulary) -> None:
         self.generation = generation
         self.vocabulary = vocabulary
-        self.index = generation.open_index()
+        # A memory-mapped index is searched about twice as fast, but whoosh copies each mapped
+        # segment part into every reader it opens, and each thread has its own reader: at
+        # 100,000 passages that was 270 MB per thread and gigabytes for `kb serve`'s 8 threads.
+        # Read from files, a reader holds a few MB (docs/benchmarks.md, "Web load").
+        self.index = generation.open_index(mmap=_index_bytes(generation) <= MMAP_MAX_BYTES)
         self._local = threading.local()
         self._filter_cache: OrderedDict[tuple, frozenset[int]] = OrderedDict()
         self._cached_ids = 0  # document numbers held by _filter_cache, bounded by CACHE_IDS
@@ -155,6 +160,13 @@ class Snapshot:
         searcher = getattr(self._local, "searcher", None)
         if searcher is not None:
             searcher.close()
+
+
+def _index_bytes(generation: Generation) -> int:
+    try:
+        return sum(size for size, _ in generation.index_files().values())
+    except OSError:
+        return 0
 
 
 @dataclass

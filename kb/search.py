@@ -9,6 +9,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from whoosh import query as wq
+from whoosh.matching import CoordMatcher, IntersectionMatcher, ListMatcher, NullMatcher
+from whoosh.query.compound import DefaultOr
 
 from kb import schema as f
 from kb.analysis import (
@@ -37,6 +39,13 @@ MAX_PAGE_SIZE = 100
 MAX_PAGE = 1000
 PREFIX_EXPANSION_CAP = 64
 PREFIX_SCAN_CAP = 5000
+# Up to this many allowed passages, a filtered ranking visits only them (skipping the query's
+# matcher from one to the next); above it, it walks the query's matches and drops the rest.
+DOCSET_RANK_MAX = 20_000
+SUGGESTIONS_KEPT = 10_000  # corrections remembered per snapshot
+# Without a filter too when there are few matches, or a phrase (whoosh would check the word
+# positions of every passage holding all the phrase's words; the matches are known already).
+DOCSET_RANK_COMPLETE = 2_000
 
 # ---- request and result ---------------------------------------------------------------------
 
@@ -118,6 +127,99 @@ class _Or(wq.Or):
 
     matcher_type = wq.Or.DEFAULT_MATCHER
 
+    def _matcher(self, subs, searcher, context):
+        m = DefaultOr(subs, boost=self.boost, minmatch=self.minmatch).matcher(searcher, context)
+        if self.scale and any(m.term_matchers()):
+            m = _Coordination(m, scale=self.scale)
+        return m
+
+
+class _Coordination(CoordMatcher):
+    """whoosh's coordination bonus with the number of query terms fixed when the search starts.
+
+    whoosh's own CoordMatcher recounts the terms whenever a search replaces exhausted
+    sub-matchers, so a passage's score depended on where it sits in the index and on which
+    other passages were visited before it (a filtered and an unfiltered search scored the same
+    passage differently). Fixed, a passage scores the same however it is reached.
+    """
+
+    def __init__(self, child, scale=1.0, termcount=None):
+        self.child = child
+        self.boost = 1.0
+        self._scale = scale
+        self._termcount = len(list(child.term_matchers())) if termcount is None else termcount
+
+    def copy(self):
+        return _Coordination(self.child.copy(), self._scale, self._termcount)
+
+    def _replacement(self, newchild):
+        return _Coordination(newchild, self._scale, self._termcount)
+
+
+class _Within(wq.Query):
+    """`query`, matching only the given passages (global document numbers) and scoring as
+    `query` does: a search visits those passages alone, skipping the query's matcher from one
+    to the next, instead of walking every match of the query and filtering them."""
+
+    def __init__(self, query: wq.Query, docnums: frozenset[int]) -> None:
+        self.query = query
+        self.docnums = docnums
+        self.boost = 1.0
+
+    def __repr__(self) -> str:
+        return f"_Within({self.query!r}, {len(self.docnums)} passages)"
+
+    def __eq__(self, other) -> bool:
+        return (
+            isinstance(other, _Within)
+            and other.query == self.query
+            and other.docnums == self.docnums
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.query, len(self.docnums)))
+
+    def is_leaf(self) -> bool:
+        return False
+
+    def children(self):
+        return iter([self.query])
+
+    def estimate_size(self, ixreader) -> int:
+        return len(self.docnums)
+
+    def matcher(self, searcher, context=None):
+        offset = 0
+        parent = searcher.get_parent()
+        if parent is not searcher:
+            offset = next(o for sub, o in parent.leaf_searchers() if sub is searcher)
+        end = offset + searcher.doc_count_all()
+        ids = sorted(d - offset for d in self.docnums if offset <= d < end)
+        inner = self.query.matcher(searcher, context)
+        if not ids or not inner.is_active():
+            return NullMatcher()
+        # The passages lead: IntersectionMatcher steps its first matcher and skips the other.
+        return IntersectionMatcher(_Listed(ids), inner)
+
+
+class _Listed(ListMatcher):
+    """Passages by number, scoring 0, never dropped by whoosh's quality optimisations."""
+
+    def score(self) -> float:
+        return 0.0
+
+    def supports_block_quality(self) -> bool:
+        return False
+
+    def max_quality(self) -> float:
+        return math.inf
+
+    def block_quality(self) -> float:
+        return math.inf
+
+    def replace(self, minquality=0):
+        return self if self.is_active() else NullMatcher()
+
 
 # ---- compiling the query tree into whoosh queries -------------------------------------------
 
@@ -132,10 +234,7 @@ class _Compiler:
         self.words: set[str] = set()
         self.stems: set[tuple[str, str]] = set()
         self.prefixes: list[str] = []
-        self.concepts = {}
-        for concept in snap.vocabulary.concepts:
-            for term in concept.all_terms:
-                self.concepts.setdefault(fold(term), []).append(concept)
+        self.concepts = snap.stable(("concepts",), lambda: _concepts_by_term(snap))
 
     def highlight_terms(self) -> HighlightTerms:
         return HighlightTerms(frozenset(self.words), frozenset(self.stems), tuple(self.prefixes))
@@ -287,6 +386,14 @@ class _Compiler:
         return _Or([wq.Term(fieldname, t) for t in terms])
 
 
+def _concepts_by_term(snap: Snapshot) -> dict[str, list]:
+    concepts: dict[str, list] = {}
+    for concept in snap.vocabulary.concepts:
+        for term in concept.all_terms:
+            concepts.setdefault(fold(term), []).append(concept)
+    return concepts
+
+
 def _boosted(q: wq.Query, factor: float) -> wq.Query:
     q = q.copy()
     q.boost = q.boost * factor
@@ -333,6 +440,8 @@ class Searcher:
 
         compiler = _Compiler(snap, messages)
         text_query = compiler.compile(parsed.node) if parsed.node is not None else None
+        if text_query is not None:
+            text_query = _prune(text_query, snap.searcher().reader())
         allowed = self._allowed(snap, parsed.filters)
 
         direct = matched = frozenset()
@@ -359,7 +468,9 @@ class Searcher:
         start = (page - 1) * page_size
 
         if text_query is not None and sort == "relevance" and matched:
-            ranked = self._rank_tiers(snap, text_query, matched, direct, start + page_size)[start:]
+            ranked = self._rank_tiers(
+                snap, text_query, matched, direct, start + page_size, not parsed.filters
+            )[start:]
         else:
             ordered = sorted(
                 per_doc,
@@ -408,7 +519,27 @@ class Searcher:
 
     @staticmethod
     def _docs(snap: Snapshot, q: wq.Query) -> frozenset[int]:
-        return snap.cached(("q", repr(q)), lambda: q.docs(snap.searcher()))
+        """Every passage the query matches, by set algebra over each term's postings.
+
+        A term's postings are cached per snapshot, so the words queries share (and a query
+        repeated or paged through) cost nothing the second time; whoosh's own `docs()` walks
+        a matcher tree over every posting of every field, in Python, each time.
+        """
+        searcher = snap.searcher()
+
+        def match(q: wq.Query) -> frozenset[int]:
+            if isinstance(q, wq.Term):
+                return snap.cached(("t", q.fieldname, q.text), lambda: q.docs(searcher))
+            if isinstance(q, wq.Or) and not q.minmatch:
+                return frozenset().union(*(match(sub) for sub in q.subqueries))
+            if isinstance(q, wq.And):
+                sets = sorted((match(sub) for sub in q.subqueries), key=len)
+                return sets[0].intersection(*sets[1:]) if sets else frozenset()
+            if isinstance(q, wq.AndNot):
+                return match(q.a) - match(q.b)
+            return snap.cached(("q", repr(q)), lambda: q.docs(searcher))
+
+        return match(q)
 
     def _direct_matches(
         self, snap: Snapshot, node: Node, compiler: _Compiler, matched: frozenset[int]
@@ -426,10 +557,15 @@ class Searcher:
         matched: frozenset[int],
         direct: frozenset[int],
         wanted: int,
+        unfiltered: bool = False,
     ) -> list[tuple[str, float]]:
         """Documents matching the typed words first; those found only through the glossary
-        (another language's word for the same concept) after them."""
-        first = self._rank_documents(snap, text_query, direct, wanted) if direct else []
+        (another language's word for the same concept) after them.
+
+        `unfiltered`: no filter narrowed `matched`, so it is everything the query matches.
+        """
+        complete = unfiltered and direct is matched
+        first = self._rank_documents(snap, text_query, direct, wanted, complete) if direct else []
         if len(first) >= wanted or direct == matched:
             return first
         seen = {doc_id for doc_id, _ in first}
@@ -444,22 +580,34 @@ class Searcher:
 
     @staticmethod
     def _rank_documents(
-        snap: Snapshot, text_query: wq.Query, matched: frozenset[int], wanted: int
+        snap: Snapshot,
+        text_query: wq.Query,
+        matched: frozenset[int],
+        wanted: int,
+        complete: bool = False,
     ) -> list[tuple[str, float]]:
         """Documents ranked by their best passage: the top `wanted` of them.
 
         whoosh's own collapse ignores it when combined with a filter, so passages are
         collapsed here, fetching more of them until enough distinct documents are found.
+        `complete`: `matched` is every passage the query matches, so no filter is needed
+        (whoosh then skips blocks that cannot reach the top instead of visiting every match).
         """
         searcher = snap.searcher()
-        allow = set(matched)  # whoosh takes a set; an empty one would mean "no filter"
+        allow = None
+        if complete and len(matched) > DOCSET_RANK_COMPLETE and not _has_phrase(text_query):
+            pass  # whoosh's top-k search skips the blocks that cannot make the top
+        elif len(matched) <= DOCSET_RANK_MAX:
+            text_query = _Within(text_query, matched)
+        else:
+            allow = set(matched)  # whoosh takes a set; an empty one would mean "no filter"
         limit = max(wanted * 4, 40)
         while True:
             results = searcher.search(text_query, filter=allow, limit=limit, terms=False)
             best: dict[str, float] = {}
             for docnum, score in results.items():
                 best.setdefault(snap.doc_id_of[docnum], score)
-            if len(best) >= wanted or limit >= len(allow):
+            if len(best) >= wanted or limit >= len(matched):
                 return list(best.items())[:wanted]
             limit *= 4
 
@@ -524,27 +672,23 @@ class Searcher:
         matched: frozenset[int],
         request: SearchRequest,
     ) -> dict[str, list[tuple[dict, float]]]:
-        """The best few passages of each shown document, from one search over their passages
-        (or each document's first passage when there is nothing to rank by)."""
+        """The best few passages of each shown document, scored among their own matching
+        passages (or each document's first passage when there is nothing to rank by)."""
         searcher = snap.searcher()
-        own: dict[str, frozenset[int]] = {
-            d: snap.cached(
-                ("doc", d),
-                lambda d=d: searcher.document_numbers(**{f.DOC_ID: d, f.KIND: f.KIND_PASSAGE}),
-            )
-            for d in doc_ids
-        }
+        own = {d: snap.passages_of(d) for d in doc_ids}
         out: dict[str, list[tuple[dict, float]]] = {d: [] for d in doc_ids}
         if text_query is None:
             for d, docnums in own.items():
                 if docnums:
                     out[d].append((searcher.stored_fields(min(docnums)), 0.0))
             return out
-        allow = set().union(*own.values()) & matched if own else set()
+        allow = sorted({n for docnums in own.values() for n in docnums if n in matched})
         if not allow:
             return out
-        results = searcher.search(text_query, filter=allow, limit=len(allow), terms=False)
-        for docnum, score in results.items():
+        scored = _scores(searcher, text_query, allow)
+        # The order of a whoosh search: best score first, then by document number.
+        scored.sort(key=lambda item: (-item[1], item[0]))
+        for docnum, score in scored:
             doc_id = snap.doc_id_of[docnum]
             if len(out[doc_id]) < request.passages_per_doc:
                 out[doc_id].append((searcher.stored_fields(docnum), score))
@@ -570,14 +714,23 @@ class Searcher:
         reader = searcher.reader()
         corrector = searcher.corrector(f.EXACT)
         replacements: dict[str, str] = {}
+        # A word's correction is stable per snapshot, and costly (an edit-distance automaton).
+        known: dict[str, str | None] = snap.stable(("suggestions",), dict)
         for word in _plain_words_of(node):
             folded = fold(word)
             if not 4 <= len(folded) <= 30 or reader.doc_frequency(f.EXACT, folded) > 0:
                 continue
-            options = corrector.suggest(folded, limit=3, maxdist=2, prefix=1)
-            if options:
-                best = max(options, key=lambda t: reader.doc_frequency(f.EXACT, t))
-                replacements[word] = best
+            if folded not in known:
+                options = corrector.suggest(folded, limit=3, maxdist=2, prefix=1)
+                if len(known) >= SUGGESTIONS_KEPT:
+                    known.clear()
+                known[folded] = (
+                    max(options, key=lambda t: reader.doc_frequency(f.EXACT, t))
+                    if options
+                    else None
+                )
+            if known[folded] is not None:
+                replacements[word] = known[folded]
         if not replacements:
             return None
         suggestion = raw
@@ -596,11 +749,12 @@ class Searcher:
         text_query = compiler.compile(parsed.node)
         if text_query is None:
             return []
+        text_query = _prune(text_query, snap.searcher().reader())
         matched = self._docs(snap, text_query) & self._allowed(snap, parsed.filters)
         if not matched:
             return []
         direct = self._direct_matches(snap, parsed.node, compiler, matched)
-        return self._rank_tiers(snap, text_query, matched, direct, limit)
+        return self._rank_tiers(snap, text_query, matched, direct, limit, not parsed.filters)
 
     def highlight_terms(self, q: str) -> HighlightTerms:
         """The words a query would highlight, for marking them in a whole document."""
@@ -643,6 +797,65 @@ class Searcher:
             return []
         ranked = self._rank_documents(snap, q, candidates, limit)
         return [(snap.catalogue[d], round(score, 3)) for d, score in ranked if d in snap.catalogue]
+
+
+def _has_phrase(q: wq.Query) -> bool:
+    return any(isinstance(leaf, wq.Phrase) for leaf in q.leaves())
+
+
+def _prune(q: wq.Query, reader) -> wq.Query:
+    """The query without the alternatives that occur nowhere in the index (a word's stem in
+    the other languages' fields, mostly): they match nothing and add nothing to a score, but
+    whoosh builds and walks a matcher for each. An alternative keeps at least two parts (a
+    single one would lose the coordination bonus)."""
+    if isinstance(q, wq.Or) and len(q.subqueries) > 1:
+        subs = [_prune(sub, reader) for sub in q.subqueries]
+        kept = [
+            sub for sub in subs
+            if not (isinstance(sub, wq.Term) and reader.doc_frequency(sub.fieldname, sub.text) == 0)
+        ]  # fmt: skip
+        if len(kept) < 2:
+            kept = (kept + [sub for sub in subs if sub not in kept])[:2]
+        out = q.copy()
+        out.subqueries = kept
+        return out
+    if isinstance(q, wq.CompoundQuery):
+        out = q.copy()
+        out.subqueries = [_prune(sub, reader) for sub in q.subqueries]
+        return out
+    if isinstance(q, wq.AndNot):
+        out = q.copy()
+        out.a, out.b = _prune(q.a, reader), _prune(q.b, reader)
+        return out
+    return q
+
+
+def _scores(searcher, q: wq.Query, docnums: list[int]) -> list[tuple[int, float]]:
+    """(docnum, score) of those of `docnums` (sorted) that `q` matches, scored as a search
+    scores them: one matcher per segment, skipped from one wanted document to the next
+    rather than walked over every match in the index."""
+    out: list[tuple[int, float]] = []
+    context = searcher.context()
+    i = 0
+    for sub, offset in searcher.leaf_searchers():
+        end = offset + sub.doc_count_all()
+        local = []
+        while i < len(docnums) and docnums[i] < end:
+            local.append(docnums[i] - offset)
+            i += 1
+        if not local:
+            continue
+        m = q.matcher(sub, context)
+        for n in local:
+            if not m.is_active():
+                break
+            if m.id() < n:
+                m.skip_to(n)
+                if not m.is_active():
+                    break
+            if m.id() == n:
+                out.append((n + offset, m.score()))
+    return out
 
 
 def _plain_words_of(node: Node) -> list[str]:

@@ -6,6 +6,7 @@ from flask import Flask, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from kb.errors import ConfigError, IndexUnavailable, NotFound
+from kb.store import IndexStore
 
 TITLES = {
     400: "That request could not be understood",
@@ -87,5 +88,11 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
+        settings = app.config["KB_SETTINGS"]
+        if IndexStore(settings.index).current_or_none() is None:
+            # The index was deleted or damaged under the running server and the search
+            # library failed on its missing files: unavailable until `kb index`, not a bug.
+            app.logger.warning("index unavailable on %s: %s", request.path, exc)
+            return unavailable(IndexUnavailable(str(exc)))
         app.logger.exception("unhandled error on %s", request.path)
         return respond(500, MESSAGES[500])

@@ -13,13 +13,23 @@ import time
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 
+from webui.security import MAX_BODY_BYTES
+
+# Nothing here takes a body, and the app refuses one over MAX_BODY_BYTES with its own 413 page.
+# waitress would first read and buffer up to 1 GB (in memory, then temporary files) and wait
+# for a body that is announced but never sent; beyond this it answers 413 on the headers alone.
+MAX_BUFFERED_BODY = 16 * MAX_BODY_BYTES
+
 
 def _busy(channels: list[HTTPChannel]) -> bool:
     return any(c.requests or c.total_outbufs_len for c in channels)
 
 
 def serve(app, host: str, port: int, threads: int = 8, drain_seconds: float = 15.0) -> None:
-    server = create_server(app, host=host, port=port, threads=threads, ident="kb")
+    server = create_server(
+        app, host=host, port=port, threads=threads, ident="kb",
+        max_request_body_size=MAX_BUFFERED_BODY,
+    )  # fmt: skip
     socket_map = server.map if hasattr(server, "map") else server._map
     use_poll = server.adj.asyncore_use_poll
     stopping = threading.Event()
