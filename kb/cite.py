@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 from kb.documents import load_document, permalink
 from kb.errors import NotFound
 from kb.library import Snapshot
-from kb.models import TYPE_LABELS
+from kb.models import LANGUAGE_NAMES, TYPE_LABELS
 from kb.vocabulary import fold
 
 FORMATS = ("text", "markdown", "bibtex", "ris", "csl-json")
@@ -53,15 +53,6 @@ _LANGID = {
     "fr": "french",
     "de": "german",
     "nl": "dutch",
-}
-_LANGUAGE_NAMES = {
-    "sv": "Swedish",
-    "no": "Norwegian",
-    "da": "Danish",
-    "fi": "Finnish",
-    "fr": "French",
-    "de": "German",
-    "nl": "Dutch",
 }
 # Words skipped when choosing the title word of a BibTeX key (folded, in the corpus languages).
 _STOPWORDS_TEXT = """
@@ -233,7 +224,7 @@ def _year(c: Citation) -> str:
 def _describe(c: Citation) -> str:
     """`Meeting report`, `Article, in Swedish`; "Other" reads better as "Document" here."""
     label = "Document" if c.type == "other" else c.type_label
-    language = _LANGUAGE_NAMES.get(c.language)
+    language = LANGUAGE_NAMES.get(c.language) if c.language != "en" else None
     return label + (f", in {language}" if language else "")
 
 
