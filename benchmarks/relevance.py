@@ -192,7 +192,12 @@ def cached_index(
         and IndexStore(root).current_or_none() is not None
     ):
         return root, None
-    if root.exists():
+    if root.exists() and any(root.iterdir()):
+        if not key_file.exists():  # never delete a directory this benchmark did not build
+            raise SystemExit(
+                f"{root} is not empty and was not built by this benchmark; "
+                "give an empty or new directory to --index-dir"
+            )
         shutil.rmtree(root)
     started = time.perf_counter()
     build_index(collection, root)
@@ -313,7 +318,8 @@ def render_table(figures: dict) -> str:
     lines.append("")
     lines.append(
         f"{figures['queries']} queries over {figures['documents']:,} documents"
-        f"{' (--quick)' if figures['quick'] else ''}; {figures['hits']} hits each"
+        f"{' (--quick: a sample, not comparable with the published figures)' if figures['quick'] else ''}"
+        f"; {figures['hits']} hits each"
     )
     lines.append(
         f"index build: {build}; queries: {figures['query_seconds']:.1f} s "
