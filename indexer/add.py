@@ -11,7 +11,6 @@ index run makes them searchable.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import re
@@ -23,7 +22,15 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from indexer.build import EXIT_FATAL, EXIT_OK, EXIT_SOME_FAILED, IndexReport, IndexRun, Progress
+from indexer.build import (
+    EXIT_FATAL,
+    EXIT_OK,
+    EXIT_SOME_FAILED,
+    IndexReport,
+    IndexRun,
+    Progress,
+    file_sha256,
+)
 from kb.errors import KbError
 from kb.settings import Settings
 from kb.store import IndexStore
@@ -345,14 +352,6 @@ def _stage(
 # ---- placing: copy and describe, with the lock held ------------------------------------------
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _copy_atomically(src: Path, dest: Path) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.kb-add-{os.getpid()}")  # hidden: never indexed half
@@ -425,8 +424,8 @@ def _known_files(settings: Settings) -> dict[str, str]:
 
 
 def _already_there(staged: _Staged, corpus: Path, known: dict[str, str]) -> str | None:
-    rel = known.get(_sha256(staged.file))
-    if rel and (corpus / rel).is_file() and _sha256(corpus / rel) == _sha256(staged.file):
+    rel = known.get(file_sha256(staged.file))
+    if rel and (corpus / rel).is_file() and file_sha256(corpus / rel) == file_sha256(staged.file):
         return rel
     return None
 
@@ -449,7 +448,7 @@ def _place(
         if dest.exists():
             if not dest.is_file():
                 raise AddError(f"{staged.source}: {rel} exists in the corpus and is not a file")
-            if _sha256(dest) == _sha256(staged.file):
+            if file_sha256(dest) == file_sha256(staged.file):
                 status = "unchanged"
             elif not replace:
                 raise AddError(f"{staged.source}: a different file {rel} is already in the "
