@@ -10,6 +10,8 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import compress
 
 from kb.analysis import TOKEN_PATTERN, stem
 from kb.vocabulary import fold
@@ -25,27 +27,36 @@ class HighlightTerms:
     stems: frozenset[tuple[str, str]] = frozenset()  # (language, stem)
     prefixes: tuple[str, ...] = ()
     languages: tuple[str, ...] = field(default=())
-    # (token, language) -> matches: a page's snippets test the same words over and over.
+    # language -> token -> matches: a page's snippets test the same words over and over.
     _seen: dict = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     def __bool__(self) -> bool:
         return bool(self.words or self.stems or self.prefixes)
 
     def matches(self, token: str, language: str) -> bool:
-        key = (token, language)
-        found = self._seen.get(key)
-        if found is None:
-            found = self._seen[key] = self._matches(token, language)
-        return found
+        return self.flags([token], language)[0]
+
+    def flags(self, tokens: list[str], language: str) -> list[bool]:
+        """Whether each token matches; each distinct token is looked at once per search."""
+        seen = self._seen.get(language)
+        if seen is None:
+            seen = self._seen[language] = {}
+        for token in set(tokens).difference(seen):
+            seen[token] = self._matches(token, language)
+        return list(map(seen.__getitem__, tokens))
 
     def _matches(self, token: str, language: str) -> bool:
-        low = token.lower()
-        folded = fold(low)
-        if folded in self.words:
+        folded, stemmed = _forms(token, language)
+        if folded in self.words or stemmed in self.stems:
             return True
-        if (language, stem(low, language)) in self.stems:
-            return True
-        return any(folded.startswith(p) for p in self.prefixes)
+        return bool(self.prefixes) and folded.startswith(self.prefixes)
+
+
+@lru_cache(maxsize=200_000)
+def _forms(token: str, language: str) -> tuple[str, tuple[str, str]]:
+    """A token's folded form and its (language, stem): the same for every search."""
+    low = token.lower()
+    return fold(low), (language, stem(low, language))
 
 
 def mark_all(text: str, terms: HighlightTerms, language: str) -> tuple[str, int]:
@@ -54,12 +65,12 @@ def mark_all(text: str, terms: HighlightTerms, language: str) -> tuple[str, int]
     last = 0
     count = 0
     if terms:
-        for m in _TOKEN_RE.finditer(text):
-            if terms.matches(m.group(), language):
-                out.append(html.escape(text[last : m.start()]))
-                out.append(f"<mark>{html.escape(m.group())}</mark>")
-                last = m.end()
-                count += 1
+        flags = terms.flags(_TOKEN_RE.findall(text), language)
+        for m in compress(_TOKEN_RE.finditer(text), flags):
+            out.append(html.escape(text[last : m.start()]))
+            out.append(f"<mark>{html.escape(m.group())}</mark>")
+            last = m.end()
+            count += 1
     out.append(html.escape(text[last:]))
     return "".join(out), count
 
@@ -69,11 +80,11 @@ def snippet(text: str, terms: HighlightTerms, language: str, width: int = 280) -
     text = " ".join(text.split())
     if len(text) <= width:
         return mark_all(text, terms, language)[0]
-    positions = (
-        [m.start() for m in _TOKEN_RE.finditer(text) if terms.matches(m.group(), language)]
-        if terms
-        else []
-    )
+    positions: list[int] = []
+    if terms:
+        flags = terms.flags(_TOKEN_RE.findall(text), language)
+        if any(flags):
+            positions = [m.start() for m in compress(_TOKEN_RE.finditer(text), flags)]
     start = 0
     if positions:
         best, best_count = positions[0], 0

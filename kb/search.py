@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
 from whoosh import query as wq
-from whoosh.matching import CoordMatcher, IntersectionMatcher, ListMatcher, NullMatcher
+from whoosh.matching import CoordMatcher
 from whoosh.query.compound import DefaultOr
 
 from kb import schema as f
@@ -23,6 +24,7 @@ from kb.analysis import (
 from kb.highlight import HighlightTerms, snippet
 from kb.library import DocInfo, Library, Snapshot
 from kb.models import LANGUAGE_NAMES, TYPE_LABELS
+from kb.postings import Evaluated, PostingsIndex
 from kb.query import All, Filters, Node, Not, ParsedQuery, Phrase, QueryParser, Word
 from kb.ranking import (
     COORDINATION,
@@ -32,6 +34,7 @@ from kb.ranking import (
     WEIGHT_TEXT,
     WEIGHT_TITLE,
 )
+from kb.spelling import Speller
 from kb.vocabulary import fold
 
 SORTS = ("relevance", "newest")
@@ -39,13 +42,6 @@ MAX_PAGE_SIZE = 100
 MAX_PAGE = 1000
 PREFIX_EXPANSION_CAP = 64
 PREFIX_SCAN_CAP = 5000
-# Up to this many allowed passages, a filtered ranking visits only them (skipping the query's
-# matcher from one to the next); above it, it walks the query's matches and drops the rest.
-DOCSET_RANK_MAX = 20_000
-SUGGESTIONS_KEPT = 10_000  # corrections remembered per snapshot
-# Without a filter too when there are few matches, or a phrase (whoosh would check the word
-# positions of every passage holding all the phrase's words; the matches are known already).
-DOCSET_RANK_COMPLETE = 2_000
 
 # ---- request and result ---------------------------------------------------------------------
 
@@ -154,71 +150,6 @@ class _Coordination(CoordMatcher):
 
     def _replacement(self, newchild):
         return _Coordination(newchild, self._scale, self._termcount)
-
-
-class _Within(wq.Query):
-    """`query`, matching only the given passages (global document numbers) and scoring as
-    `query` does: a search visits those passages alone, skipping the query's matcher from one
-    to the next, instead of walking every match of the query and filtering them."""
-
-    def __init__(self, query: wq.Query, docnums: frozenset[int]) -> None:
-        self.query = query
-        self.docnums = docnums
-        self.boost = 1.0
-
-    def __repr__(self) -> str:
-        return f"_Within({self.query!r}, {len(self.docnums)} passages)"
-
-    def __eq__(self, other) -> bool:
-        return (
-            isinstance(other, _Within)
-            and other.query == self.query
-            and other.docnums == self.docnums
-        )
-
-    def __hash__(self) -> int:
-        return hash((self.query, len(self.docnums)))
-
-    def is_leaf(self) -> bool:
-        return False
-
-    def children(self):
-        return iter([self.query])
-
-    def estimate_size(self, ixreader) -> int:
-        return len(self.docnums)
-
-    def matcher(self, searcher, context=None):
-        offset = 0
-        parent = searcher.get_parent()
-        if parent is not searcher:
-            offset = next(o for sub, o in parent.leaf_searchers() if sub is searcher)
-        end = offset + searcher.doc_count_all()
-        ids = sorted(d - offset for d in self.docnums if offset <= d < end)
-        inner = self.query.matcher(searcher, context)
-        if not ids or not inner.is_active():
-            return NullMatcher()
-        # The passages lead: IntersectionMatcher steps its first matcher and skips the other.
-        return IntersectionMatcher(_Listed(ids), inner)
-
-
-class _Listed(ListMatcher):
-    """Passages by number, scoring 0, never dropped by whoosh's quality optimisations."""
-
-    def score(self) -> float:
-        return 0.0
-
-    def supports_block_quality(self) -> bool:
-        return False
-
-    def max_quality(self) -> float:
-        return math.inf
-
-    def block_quality(self) -> float:
-        return math.inf
-
-    def replace(self, minquality=0):
-        return self if self.is_active() else NullMatcher()
 
 
 # ---- compiling the query tree into whoosh queries -------------------------------------------
@@ -395,7 +326,7 @@ def _concepts_by_term(snap: Snapshot) -> dict[str, list]:
 
 
 def _boosted(q: wq.Query, factor: float) -> wq.Query:
-    q = q.copy()
+    q = copy.copy(q)  # whoosh's own copy() is a deep copy of the whole subtree
     q.boost = q.boost * factor
     return q
 
@@ -430,6 +361,7 @@ class Searcher:
     def search(self, request: SearchRequest) -> SearchResult:
         started = time.perf_counter()
         snap = self.library.snapshot()
+        tables = _tables(snap)
         parsed = self.parse(snap, request)
         messages = list(parsed.messages)
         page_size = min(max(1, request.page_size), MAX_PAGE_SIZE)
@@ -440,46 +372,45 @@ class Searcher:
 
         compiler = _Compiler(snap, messages)
         text_query = compiler.compile(parsed.node) if parsed.node is not None else None
-        if text_query is not None:
-            text_query = _prune(text_query, snap.searcher().reader())
         allowed = self._allowed(snap, parsed.filters)
 
-        direct = matched = frozenset()
+        evaluated: Evaluated | None = None
         if text_query is None:
+            matched = allowed if not parsed.has_text else np.zeros_like(allowed)
             if parsed.has_text:
                 messages.append(
                     "None of the query words can be searched (too common or too short)."
                 )
             else:  # filters only: every passage they allow, newest first
-                matched = allowed
                 if not parsed.filters and request.q.strip():
                     messages.append(
                         "The query has no words to search for; showing the newest documents."
                     )
                 if sort == "relevance":
                     sort = "newest"
+            direct = matched
         else:
-            matched = self._docs(snap, text_query) & allowed
+            evaluated = _postings(snap).evaluate(text_query)
+            matched = evaluated.mask & allowed
             direct = self._direct_matches(snap, parsed.node, compiler, matched)
 
-        per_doc = Counter(snap.doc_id_of[n] for n in matched)
-        total = len(per_doc)
-        facets = self._facets(snap, per_doc, parsed.filters)
+        per_doc = tables.passages_per_document(matched)  # matching passages per document
+        present = per_doc > 0
+        total = int(np.count_nonzero(present))
+        facets = self._facets(snap, tables, present, parsed.filters)
         start = (page - 1) * page_size
 
-        if text_query is not None and sort == "relevance" and matched:
-            ranked = self._rank_tiers(
-                snap, text_query, matched, direct, start + page_size, not parsed.filters
-            )[start:]
+        if evaluated is not None and sort == "relevance" and total:
+            ranked = _rank_tiers(tables, evaluated.score, matched, direct, start + page_size)[
+                start:
+            ]
         else:
-            ordered = sorted(
-                per_doc,
-                key=lambda d: (snap.catalogue[d].meta.date or "", d),
-                reverse=True,
-            )
-            ranked = [(d, 0.0) for d in ordered[start : start + page_size]]
+            ordinals = tables.newest_first(present, start, start + page_size)
+            ranked = [(tables.doc_ids[i], 0.0) for i in ordinals]
 
-        best = self._best_passages(snap, [d for d, _ in ranked], text_query, matched, request)
+        best = self._best_passages(
+            snap, [d for d, _ in ranked], evaluated, matched, request.passages_per_doc
+        )
         terms = compiler.highlight_terms()
         hits = tuple(
             DocumentHit(
@@ -491,7 +422,7 @@ class Searcher:
                     )
                     for stored, pscore in best.get(doc_id, [])
                 ),
-                per_doc[doc_id],
+                int(per_doc[tables.ordinal[doc_id]]),
             )
             for doc_id, score in ranked
             if doc_id in snap.catalogue
@@ -505,7 +436,7 @@ class Searcher:
             read_as=parsed.read_as,
             messages=tuple(dict.fromkeys(messages)),
             total=total,
-            total_passages=len(matched),
+            total_passages=int(np.count_nonzero(matched)),
             page=page,
             page_size=page_size,
             sort=sort,
@@ -517,134 +448,35 @@ class Searcher:
             generation=snap.generation.name,
         )
 
-    @staticmethod
-    def _docs(snap: Snapshot, q: wq.Query) -> frozenset[int]:
-        """Every passage the query matches, by set algebra over each term's postings.
-
-        A term's postings are cached per snapshot, so the words queries share (and a query
-        repeated or paged through) cost nothing the second time; whoosh's own `docs()` walks
-        a matcher tree over every posting of every field, in Python, each time.
-        """
-        searcher = snap.searcher()
-
-        def match(q: wq.Query) -> frozenset[int]:
-            if isinstance(q, wq.Term):
-                return snap.cached(("t", q.fieldname, q.text), lambda: q.docs(searcher))
-            if isinstance(q, wq.Or) and not q.minmatch:
-                return frozenset().union(*(match(sub) for sub in q.subqueries))
-            if isinstance(q, wq.And):
-                sets = sorted((match(sub) for sub in q.subqueries), key=len)
-                return sets[0].intersection(*sets[1:]) if sets else frozenset()
-            if isinstance(q, wq.AndNot):
-                return match(q.a) - match(q.b)
-            return snap.cached(("q", repr(q)), lambda: q.docs(searcher))
-
-        return match(q)
-
     def _direct_matches(
-        self, snap: Snapshot, node: Node, compiler: _Compiler, matched: frozenset[int]
-    ) -> frozenset[int]:
+        self, snap: Snapshot, node: Node, compiler: _Compiler, matched: np.ndarray
+    ) -> np.ndarray:
         """Passages matching the words as typed, without glossary translations."""
         if not compiler.expanded:
             return matched
         direct = _Compiler(snap, [], glossary=False).compile(node)
-        return self._docs(snap, direct) & matched if direct is not None else frozenset()
+        if direct is None:
+            return np.zeros_like(matched)
+        return _postings(snap).evaluate(direct).mask & matched
 
-    def _rank_tiers(
-        self,
-        snap: Snapshot,
-        text_query: wq.Query,
-        matched: frozenset[int],
-        direct: frozenset[int],
-        wanted: int,
-        unfiltered: bool = False,
-    ) -> list[tuple[str, float]]:
-        """Documents matching the typed words first; those found only through the glossary
-        (another language's word for the same concept) after them.
-
-        `unfiltered`: no filter narrowed `matched`, so it is everything the query matches.
-        """
-        complete = unfiltered and direct is matched
-        first = self._rank_documents(snap, text_query, direct, wanted, complete) if direct else []
-        if len(first) >= wanted or direct == matched:
-            return first
-        seen = {doc_id for doc_id, _ in first}
-        rest = [
-            (doc_id, score)
-            for doc_id, score in self._rank_documents(
-                snap, text_query, matched - direct, wanted - len(first) + len(seen)
-            )
-            if doc_id not in seen
-        ]
-        return first + rest[: wanted - len(first)]
-
-    @staticmethod
-    def _rank_documents(
-        snap: Snapshot,
-        text_query: wq.Query,
-        matched: frozenset[int],
-        wanted: int,
-        complete: bool = False,
-    ) -> list[tuple[str, float]]:
-        """Documents ranked by their best passage: the top `wanted` of them.
-
-        whoosh's own collapse ignores it when combined with a filter, so passages are
-        collapsed here, fetching more of them until enough distinct documents are found.
-        `complete`: `matched` is every passage the query matches, so no filter is needed
-        (whoosh then skips blocks that cannot reach the top instead of visiting every match).
-        """
-        searcher = snap.searcher()
-        allow = None
-        if complete and len(matched) > DOCSET_RANK_COMPLETE and not _has_phrase(text_query):
-            pass  # whoosh's top-k search skips the blocks that cannot make the top
-        elif len(matched) <= DOCSET_RANK_MAX:
-            text_query = _Within(text_query, matched)
-        else:
-            allow = set(matched)  # whoosh takes a set; an empty one would mean "no filter"
-        limit = max(wanted * 4, 40)
-        while True:
-            results = searcher.search(text_query, filter=allow, limit=limit, terms=False)
-            best: dict[str, float] = {}
-            for docnum, score in results.items():
-                best.setdefault(snap.doc_id_of[docnum], score)
-            if len(best) >= wanted or limit >= len(matched):
-                return list(best.items())[:wanted]
-            limit *= 4
-
-    # Filters become sets of passage numbers, cached per snapshot.
-    def _allowed(self, snap: Snapshot, filters: Filters) -> frozenset[int]:
-        searcher = snap.searcher()
-        every = snap.cached(("every",), lambda: wq.Term(f.KIND, f.KIND_PASSAGE).docs(searcher))
-        allowed = every
+    # Filters become masks over passage numbers, kept per snapshot.
+    def _allowed(self, snap: Snapshot, filters: Filters) -> np.ndarray:
+        tables = _tables(snap)
+        allowed = tables.every
         for name, values in sorted(filters.include.items()):
-            q = _Or([wq.Term(name, v) for v in sorted(values)])
-            allowed = allowed & snap.cached(
-                ("f", name, tuple(sorted(values))), lambda q=q: q.docs(searcher)
-            )
+            allowed = allowed & self._facet_mask(snap, name, values)
         for name, values in sorted(filters.exclude.items()):
-            q = _Or([wq.Term(name, v) for v in sorted(values)])
-            allowed = allowed - snap.cached(
-                ("f", name, tuple(sorted(values))), lambda q=q: q.docs(searcher)
-            )
+            allowed = allowed & ~self._facet_mask(snap, name, values)
         return allowed
 
+    @staticmethod
+    def _facet_mask(snap: Snapshot, name: str, values) -> np.ndarray:
+        postings = _postings(snap)
+        return postings.evaluate(_Or([wq.Term(name, v) for v in sorted(values)])).mask
+
     def _facets(
-        self, snap: Snapshot, per_doc: Counter, filters: Filters
+        self, snap: Snapshot, tables: _Tables, present: np.ndarray, filters: Filters
     ) -> dict[str, tuple[FacetValue, ...]]:
-        counts: dict[str, Counter] = {name: Counter() for name in f.FACET_FIELDS}
-        for doc_id in per_doc:
-            info = snap.catalogue.get(doc_id)
-            if info is None:
-                continue
-            meta = info.meta
-            counts[f.TYPE][meta.type] += 1
-            if meta.year is not None:
-                counts[f.YEAR][str(meta.year)] += 1
-            counts[f.LANG][meta.language] += 1
-            for org in meta.organisations:
-                counts[f.ORG][org] += 1
-            for topic in meta.topics:
-                counts[f.TOPIC][topic] += 1
         vocab = snap.vocabulary
         labels = {
             f.TYPE: lambda v: TYPE_LABELS.get(v, v),
@@ -654,9 +486,12 @@ class Searcher:
             f.TOPIC: vocab.topic_name,
         }
         out = {}
-        for name, counter in counts.items():
+        for name in f.FACET_FIELDS:
             chosen = filters.include.get(name, set())
-            values = [FacetValue(v, labels[name](v), n, v in chosen) for v, n in counter.items()]
+            values = [
+                FacetValue(v, labels[name](v), n, v in chosen)
+                for v, n in tables.facet_counts(name, present)
+            ]
             if name == f.YEAR:
                 values.sort(key=lambda fv: fv.value, reverse=True)
             else:
@@ -668,30 +503,29 @@ class Searcher:
     def _best_passages(
         snap: Snapshot,
         doc_ids: list[str],
-        text_query: wq.Query | None,
-        matched: frozenset[int],
-        request: SearchRequest,
+        evaluated: Evaluated | None,
+        matched: np.ndarray,
+        per_doc: int,
     ) -> dict[str, list[tuple[dict, float]]]:
-        """The best few passages of each shown document, scored among their own matching
-        passages (or each document's first passage when there is nothing to rank by)."""
+        """The best few passages of each shown document among its own matching passages
+        (or its first passage when there is nothing to rank by), best first; equal scores in
+        index order, as a whoosh search orders them."""
         searcher = snap.searcher()
-        own = {d: snap.passages_of(d) for d in doc_ids}
         out: dict[str, list[tuple[dict, float]]] = {d: [] for d in doc_ids}
-        if text_query is None:
-            for d, docnums in own.items():
-                if docnums:
-                    out[d].append((searcher.stored_fields(min(docnums)), 0.0))
-            return out
-        allow = sorted({n for docnums in own.values() for n in docnums if n in matched})
-        if not allow:
-            return out
-        scored = _scores(searcher, text_query, allow)
-        # The order of a whoosh search: best score first, then by document number.
-        scored.sort(key=lambda item: (-item[1], item[0]))
-        for docnum, score in scored:
-            doc_id = snap.doc_id_of[docnum]
-            if len(out[doc_id]) < request.passages_per_doc:
-                out[doc_id].append((searcher.stored_fields(docnum), score))
+        for doc_id in doc_ids:
+            own = snap.passages_of(doc_id)
+            if not own:
+                continue
+            if evaluated is None:
+                out[doc_id].append((searcher.stored_fields(own[0]), 0.0))
+                continue
+            nums = np.asarray(own, dtype=np.int64)
+            nums = nums[matched[nums]]
+            scores = evaluated.score[nums]
+            order = np.lexsort((nums, -scores))[:per_doc]
+            out[doc_id] = [
+                (searcher.stored_fields(int(nums[i])), float(scores[i])) for i in order
+            ]
         return out
 
     @staticmethod
@@ -710,27 +544,16 @@ class Searcher:
 
     def _suggest(self, snap: Snapshot, raw: str, node: Node) -> str | None:
         """ "Did you mean": replace unknown words by the closest frequent corpus word."""
-        searcher = snap.searcher()
-        reader = searcher.reader()
-        corrector = searcher.corrector(f.EXACT)
+        reader = snap.searcher().reader()
+        speller = snap.stable(("speller",), lambda: Speller(reader, f.EXACT))
         replacements: dict[str, str] = {}
-        # A word's correction is stable per snapshot, and costly (an edit-distance automaton).
-        known: dict[str, str | None] = snap.stable(("suggestions",), dict)
         for word in _plain_words_of(node):
             folded = fold(word)
             if not 4 <= len(folded) <= 30 or reader.doc_frequency(f.EXACT, folded) > 0:
                 continue
-            if folded not in known:
-                options = corrector.suggest(folded, limit=3, maxdist=2, prefix=1)
-                if len(known) >= SUGGESTIONS_KEPT:
-                    known.clear()
-                known[folded] = (
-                    max(options, key=lambda t: reader.doc_frequency(f.EXACT, t))
-                    if options
-                    else None
-                )
-            if known[folded] is not None:
-                replacements[word] = known[folded]
+            better = speller.correct(folded)
+            if better is not None:
+                replacements[word] = better
         if not replacements:
             return None
         suggestion = raw
@@ -749,12 +572,12 @@ class Searcher:
         text_query = compiler.compile(parsed.node)
         if text_query is None:
             return []
-        text_query = _prune(text_query, snap.searcher().reader())
-        matched = self._docs(snap, text_query) & self._allowed(snap, parsed.filters)
-        if not matched:
+        evaluated = _postings(snap).evaluate(text_query)
+        matched = evaluated.mask & self._allowed(snap, parsed.filters)
+        if not matched.any():
             return []
         direct = self._direct_matches(snap, parsed.node, compiler, matched)
-        return self._rank_tiers(snap, text_query, matched, direct, limit, not parsed.filters)
+        return _rank_tiers(_tables(snap), evaluated.score, matched, direct, limit)
 
     def highlight_terms(self, q: str) -> HighlightTerms:
         """The words a query would highlight, for marking them in a whole document."""
@@ -773,13 +596,8 @@ class Searcher:
         if doc_id not in snap.catalogue:
             return []
         searcher = snap.searcher()
-        own = snap.cached(
-            ("doc", doc_id),
-            lambda: searcher.document_numbers(**{f.DOC_ID: doc_id, f.KIND: f.KIND_PASSAGE}),
-        )
-        text = " ".join((searcher.stored_fields(n).get(f.BODY) or "") for n in sorted(own)[:40])[
-            :20000
-        ]
+        own = snap.passages_of(doc_id)
+        text = " ".join((searcher.stored_fields(n).get(f.BODY) or "") for n in own[:40])[:20000]
         info = snap.catalogue[doc_id]
         text = f"{info.title} {text}"
         keys = [
@@ -789,73 +607,152 @@ class Searcher:
         ]
         if not keys:
             return []
-        q = _Or([wq.Term(f.EXACT, t) for t in keys])
-        candidates = (
-            snap.cached(("every",), lambda: wq.Term(f.KIND, f.KIND_PASSAGE).docs(searcher)) - own
-        )
-        if not candidates:
-            return []
-        ranked = self._rank_documents(snap, q, candidates, limit)
+        tables = _tables(snap)
+        evaluated = _postings(snap).evaluate(_Or([wq.Term(f.EXACT, t) for t in keys]))
+        candidates = evaluated.mask & tables.every
+        candidates[np.asarray(own, dtype=np.int64)] = False
+        ranked = _top_documents(tables, evaluated.score, candidates, limit)
         return [(snap.catalogue[d], round(score, 3)) for d, score in ranked if d in snap.catalogue]
 
 
-def _has_phrase(q: wq.Query) -> bool:
-    return any(isinstance(leaf, wq.Phrase) for leaf in q.leaves())
+# ---- per-snapshot tables and ranking over score arrays --------------------------------------
 
 
-def _prune(q: wq.Query, reader) -> wq.Query:
-    """The query without the alternatives that occur nowhere in the index (a word's stem in
-    the other languages' fields, mostly): they match nothing and add nothing to a score, but
-    whoosh builds and walks a matcher for each. An alternative keeps at least two parts (a
-    single one would lose the coordination bonus)."""
-    if isinstance(q, wq.Or) and len(q.subqueries) > 1:
-        subs = [_prune(sub, reader) for sub in q.subqueries]
-        kept = [
-            sub for sub in subs
-            if not (isinstance(sub, wq.Term) and reader.doc_frequency(sub.fieldname, sub.text) == 0)
-        ]  # fmt: skip
-        if len(kept) < 2:
-            kept = (kept + [sub for sub in subs if sub not in kept])[:2]
-        out = q.copy()
-        out.subqueries = kept
-        return out
-    if isinstance(q, wq.CompoundQuery):
-        out = q.copy()
-        out.subqueries = [_prune(sub, reader) for sub in q.subqueries]
-        return out
-    if isinstance(q, wq.AndNot):
-        out = q.copy()
-        out.a, out.b = _prune(q.a, reader), _prune(q.b, reader)
-        return out
-    return q
+def _postings(snap: Snapshot) -> PostingsIndex:
+    return snap.stable(
+        ("postings",), lambda: PostingsIndex(snap.searcher, snap.searcher().doc_count_all())
+    )
 
 
-def _scores(searcher, q: wq.Query, docnums: list[int]) -> list[tuple[int, float]]:
-    """(docnum, score) of those of `docnums` (sorted) that `q` matches, scored as a search
-    scores them: one matcher per segment, skipped from one wanted document to the next
-    rather than walked over every match in the index."""
-    out: list[tuple[int, float]] = []
-    context = searcher.context()
-    i = 0
-    for sub, offset in searcher.leaf_searchers():
-        end = offset + sub.doc_count_all()
-        local = []
-        while i < len(docnums) and docnums[i] < end:
-            local.append(docnums[i] - offset)
-            i += 1
-        if not local:
-            continue
-        m = q.matcher(sub, context)
-        for n in local:
-            if not m.is_active():
-                break
-            if m.id() < n:
-                m.skip_to(n)
-                if not m.is_active():
-                    break
-            if m.id() == n:
-                out.append((n + offset, m.score()))
-    return out
+def _tables(snap: Snapshot) -> _Tables:
+    return snap.stable(("tables",), lambda: _Tables(snap))
+
+
+class _Tables:
+    """What a search needs to know about every passage and document of a snapshot, as arrays:
+    which numbers are live passages, the document each belongs to, documents newest first,
+    and each document's facet values."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        searcher = snap.searcher()
+        size = searcher.doc_count_all()
+        passages = _postings(snap).term(f.KIND, f.KIND_PASSAGE).docs
+        self.every = np.zeros(size, dtype=bool)
+        self.every[passages] = True
+        self.doc_ids: list[str] = sorted(snap.catalogue)
+        self.ordinal = {doc_id: i for i, doc_id in enumerate(self.doc_ids)}
+        # Passage number -> document ordinal (-1: not a live passage of a catalogued document).
+        self.document_of = np.full(size, -1, dtype=np.int64)
+        doc_id_of = snap.doc_id_of
+        ordinal = self.ordinal
+        for docnum in passages.tolist():
+            self.document_of[docnum] = ordinal.get(doc_id_of[docnum], -1)
+        self.every &= self.document_of >= 0
+        # Newest first; equal dates by document id, descending (as the web UI always sorted).
+        by_date = sorted(
+            range(len(self.doc_ids)),
+            key=lambda i: (snap.catalogue[self.doc_ids[i]].meta.date or "", self.doc_ids[i]),
+            reverse=True,
+        )
+        self.newest = np.asarray(by_date, dtype=np.int64)
+        self._facets: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = {}
+        for name in f.FACET_FIELDS:
+            values: dict[str, int] = {}
+            docs, ids = [], []
+            for i, doc_id in enumerate(self.doc_ids):
+                for value in _facet_values(snap.catalogue[doc_id], name):
+                    docs.append(i)
+                    ids.append(values.setdefault(value, len(values)))
+            self._facets[name] = (
+                list(values),
+                np.asarray(docs, dtype=np.int64),
+                np.asarray(ids, dtype=np.int64),
+            )
+
+    def passages_per_document(self, mask: np.ndarray) -> np.ndarray:
+        """How many of the masked passages each document has, by document ordinal."""
+        owners = self.document_of[mask]
+        return np.bincount(owners[owners >= 0], minlength=len(self.doc_ids))
+
+    def newest_first(self, present: np.ndarray, start: int, stop: int) -> np.ndarray:
+        return self.newest[present[self.newest]][start:stop]
+
+    def facet_counts(self, name: str, present: np.ndarray) -> list[tuple[str, int]]:
+        values, docs, ids = self._facets[name]
+        counts = np.bincount(ids[present[docs]], minlength=len(values))
+        return [(values[i], int(n)) for i, n in enumerate(counts.tolist()) if n]
+
+
+def _facet_values(info: DocInfo, name: str) -> tuple[str, ...]:
+    meta = info.meta
+    if name == f.TYPE:
+        return (meta.type,)
+    if name == f.YEAR:
+        return (str(meta.year),) if meta.year is not None else ()
+    if name == f.LANG:
+        return (meta.language,)
+    if name == f.ORG:
+        return tuple(dict.fromkeys(meta.organisations))
+    if name == f.TOPIC:
+        return tuple(dict.fromkeys(meta.topics))
+    return ()
+
+
+def _rank_tiers(
+    tables: _Tables,
+    score: np.ndarray,
+    matched: np.ndarray,
+    direct: np.ndarray,
+    wanted: int,
+) -> list[tuple[str, float]]:
+    """Documents matching the typed words first; those found only through the glossary
+    (another language's word for the same concept) after them."""
+    first = _top_documents(tables, score, direct, wanted)
+    rest_mask = matched & ~direct
+    if len(first) >= wanted or not rest_mask.any():
+        return first
+    seen = {doc_id for doc_id, _ in first}
+    rest = [
+        (doc_id, s)
+        for doc_id, s in _top_documents(tables, score, rest_mask, wanted - len(first) + len(seen))
+        if doc_id not in seen
+    ]
+    return first + rest[: wanted - len(first)]
+
+
+def _top_documents(
+    tables: _Tables, score: np.ndarray, mask: np.ndarray, wanted: int
+) -> list[tuple[str, float]]:
+    """The `wanted` documents whose best masked passage scores highest, with that score.
+
+    Passages are ordered as a whoosh search orders them (score descending, then passage
+    number); a document ranks where its first passage in that order does. Only the best
+    few passages are sorted: enough to find `wanted` distinct documents.
+    """
+    candidates = np.flatnonzero(mask)
+    if not len(candidates) or wanted <= 0:
+        return []
+    scores = score[candidates]
+    limit = max(wanted * 4, 40)
+    while True:
+        if limit < len(candidates):
+            # The `limit` best passages and every passage tying with the last of them: a
+            # prefix of the full order, whatever the ties.
+            cutoff = np.partition(scores, len(scores) - limit)[len(scores) - limit]
+            chosen = np.flatnonzero(scores >= cutoff)
+        else:
+            chosen = np.arange(len(candidates))
+        order = chosen[np.lexsort((candidates[chosen], -scores[chosen]))]
+        owners = tables.document_of[candidates[order]]
+        _, first = np.unique(owners, return_index=True)
+        first.sort()
+        if len(first) >= wanted or len(chosen) == len(candidates):
+            return [
+                (tables.doc_ids[owners[i]], float(scores[order[i]]))
+                for i in first[:wanted]
+                if owners[i] >= 0
+            ]
+        limit *= 4
 
 
 def _plain_words_of(node: Node) -> list[str]:
