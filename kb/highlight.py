@@ -29,6 +29,7 @@ class HighlightTerms:
     languages: tuple[str, ...] = field(default=())
     # language -> token -> matches: a page's snippets test the same words over and over.
     _seen: dict = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
+    _initials: dict = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     def __bool__(self) -> bool:
         return bool(self.words or self.stems or self.prefixes)
@@ -46,17 +47,27 @@ class HighlightTerms:
         return list(map(seen.__getitem__, tokens))
 
     def _matches(self, token: str, language: str) -> bool:
-        folded, stemmed = _forms(token, language)
-        if folded in self.words or stemmed in self.stems:
+        folded = _folded(token)
+        if folded in self.words:
             return True
-        return bool(self.prefixes) and folded.startswith(self.prefixes)
+        if self.prefixes and folded.startswith(self.prefixes):
+            return True
+        # Stemming is the costly part (Snowball in Python): only a token starting with the
+        # same letter as one of the query's stems can share a stem with it (a stem keeps
+        # its word's first letter, accents folded; tests/test_highlight.py checks it).
+        initials = self._initials.get(language)
+        if initials is None:
+            initials = self._initials[language] = frozenset(
+                fold(s)[:1] for lang, s in self.stems if lang == language
+            )
+        if folded[:1] not in initials:
+            return False
+        return (language, stem(token.lower(), language)) in self.stems
 
 
 @lru_cache(maxsize=200_000)
-def _forms(token: str, language: str) -> tuple[str, tuple[str, str]]:
-    """A token's folded form and its (language, stem): the same for every search."""
-    low = token.lower()
-    return fold(low), (language, stem(low, language))
+def _folded(token: str) -> str:
+    return fold(token.lower())
 
 
 def mark_all(text: str, terms: HighlightTerms, language: str) -> tuple[str, int]:

@@ -477,20 +477,12 @@ class Searcher:
     def _facets(
         self, snap: Snapshot, tables: _Tables, present: np.ndarray, filters: Filters
     ) -> dict[str, tuple[FacetValue, ...]]:
-        vocab = snap.vocabulary
-        labels = {
-            f.TYPE: lambda v: TYPE_LABELS.get(v, v),
-            f.YEAR: str,
-            f.LANG: lambda v: LANGUAGE_NAMES.get(v, v),
-            f.ORG: vocab.organisation_name,
-            f.TOPIC: vocab.topic_name,
-        }
         out = {}
         for name in f.FACET_FIELDS:
             chosen = filters.include.get(name, set())
             values = [
-                FacetValue(v, labels[name](v), n, v in chosen)
-                for v, n in tables.facet_counts(name, present)
+                FacetValue(v, label, n, v in chosen)
+                for v, label, n in tables.facet_counts(name, present)
             ]
             if name == f.YEAR:
                 values.sort(key=lambda fv: fv.value, reverse=True)
@@ -655,7 +647,15 @@ class _Tables:
             reverse=True,
         )
         self.newest = np.asarray(by_date, dtype=np.int64)
-        self._facets: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = {}
+        vocab = snap.vocabulary
+        label_of = {
+            f.TYPE: lambda v: TYPE_LABELS.get(v, v),
+            f.YEAR: str,
+            f.LANG: lambda v: LANGUAGE_NAMES.get(v, v),
+            f.ORG: vocab.organisation_name,
+            f.TOPIC: vocab.topic_name,
+        }
+        self._facets: dict[str, tuple[list[str], list[str], np.ndarray, np.ndarray]] = {}
         for name in f.FACET_FIELDS:
             values: dict[str, int] = {}
             docs, ids = [], []
@@ -665,6 +665,7 @@ class _Tables:
                     ids.append(values.setdefault(value, len(values)))
             self._facets[name] = (
                 list(values),
+                [label_of[name](v) for v in values],
                 np.asarray(docs, dtype=np.int64),
                 np.asarray(ids, dtype=np.int64),
             )
@@ -677,10 +678,11 @@ class _Tables:
     def newest_first(self, present: np.ndarray, start: int, stop: int) -> np.ndarray:
         return self.newest[present[self.newest]][start:stop]
 
-    def facet_counts(self, name: str, present: np.ndarray) -> list[tuple[str, int]]:
-        values, docs, ids = self._facets[name]
+    def facet_counts(self, name: str, present: np.ndarray) -> list[tuple[str, str, int]]:
+        """(value, label, documents) of a facet's values among the present documents."""
+        values, labels, docs, ids = self._facets[name]
         counts = np.bincount(ids[present[docs]], minlength=len(values))
-        return [(values[i], int(n)) for i, n in enumerate(counts.tolist()) if n]
+        return [(values[i], labels[i], int(n)) for i, n in enumerate(counts.tolist()) if n]
 
 
 def _facet_values(info: DocInfo, name: str) -> tuple[str, ...]:

@@ -1,0 +1,83 @@
+"""Highlighted snippets: what gets marked, and the shortcut that keeps marking fast."""
+
+from __future__ import annotations
+
+import pytest
+
+from kb import schema as f
+from kb.analysis import STEMMED_LANGUAGES, stem
+from kb.highlight import HighlightTerms, mark_all, snippet
+from kb.library import Library
+from kb.vocabulary import fold
+from tests.conftest import REALCORPUS
+
+TRICKY = [
+    "lying", "dying", "skies", "ugly", "news", "über", "Größe", "Ökad", "élection", "été",
+    "c’est", "l'économie", "aa", "es", "BB", "ØKONOMI", "æble", "Åtgärder", "ijs", "ÿ",
+]  # fmt: skip
+
+
+def _assert_stems_keep_initial(words) -> None:
+    for word in words:
+        low = word.lower()
+        for lang in STEMMED_LANGUAGES:
+            assert fold(stem(low, lang))[:1] == fold(low)[:1], (word, lang, stem(low, lang))
+
+
+def test_a_stem_keeps_its_words_first_letter():
+    """The highlighter only stems tokens starting like one of the query's stems; that is
+    only safe if stemming never changes a word's first letter (accents folded)."""
+    _assert_stems_keep_initial(TRICKY)
+
+
+def test_a_stem_keeps_its_words_first_letter_on_the_bundled_index(bundled_index):
+    reader = Library(bundled_index).snapshot().searcher().reader()
+    words = [t.decode("utf-8") for t in reader.lexicon(f.EXACT)]
+    assert len(words) > 1000
+    _assert_stems_keep_initial(words)
+
+
+@pytest.mark.realcorpus
+@pytest.mark.skipif(not REALCORPUS.is_dir(), reason="needs ../shared/realcorpus")
+def test_a_stem_keeps_its_words_first_letter_on_real_documents():
+    import re
+
+    from kb.analysis import TOKEN_PATTERN
+
+    words: set[str] = set()
+    for path in sorted(REALCORPUS.rglob("*.md"))[:300]:
+        words.update(re.findall(TOKEN_PATTERN, path.read_text(encoding="utf-8", errors="ignore")))
+    assert len(words) > 5000
+    _assert_stems_keep_initial(words)
+
+
+def _terms(words=(), stems=(), prefixes=()) -> HighlightTerms:
+    return HighlightTerms(frozenset(words), frozenset(stems), tuple(prefixes))
+
+
+def test_marks_words_stems_folded_spellings_and_prefixes():
+    terms = _terms(
+        words={"repair", "okad"},
+        stems={("en", stem("repair", "en")), ("sv", stem("ökad", "sv"))},
+        prefixes=("circ",),
+    )
+    html, count = mark_all("Repairing & repairs; ökad <b>Circular</b> lifespan", terms, "en")
+    assert html == (
+        "<mark>Repairing</mark> &amp; <mark>repairs</mark>; <mark>ökad</mark> "
+        "&lt;b&gt;<mark>Circular</mark>&lt;/b&gt; lifespan"
+    )
+    assert count == 4
+
+
+def test_stems_match_only_in_the_passages_language():
+    terms = _terms(stems={("sv", stem("upphandling", "sv"))})
+    assert mark_all("upphandlingar", terms, "sv")[1] == 1
+    assert mark_all("upphandlingar", terms, "en")[1] == 0
+
+
+def test_snippet_is_the_densest_window_escaped():
+    text = ("filler " * 80) + "climate <criteria> and climate targets " + ("more " * 80)
+    out = snippet(text, _terms(words={"climate", "criteria"}), "en", width=120)
+    assert "<mark>climate</mark> &lt;<mark>criteria</mark>&gt;" in out
+    assert out.startswith("… ") and out.endswith(" …")
+    assert "<criteria>" not in out
