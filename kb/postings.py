@@ -55,6 +55,18 @@ class TermPostings:
 _NOTHING = TermPostings(_EMPTY_DOCS, _EMPTY_SCORES, 0)
 
 
+@dataclass(frozen=True)
+class WordPositions:
+    """Every occurrence of a word in a field: passage (sorted) and position, both int32."""
+
+    docs: np.ndarray
+    positions: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return len(self.docs)
+
+
 @dataclass
 class Evaluated:
     """A query over the whole index: dense arrays indexed by document number."""
@@ -78,7 +90,7 @@ class PostingsIndex:
     def __init__(self, searcher_of_thread, doc_count: int) -> None:
         self._searcher = searcher_of_thread  # () -> this thread's whoosh Searcher
         self.size = doc_count
-        self._cache: OrderedDict[tuple, TermPostings] = OrderedDict()
+        self._cache: OrderedDict[tuple, TermPostings | WordPositions] = OrderedDict()
         self._entries = 0
         self._lengths: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
@@ -107,14 +119,14 @@ class PostingsIndex:
             self._store(key, found)
         return found
 
-    def _lookup(self, key: tuple) -> TermPostings | None:
+    def _lookup(self, key: tuple):
         with self._lock:
             found = self._cache.get(key)
             if found is not None:
                 self._cache.move_to_end(key)
             return found
 
-    def _store(self, key: tuple, postings: TermPostings) -> None:
+    def _store(self, key: tuple, postings: TermPostings | WordPositions) -> None:
         if postings.size > UNCACHED_ABOVE:
             return
         with self._lock:
@@ -189,9 +201,9 @@ class PostingsIndex:
         """Passages where the words occur one right after the other, scored as whoosh scores
         a phrase: the sum of each word's score in the passage.
 
-        Only the passages holding every word are looked at, and only their word positions
-        are decoded: a position p of word i becomes the key (passage, p - i), and the phrase
-        occurs where a key is shared by all the words.
+        Only the passages holding every word are looked at: a position p of word i there
+        becomes the key (passage, p - i), and the phrase occurs where a key is shared by all
+        the words.
         """
         postings = []
         read: dict[str, dict] = {}  # word -> its positions, when its postings were read here
@@ -210,14 +222,12 @@ class PostingsIndex:
             candidates = _intersect_sorted(candidates, p.docs)
         keys = None
         if len(candidates):
-            positions = {
-                word: self._positions(fieldname, word, candidates, read.get(word))
-                for word in set(words)
-            }
+            positions = {word: self._positions(fieldname, word, read.get(word)) for word in words}
             for i, word in enumerate(words):
-                docs, pos = positions[word]
-                keep = pos >= i
-                word_keys = (docs[keep] << 32) | (pos[keep] - i)
+                occurs = positions[word]
+                keep = _contains_sorted(candidates, occurs.docs) & (occurs.positions >= i)
+                docs = occurs.docs[keep].astype(np.int64)
+                word_keys = (docs << 32) | (occurs.positions[keep] - i)
                 keys = word_keys if keys is None else _intersect_sorted(keys, word_keys)
                 if not len(keys):
                     break
@@ -230,10 +240,18 @@ class PostingsIndex:
             scores += p.scores[np.searchsorted(p.docs, docs)]
         return TermPostings(docs, scores, len(words))
 
-    def _positions(self, fieldname: str, word: str, docs: np.ndarray, read: dict | None):
-        """(passage, position) of every occurrence of a word in the given passages (sorted
-        global numbers): two int64 arrays. `read`: the word's posting values, when they were
-        just read with its postings (by segment offset)."""
+    def _positions(self, fieldname: str, word: str, read: dict | None) -> WordPositions:
+        """Every occurrence of a word in a field, kept like postings: the common words of
+        phrases ("of the") recur from one phrase to the next. `read`: the word's posting
+        values, when they were just read with its postings (by segment offset)."""
+        key = ("pos", fieldname, word)
+        found = self._lookup(key)
+        if found is None:
+            found = self._read_positions(fieldname, word, read)
+            self._store(key, found)
+        return found
+
+    def _read_positions(self, fieldname: str, word: str, read: dict | None) -> WordPositions:
         searcher = self._searcher()
         field = searcher.schema[fieldname]
         btext = field.to_bytes(word)
@@ -241,24 +259,27 @@ class PostingsIndex:
         pos_parts: list[np.ndarray] = []
         for sub, offset in searcher.leaf_searchers():
             reader = sub.reader()
-            end = offset + reader.doc_count_all()
-            wanted = docs[(docs >= offset) & (docs < end)].astype(np.int64) - offset
-            if not len(wanted) or (fieldname, btext) not in reader:
+            if (fieldname, btext) not in reader:
                 continue
             if read is not None and offset in read:
                 blocks = [read[offset]]
             else:
                 blocks = _posting_blocks(reader, fieldname, btext, field.format)
-            for ids, values in blocks:
-                hit = np.flatnonzero(_contains_sorted(wanted, ids))
-                if not len(hit):
-                    continue
-                counts, positions = _decode_positions(field.format, [values[j] for j in hit])
-                doc_parts.append(np.repeat(ids[hit] + offset, counts))
-                pos_parts.append(positions)
+            id_parts: list[np.ndarray] = []
+            values: list[bytes] = []
+            for ids, block_values in blocks:
+                id_parts.append(ids)
+                values.extend(block_values)
+            if not values:
+                continue
+            counts, positions = _decode_positions(field.format, values)
+            doc_parts.append(np.repeat(np.concatenate(id_parts) + offset, counts))
+            pos_parts.append(positions)
         if not doc_parts:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-        return np.concatenate(doc_parts), np.concatenate(pos_parts)
+            return WordPositions(_EMPTY_DOCS, _EMPTY_DOCS)
+        return WordPositions(
+            np.concatenate(doc_parts).astype(np.int32), np.concatenate(pos_parts).astype(np.int32)
+        )
 
     def _read_whoosh(self, q: wq.Query) -> TermPostings:
         """Matches and scores of a query whoosh must evaluate itself (a phrase needs word
@@ -465,14 +486,18 @@ def _decode_positions(fmt, values: list[bytes]) -> tuple[np.ndarray, np.ndarray]
     the pickled lists are joined into one pickled list of lists and loaded in one call.
     """
     size = 4  # whoosh.system._INT_SIZE: the count in front of each list
-    if type(fmt) is formats.Positions and all(
-        v[size : size + 2] == _PICKLE_HEAD and v[-1:] == b"." for v in values
-    ):
-        body = b"".join(v[size + 2 : -1] for v in values)
-        deltas = pickle.loads(_PICKLE_HEAD + b"](" + body + b"e.")
-    else:
+    deltas = None
+    if type(fmt) is formats.Positions and values and values[0][size : size + 2] == _PICKLE_HEAD:
+        body = b"".join([v[size + 2 : -1] for v in values])
+        try:
+            deltas = pickle.loads(_PICKLE_HEAD + b"](" + body + b"e.")
+        except Exception:
+            deltas = None
+        if not isinstance(deltas, list) or len(deltas) != len(values):
+            deltas = None
+    if deltas is None:  # another encoding: whoosh decodes each value
         deltas = [_deltas(fmt.decode_positions(v)) for v in values]
-    counts = np.fromiter((len(d) for d in deltas), dtype=np.int64, count=len(deltas))
+    counts = np.fromiter(map(len, deltas), dtype=np.int64, count=len(deltas))
     flat = np.fromiter(itertools.chain.from_iterable(deltas), dtype=np.int64, count=counts.sum())
     positions = np.cumsum(flat)
     # Each posting's deltas start again from 0: remove what the postings before it added.
