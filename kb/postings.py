@@ -222,7 +222,10 @@ class PostingsIndex:
             candidates = _intersect_sorted(candidates, p.docs)
         keys = None
         if len(candidates):
-            positions = {word: self._positions(fieldname, word, read.get(word)) for word in words}
+            positions = {
+                word: self._positions(fieldname, word, read.get(word), candidates, p.size)
+                for word, p in zip(words, postings, strict=True)
+            }
             for i, word in enumerate(words):
                 occurs = positions[word]
                 keep = _contains_sorted(candidates, occurs.docs) & (occurs.positions >= i)
@@ -240,18 +243,30 @@ class PostingsIndex:
             scores += p.scores[np.searchsorted(p.docs, docs)]
         return TermPostings(docs, scores, len(words))
 
-    def _positions(self, fieldname: str, word: str, read: dict | None) -> WordPositions:
-        """Every occurrence of a word in a field, kept like postings: the common words of
-        phrases ("of the") recur from one phrase to the next. `read`: the word's posting
-        values, when they were just read with its postings (by segment offset)."""
+    def _positions(
+        self, fieldname: str, word: str, read: dict | None, candidates: np.ndarray, postings: int
+    ) -> WordPositions:
+        """A word's occurrences in (at least) the candidate passages.
+
+        A word found in many of the candidates has all its occurrences decoded and kept like
+        postings: the common words of phrases ("of the") recur from one phrase to the next.
+        For a few candidates among many postings, only those are decoded (skipping the
+        blocks of postings that hold none of them), and nothing is kept. `read`: the word's
+        posting values, when they were just read with its postings (by segment offset).
+        """
         key = ("pos", fieldname, word)
         found = self._lookup(key)
-        if found is None:
-            found = self._read_positions(fieldname, word, read)
-            self._store(key, found)
+        if found is not None:
+            return found
+        if len(candidates) * 4 < postings:
+            return self._read_positions(fieldname, word, read, candidates)
+        found = self._read_positions(fieldname, word, read)
+        self._store(key, found)
         return found
 
-    def _read_positions(self, fieldname: str, word: str, read: dict | None) -> WordPositions:
+    def _read_positions(
+        self, fieldname: str, word: str, read: dict | None, only: np.ndarray | None = None
+    ) -> WordPositions:
         searcher = self._searcher()
         field = searcher.schema[fieldname]
         btext = field.to_bytes(word)
@@ -261,15 +276,26 @@ class PostingsIndex:
             reader = sub.reader()
             if (fieldname, btext) not in reader:
                 continue
+            wanted = None
+            if only is not None:
+                end = offset + reader.doc_count_all()
+                wanted = only[(only >= offset) & (only < end)].astype(np.int64) - offset
+                if not len(wanted):
+                    continue
             if read is not None and offset in read:
                 blocks = [read[offset]]
             else:
-                blocks = _posting_blocks(reader, fieldname, btext, field.format)
+                blocks = _posting_blocks(reader, fieldname, btext, field.format, wanted)
             id_parts: list[np.ndarray] = []
             values: list[bytes] = []
             for ids, block_values in blocks:
-                id_parts.append(ids)
-                values.extend(block_values)
+                if wanted is None:
+                    id_parts.append(ids)
+                    values.extend(block_values)
+                else:
+                    hit = np.flatnonzero(_contains_sorted(wanted, ids))
+                    id_parts.append(ids[hit])
+                    values.extend([block_values[j] for j in hit.tolist()])
             if not values:
                 continue
             counts, positions = _decode_positions(field.format, values)
@@ -510,17 +536,27 @@ def _deltas(positions: list[int]) -> list[int]:
     return [b - a for a, b in zip([0, *positions[:-1]], positions, strict=True)]
 
 
-def _posting_blocks(reader, fieldname: str, btext: bytes, fmt):
-    """A term's postings in one segment as (ids, encoded values) per block (deleted documents
-    included: callers ask for live ones)."""
+def _posting_blocks(reader, fieldname: str, btext: bytes, fmt, wanted: np.ndarray | None = None):
+    """A term's postings in one segment as (ids, encoded values) per block, deleted documents
+    included (callers ask for live ones). With `wanted` (sorted segment-local numbers), the
+    blocks holding none of them are skipped by their headers, without being read."""
     m = reader._terms.matcher(fieldname, btext, fmt) if hasattr(reader, "_terms") else None
     if m is not None and hasattr(m, "_read_values") and hasattr(m, "_next_block"):
+        after = -1  # the highest id of the blocks before
         while m.is_active():
-            if m._ids is None:
-                m._read_ids()
+            if wanted is not None:
+                first = np.searchsorted(wanted, after, side="right")
+                if first >= len(wanted):
+                    return
+                if wanted[first] > m._maxid:
+                    after = m._maxid
+                    m._next_block()
+                    continue
+            ids, _ = _block_arrays(m)
             if m._values is None:
                 m._read_values()
-            yield np.asarray(m._ids, dtype=np.int64), m._values
+            yield ids, m._values
+            after = m._maxid
             m._next_block()
         return
     m = reader.postings(fieldname, btext)

@@ -57,7 +57,38 @@ def _compile(snap, text: str):
 
 
 def _whoosh_scores(snap, q) -> dict[int, float]:
+    """Scores from whoosh's own matchers, on the query as searches used to hand it to whoosh:
+    pruned of terms that occur nowhere. whoosh's coordination bonus is not the same with and
+    without them; kb's evaluation gives the pruned query's scores either way."""
+    q = _prune(q, snap.searcher().reader())
     return dict(snap.searcher().search(q, limit=None, terms=False).items())
+
+
+def _prune(q: wq.Query, reader) -> wq.Query:
+    """The query without the alternatives that occur nowhere in the index (a word's stem in
+    the other languages' fields, mostly): they match nothing and add nothing to a score, but
+    whoosh builds and walks a matcher for each. An alternative keeps at least two parts (a
+    single one would lose the coordination bonus)."""
+    if isinstance(q, wq.Or) and len(q.subqueries) > 1:
+        subs = [_prune(sub, reader) for sub in q.subqueries]
+        kept = [
+            sub for sub in subs
+            if not (isinstance(sub, wq.Term) and reader.doc_frequency(sub.fieldname, sub.text) == 0)
+        ]  # fmt: skip
+        if len(kept) < 2:
+            kept = (kept + [sub for sub in subs if sub not in kept])[:2]
+        out = q.copy()
+        out.subqueries = kept
+        return out
+    if isinstance(q, wq.CompoundQuery):
+        out = q.copy()
+        out.subqueries = [_prune(sub, reader) for sub in q.subqueries]
+        return out
+    if isinstance(q, wq.AndNot):
+        out = q.copy()
+        out.a, out.b = _prune(q.a, reader), _prune(q.b, reader)
+        return out
+    return q
 
 
 def _evaluated(snap, q) -> dict[int, float]:
