@@ -24,7 +24,7 @@ from kb.vocabulary import Vocabulary, load_vocabulary
 
 CACHE_ENTRIES = 512
 MMAP_MAX_BYTES = 32 * 1024 * 1024  # indexes up to this size are memory-mapped
-CACHE_IDS = 1_000_000
+CACHE_ITEMS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -73,14 +73,14 @@ class Snapshot:
     def __init__(self, generation: Generation, vocabulary: Vocabulary) -> None:
         self.generation = generation
         self.vocabulary = vocabulary
-        # A memory-mapped index is searched about twice as fast, but whoosh copies each mapped
+        # A memory-mapped index reads postings faster, but whoosh copies each mapped
         # segment part into every reader it opens, and each thread has its own reader: at
         # 100,000 passages that was 270 MB per thread and gigabytes for `kb serve`'s 8 threads.
         # Read from files, a reader holds a few MB (docs/benchmarks.md, "Web load").
         self.index = generation.open_index(mmap=_index_bytes(generation) <= MMAP_MAX_BYTES)
         self._local = threading.local()
-        self._filter_cache: OrderedDict[tuple, frozenset[int]] = OrderedDict()
-        self._cached_ids = 0  # document numbers held by _filter_cache, bounded by CACHE_IDS
+        self._filter_cache: OrderedDict[tuple, frozenset] = OrderedDict()
+        self._cached_items = 0  # items held by _filter_cache, bounded by CACHE_ITEMS
         self._stable: dict[tuple, object] = {}
         self._cache_lock = threading.Lock()
         # Read before opening: a commit in between makes this snapshot look stale (and be
@@ -109,23 +109,23 @@ class Snapshot:
         return searcher
 
     def cached(self, key: tuple, compute) -> frozenset:
-        """Filter sets, term postings and prefix expansions are stable within a snapshot; keep
-        recent ones, at most CACHE_ENTRIES of them holding at most CACHE_IDS numbers in all
-        (about 80 MB: a common word's postings at 100,000 passages are tens of thousands)."""
+        """Sets stable within a snapshot (a prefix's expansions): keep recent ones, at most
+        CACHE_ENTRIES of them holding at most CACHE_ITEMS items in all. Postings and match
+        sets have their own cache (kb.postings)."""
         with self._cache_lock:
             if key in self._filter_cache:
                 self._filter_cache.move_to_end(key)
                 return self._filter_cache[key]
         value = frozenset(compute())
-        if len(value) > CACHE_IDS // 4:
+        if len(value) > CACHE_ITEMS // 4:
             return value  # too big to be worth evicting everything else for
         with self._cache_lock:
             if key not in self._filter_cache:
                 self._filter_cache[key] = value
-                self._cached_ids += len(value)
-            while len(self._filter_cache) > CACHE_ENTRIES or self._cached_ids > CACHE_IDS:
+                self._cached_items += len(value)
+            while len(self._filter_cache) > CACHE_ENTRIES or self._cached_items > CACHE_ITEMS:
                 _, dropped = self._filter_cache.popitem(last=False)
-                self._cached_ids -= len(dropped)
+                self._cached_items -= len(dropped)
         return value
 
     def stable(self, key: tuple, compute):
