@@ -29,7 +29,6 @@ class HighlightTerms:
     languages: tuple[str, ...] = field(default=())
     # language -> token -> matches: a page's snippets test the same words over and over.
     _seen: dict = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
-    _initials: dict = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     def __bool__(self) -> bool:
         return bool(self.words or self.stems or self.prefixes)
@@ -42,27 +41,24 @@ class HighlightTerms:
         seen = self._seen.get(language)
         if seen is None:
             seen = self._seen[language] = {}
-        for token in set(tokens).difference(seen):
-            seen[token] = self._matches(token, language)
+        new = set(tokens).difference(seen)
+        if new:
+            words, stems, prefixes = self.words, self.stems, self.prefixes
+            # Stemming is the costly part (Snowball in Python): only a token starting with
+            # the same letter as one of the query's stems can share a stem with it (a stem
+            # keeps its word's first letter, accents folded; tests/test_highlight.py).
+            initials = frozenset(fold(s)[:1] for lang, s in stems if lang == language)
+            for token in new:
+                folded = _folded(token)
+                seen[token] = (
+                    folded in words
+                    or bool(prefixes and folded.startswith(prefixes))
+                    or (
+                        folded[:1] in initials
+                        and (language, stem(token.lower(), language)) in stems
+                    )
+                )
         return list(map(seen.__getitem__, tokens))
-
-    def _matches(self, token: str, language: str) -> bool:
-        folded = _folded(token)
-        if folded in self.words:
-            return True
-        if self.prefixes and folded.startswith(self.prefixes):
-            return True
-        # Stemming is the costly part (Snowball in Python): only a token starting with the
-        # same letter as one of the query's stems can share a stem with it (a stem keeps
-        # its word's first letter, accents folded; tests/test_highlight.py checks it).
-        initials = self._initials.get(language)
-        if initials is None:
-            initials = self._initials[language] = frozenset(
-                fold(s)[:1] for lang, s in self.stems if lang == language
-            )
-        if folded[:1] not in initials:
-            return False
-        return (language, stem(token.lower(), language)) in self.stems
 
 
 @lru_cache(maxsize=200_000)

@@ -25,6 +25,7 @@ from kb.vocabulary import Vocabulary, load_vocabulary
 CACHE_ENTRIES = 512
 MMAP_MAX_BYTES = 32 * 1024 * 1024  # indexes up to this size are memory-mapped
 CACHE_ITEMS = 1_000_000
+STORED_KEPT = 4096  # passages' stored fields kept per snapshot (the ones shown recently)
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class Snapshot:
         self._filter_cache: OrderedDict[tuple, frozenset] = OrderedDict()
         self._cached_items = 0  # items held by _filter_cache, bounded by CACHE_ITEMS
         self._stable: dict[tuple, object] = {}
+        self._stored: OrderedDict[int, dict] = OrderedDict()
         self._cache_lock = threading.Lock()
         # Read before opening: a commit in between makes this snapshot look stale (and be
         # reopened once more), never look current when it is not.
@@ -127,6 +129,21 @@ class Snapshot:
                 _, dropped = self._filter_cache.popitem(last=False)
                 self._cached_items -= len(dropped)
         return value
+
+    def stored(self, docnum: int) -> dict:
+        """A passage's stored fields (text, heading, anchor...). Read-only: shared between
+        requests, the most recently shown kept."""
+        with self._cache_lock:
+            found = self._stored.get(docnum)
+            if found is not None:
+                self._stored.move_to_end(docnum)
+                return found
+        found = self.searcher().stored_fields(docnum)
+        with self._cache_lock:
+            self._stored[docnum] = found
+            if len(self._stored) > STORED_KEPT:
+                self._stored.popitem(last=False)
+        return found
 
     def stable(self, key: tuple, compute):
         """A value derived once per snapshot (lookup tables, maps): computed on first use."""

@@ -502,21 +502,20 @@ class Searcher:
         """The best few passages of each shown document among its own matching passages
         (or its first passage when there is nothing to rank by), best first; equal scores in
         index order, as a whoosh search orders them."""
-        searcher = snap.searcher()
         out: dict[str, list[tuple[dict, float]]] = {d: [] for d in doc_ids}
         for doc_id in doc_ids:
             own = snap.passages_of(doc_id)
             if not own:
                 continue
             if evaluated is None:
-                out[doc_id].append((searcher.stored_fields(own[0]), 0.0))
+                out[doc_id].append((snap.stored(own[0]), 0.0))
                 continue
             nums = np.asarray(own, dtype=np.int64)
             nums = nums[matched[nums]]
             scores = evaluated.score[nums]
             order = np.lexsort((nums, -scores))[:per_doc]
             out[doc_id] = [
-                (searcher.stored_fields(int(nums[i])), float(scores[i])) for i in order
+                (snap.stored(int(nums[i])), float(scores[i])) for i in order
             ]
         return out
 
@@ -589,7 +588,7 @@ class Searcher:
             return []
         searcher = snap.searcher()
         own = snap.passages_of(doc_id)
-        text = " ".join((searcher.stored_fields(n).get(f.BODY) or "") for n in own[:40])[:20000]
+        text = " ".join((snap.stored(n).get(f.BODY) or "") for n in own[:40])[:20000]
         info = snap.catalogue[doc_id]
         text = f"{info.title} {text}"
         keys = [
