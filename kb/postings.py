@@ -165,7 +165,8 @@ class PostingsIndex:
             scores = weights
             if field.scorable:
                 scorer = sub.weighting.scorer(sub, fieldname, text)
-                scores = self._bm25(scorer, reader, fieldname, ids, weights)
+                lengths = self._field_lengths(reader, offset, fieldname)[ids]
+                scores = _bm25(scorer, weights, lengths)
                 if scores is None:  # another weighting model: let whoosh score each posting
                     return self._read_whoosh(wq.Term(fieldname, text))
             deleted = reader.deleted_docs_set if reader.has_deletions() else None
@@ -178,23 +179,15 @@ class PostingsIndex:
             return TermPostings(_EMPTY_DOCS, _EMPTY_SCORES, terms)
         return TermPostings(np.concatenate(docs_parts), np.concatenate(score_parts), terms)
 
-    def _bm25(self, scorer, reader, fieldname, ids, weights) -> np.ndarray | None:
-        """kb.ranking's BM25 per posting, vectorised: whoosh.scoring.bm25's formula with the
-        scorer's own idf, average length and parameters (None for any other scorer)."""
-        params = [getattr(scorer, name, None) for name in ("idf", "avgfl", "B", "K1")]
-        if None in params or getattr(scorer, "qf", 1) != 1 or not hasattr(scorer, "dfl"):
-            return None
-        idf, avgfl, b, k1 = params
-        lengths = self._field_lengths(reader, fieldname)[ids]
-        return idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / avgfl)))
-
-    def _field_lengths(self, reader, fieldname: str) -> np.ndarray:
-        """A segment's per-document lengths of a field, as whoosh stores them (one byte)."""
-        key = f"{id(reader._segment)}:{fieldname}"
+    def _field_lengths(self, reader, offset: int, fieldname: str) -> np.ndarray:
+        """Every document's length of a field in the segment at `offset` (all threads' readers
+        of a snapshot have the same segments), as whoosh stores it: one byte, decoded."""
+        key = f"{offset}:{fieldname}"
         found = self._lengths.get(key)
         if found is None:
             found = _LENGTHS[_length_bytes(reader, fieldname)]
-            self._lengths[key] = found
+            with self._lock:
+                found = self._lengths.setdefault(key, found)
         return found
 
     def _read_phrase(self, fieldname: str, words: tuple[str, ...]) -> TermPostings:
@@ -415,6 +408,16 @@ class PostingsIndex:
         return Evaluated(
             np.zeros(n, dtype=bool), np.zeros(n, dtype=np.float64), np.zeros(n, dtype=np.int32), 0
         )
+
+
+def _bm25(scorer, weights: np.ndarray, lengths: np.ndarray) -> np.ndarray | None:
+    """kb.ranking's BM25 per posting, vectorised: whoosh.scoring.bm25's formula with the
+    scorer's own idf, average length and parameters (None for any other scorer)."""
+    params = [getattr(scorer, name, None) for name in ("idf", "avgfl", "B", "K1")]
+    if None in params or getattr(scorer, "qf", 1) != 1 or not hasattr(scorer, "dfl"):
+        return None
+    idf, avgfl, b, k1 = params
+    return idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / avgfl)))
 
 
 def _coordinate(out: Evaluated, scale: float) -> None:
