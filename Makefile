@@ -21,10 +21,12 @@ install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test,dev]'
 
 # Browser tests drive Debian's Chromium; install it when it is missing (needs root or sudo).
+# poppler-utils too: `kb index` reads PDF text with its pdftotext when installed, and the
+# tests cover that path as well as the pypdf one.
 browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/pdftotext ]; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium poppler-utils >/dev/null; \
 	fi
 
 index: install

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
+import shutil
 import signal
 import threading
 from pathlib import Path
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
-from indexer.extract import SUPPORTED_SUFFIXES, extract_file
+from indexer.extract import SUPPORTED_SUFFIXES, extract_file, pdftotext
 from indexer.extract.base import Extraction, ExtractionProblem, Failed, Skipped
 from indexer.extract.html import decode_html, extract_html
 from indexer.extract.markdown import extract_markdown
@@ -93,6 +94,18 @@ def text_pdf(
 
 def pdf_file(tmp_path: Path, data: bytes, name: str = "doc.pdf") -> Path:
     return write_bytes(tmp_path, name, data)
+
+
+@pytest.fixture(params=["pdftotext", "pypdf"])
+def pdf_reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a PDF test twice: page text from pdftotext (when installed), and from pypdf."""
+    if request.param == "pdftotext":
+        if shutil.which("pdftotext") is None:
+            pytest.skip("pdftotext (poppler-utils) is not installed")
+        monkeypatch.setenv(pdftotext.ENV_SWITCH, "1")
+    else:
+        monkeypatch.setenv(pdftotext.ENV_SWITCH, "0")
+    return request.param
 
 
 # --- extract_file: dispatch and the checks every format shares --------------------------------
@@ -912,6 +925,7 @@ def test_clean_page_text_empty() -> None:
 # --- PDF: extraction --------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("pdf_reader")
 def test_pdf_one_block_per_page_with_page_numbers(tmp_path: Path) -> None:
     path = pdf_file(tmp_path, text_pdf([["Page one text."], ["Page two text."], ["Page three."]]))
     extraction = extract_pdf(path)
@@ -926,6 +940,7 @@ def test_pdf_one_block_per_page_with_page_numbers(tmp_path: Path) -> None:
     assert extraction.warnings == []
 
 
+@pytest.mark.usefixtures("pdf_reader")
 def test_pdf_metadata_from_document_info(tmp_path: Path) -> None:
     info = {
         "/Title": "Microsoft Word - Rapport om återbruk.docx",
@@ -945,12 +960,14 @@ def test_pdf_metadata_from_document_info(tmp_path: Path) -> None:
     }
 
 
+@pytest.mark.usefixtures("pdf_reader")
 def test_pdf_placeholder_title_is_ignored(tmp_path: Path) -> None:
     info = {"/Title": "Présentation PowerPoint"}
     extraction = extract_pdf(pdf_file(tmp_path, text_pdf([["Text."]], info=info)))
     assert extraction.title is None
 
 
+@pytest.mark.usefixtures("pdf_reader")
 def test_pdf_heading_paths_from_the_outline(tmp_path: Path) -> None:
     pages = [["Cover."], ["Chapter one starts."], ["Section text."], ["More section."], ["Two."]]
     outline = [
@@ -970,11 +987,13 @@ def test_pdf_heading_paths_from_the_outline(tmp_path: Path) -> None:
     assert extraction.title == "Chapter 1"
 
 
+@pytest.mark.usefixtures("pdf_reader")
 def test_pdf_without_any_text_is_skipped_as_scanned(tmp_path: Path) -> None:
     with pytest.raises(Skipped, match=r"^no extractable text \(scanned\?\)$"):
         extract_pdf(pdf_file(tmp_path, text_pdf([[], [], []])))
 
 
+@pytest.mark.usefixtures("pdf_reader")
 def test_pdf_pages_without_text_are_a_warning(tmp_path: Path) -> None:
     extraction = extract_pdf(pdf_file(tmp_path, text_pdf([["One."], [], ["Three."], [], []])))
     assert [b.page for b in extraction.blocks] == [1, 3]
@@ -983,6 +1002,7 @@ def test_pdf_pages_without_text_are_a_warning(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("algorithm", ["AES-128", "RC4-128", "AES-256"])
+@pytest.mark.usefixtures("pdf_reader")
 def test_pdf_encrypted_with_empty_password_is_read(tmp_path: Path, algorithm: str) -> None:
     path = pdf_file(
         tmp_path, text_pdf([["Secret but open."]], user_password="", algorithm=algorithm)
@@ -991,6 +1011,7 @@ def test_pdf_encrypted_with_empty_password_is_read(tmp_path: Path, algorithm: st
 
 
 @pytest.mark.parametrize("algorithm", ["AES-128", "RC4-128"])
+@pytest.mark.usefixtures("pdf_reader")
 def test_pdf_needing_a_password_is_skipped(tmp_path: Path, algorithm: str) -> None:
     path = pdf_file(tmp_path, text_pdf([["Secret."]], user_password="hunter2", algorithm=algorithm))
     with pytest.raises(Skipped, match=r"^encrypted: password required"):
@@ -1005,11 +1026,13 @@ def test_pdf_needing_a_password_is_skipped(tmp_path: Path, algorithm: str) -> No
         b"%PDF-1.7\n" + bytes(range(256)) * 8,
     ],
 )
+@pytest.mark.usefixtures("pdf_reader")
 def test_pdf_unreadable_files_are_skipped_naming_the_error(tmp_path: Path, data: bytes) -> None:
     with pytest.raises(Skipped, match=r"^unreadable PDF: \w+"):
         extract_pdf(pdf_file(tmp_path, data))
 
 
+@pytest.mark.usefixtures("pdf_reader")
 def test_pdf_truncated_file_never_raises_anything_else(tmp_path: Path) -> None:
     data = text_pdf([["Some text here."], ["More text."]])
     for cut in (len(data) // 4, len(data) // 2, len(data) - 40):
@@ -1019,6 +1042,7 @@ def test_pdf_truncated_file_never_raises_anything_else(tmp_path: Path) -> None:
             assert problem.reason
 
 
+@pytest.mark.usefixtures("pdf_reader")
 def test_pdf_problems_pypdf_logs_are_counted_not_printed(tmp_path: Path) -> None:
     data = text_pdf([["Recoverable text."]])
     broken = data.replace(b"startxref\n", b"startxref\n9")
@@ -1040,6 +1064,7 @@ def test_pdf_problems_pypdf_logs_are_counted_not_printed(tmp_path: Path) -> None
     assert not [r for r in records if r.name.startswith("pypdf")]
 
 
+@pytest.mark.usefixtures("pdf_reader")
 def test_pdf_time_limit_stops_a_long_file_and_restores_the_alarm(tmp_path: Path) -> None:
     pages = [[f"Page {n} line {i} with some words to parse." for i in range(40)] for n in range(60)]
     path = pdf_file(tmp_path, text_pdf(pages))
@@ -1061,6 +1086,7 @@ def test_pdf_time_limit_stops_a_long_file_and_restores_the_alarm(tmp_path: Path)
     assert extract_pdf(path).page_count == 60  # a normal limit is ample
 
 
+@pytest.mark.usefixtures("pdf_reader")
 def test_pdf_time_limit_outside_the_main_thread_uses_the_page_deadline(tmp_path: Path) -> None:
     pages = [[f"Page {n} line {i} with some words to parse." for i in range(40)] for n in range(60)]
     path = pdf_file(tmp_path, text_pdf(pages))
@@ -1080,6 +1106,7 @@ def test_pdf_time_limit_outside_the_main_thread_uses_the_page_deadline(tmp_path:
 
 
 @needs_realcorpus
+@pytest.mark.usefixtures("pdf_reader")
 def test_pdf_real_text_layer_and_outline() -> None:
     path = (
         REALCORPUS / "pdf/minumeco/public/docs/2021/Bilan_ecoconception_SNE_recherche_2021_10.pdf"
@@ -1097,6 +1124,7 @@ def test_pdf_real_text_layer_and_outline() -> None:
 
 
 @needs_realcorpus
+@pytest.mark.usefixtures("pdf_reader")
 def test_pdf_real_text_rotated_and_pdfa() -> None:
     rotated = extract_pdf(REALCORPUS / "pdf-bad/pypdf-resources/resources/test Orient.pdf")
     assert rotated.title == "Test Orient PDF"
@@ -1107,8 +1135,101 @@ def test_pdf_real_text_rotated_and_pdfa() -> None:
 
 
 @needs_realcorpus
+@pytest.mark.usefixtures("pdf_reader")
 def test_pdf_text_drawn_outside_the_page_does_not_count() -> None:
     # ImageMagick writes an invisible "Background" label beside each image, off the page.
     path = REALCORPUS / "pdf-bad/pypdf-sample-files/007-imagemagick-images/imagemagick-images.pdf"
     with pytest.raises(Skipped, match=r"^no extractable text \(scanned\?\)$"):
+        extract_pdf(path)
+
+
+# --- PDF: which program reads the page text -----------------------------------------------------
+
+
+def test_kb_pdftotext_0_turns_pdftotext_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(pdftotext.ENV_SWITCH, "0")
+    assert pdftotext.executable() is None
+    monkeypatch.setenv(pdftotext.ENV_SWITCH, "1")
+    assert pdftotext.executable() == shutil.which("pdftotext")
+
+
+def fake_pdftotext(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> list[str]:
+    """Put a shell script in pdftotext's place; returns the list its runs are logged to."""
+    exe = tmp_path / "fake-pdftotext"
+    exe.write_text(f"#!/bin/sh\n{script}\n")
+    exe.chmod(0o755)
+    started: list[str] = []
+    monkeypatch.setattr(pdftotext, "executable", lambda: started.append(str(exe)) or str(exe))
+    return started
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext is not installed")
+def test_pdftotext_reads_the_text_when_installed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(pdftotext.ENV_SWITCH, "1")
+    runs: list[Path] = []
+    real_run = pdftotext.PageTextRun
+
+    def recording_run(exe: str, path: Path) -> pdftotext.PageTextRun:
+        runs.append(path)
+        return real_run(exe, path)
+
+    monkeypatch.setattr(pdftotext, "PageTextRun", recording_run)
+    path = pdf_file(tmp_path, text_pdf([["Page one text."], [], ["Page three."]]))
+    extraction = extract_pdf(path)
+    assert runs == [path]
+    assert [(b.page, b.text) for b in extraction.blocks] == [
+        (1, "Page one text."),
+        (3, "Page three."),
+    ]
+    assert extraction.warnings == ["pages without text: 2"]
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "exit 1",  # pdftotext refused the file
+        "printf 'one page only\\f'",  # it saw another number of pages than pypdf
+    ],
+)
+def test_pypdf_reads_the_text_when_pdftotext_cannot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str
+) -> None:
+    started = fake_pdftotext(tmp_path, monkeypatch, script)
+    path = pdf_file(tmp_path, text_pdf([["Page one text."], ["Page two text."]]))
+    extraction = extract_pdf(path)
+    assert started
+    assert [(b.page, b.text) for b in extraction.blocks] == [
+        (1, "Page one text."),
+        (2, "Page two text."),
+    ]
+
+
+def test_pdftotext_page_text_is_split_on_form_feeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_pdftotext(tmp_path, monkeypatch, "printf 'First\\nline.\\f\\fThird page.\\f'")
+    path = pdf_file(tmp_path, text_pdf([["a"], ["b"], ["c"]]))
+    extraction = extract_pdf(path)
+    assert [(b.page, b.text) for b in extraction.blocks] == [(1, "First line."), (3, "Third page.")]
+    assert extraction.warnings == ["pages without text: 2"]
+
+
+def test_pdftotext_cpu_time_counts_against_the_time_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_pdftotext(tmp_path, monkeypatch, "while :; do :; done")
+    path = pdf_file(tmp_path, text_pdf([["Text."]]))
+    with pytest.raises(Failed, match=r"^time limit of 0\.5 s exceeded$"):
+        extract_pdf(path, time_limit=0.5)
+
+
+def test_pdftotext_is_ended_when_pypdf_rejects_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Both start together; the reason given is pypdf's, and the child does not outlive the call.
+    fake_pdftotext(tmp_path, monkeypatch, "exec sleep 30")
+    path = pdf_file(tmp_path, text_pdf([["Secret."]], user_password="hunter2"))
+    with pytest.raises(Skipped, match=r"^encrypted: password required"):
         extract_pdf(path)
