@@ -3,11 +3,13 @@
     .venv/bin/python benchmarks/ingest.py            # every file; real + 10,000-document builds
     .venv/bin/python benchmarks/ingest.py --quick    # samples: under two minutes
     .venv/bin/python benchmarks/ingest.py --json     # one JSON object on stdout
+    .venv/bin/python benchmarks/ingest.py --no-synthetic  # the real corpus only
 
 Extraction: every file of ../shared/realcorpus (--quick: a fixed sample) extracted in this
-process, so the figures are per core. pdftotext (poppler-utils) runs on the same PDFs that our
-extractor indexed, one subprocess per file, so its figures include process start-up, as they
-would if we shelled out to it.
+process, so the figures are per core (PDF text comes from pdftotext when it is installed, as
+in `kb index`). The PDFs indexed are then extracted again with pypdf reading the text too
+(KB_PDFTOTEXT=0, what kb does without poppler-utils), and run through bare pdftotext, one
+subprocess per file, for comparison.
 
 Indexing: `kb index` as a user runs it (the venv's `kb` command, one process per run, so
 Python's start-up and imports count) on a copy of the real corpus (--quick: two of its
@@ -26,6 +28,7 @@ of the indexing process and its children (workers), sampled every 50 ms.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -85,12 +88,14 @@ class FormatStats:
 
 @dataclass
 class PdftotextComparison:
-    """pypdf (our extractor) and pdftotext timed on the same PDFs."""
+    """Our PDF extractor as configured, with pypdf reading the text, and bare pdftotext,
+    timed on the same PDFs."""
 
     available: bool
     pdfs: int = 0
-    pypdf_seconds: float = 0.0
-    pdftotext_seconds: float = 0.0
+    extractor_seconds: float = 0.0  # extract_pdf as kb runs it (pdftotext when installed)
+    pypdf_seconds: float = 0.0  # extract_pdf with KB_PDFTOTEXT=0
+    pdftotext_seconds: float = 0.0  # the bare pdftotext command
     pdftotext_failures: list[str] = field(default_factory=list)
 
     @property
@@ -98,6 +103,12 @@ class PdftotextComparison:
         if not self.available or self.pdftotext_seconds <= 0:
             return None
         return self.pypdf_seconds / self.pdftotext_seconds
+
+    @property
+    def extractor_ratio(self) -> float | None:
+        if self.extractor_seconds <= 0:
+            return None
+        return self.pypdf_seconds / self.extractor_seconds
 
 
 def corpus_files(corpus: Path, quick: bool) -> list[Path]:
@@ -150,12 +161,32 @@ def time_extraction(
     return stats, indexed_pdfs
 
 
+def _pypdf_only_seconds(path: Path) -> float:
+    from indexer.extract import pdftotext
+
+    saved = os.environ.get(pdftotext.ENV_SWITCH)
+    os.environ[pdftotext.ENV_SWITCH] = "0"
+    try:
+        started = time.perf_counter()
+        with contextlib.suppress(ExtractionProblem):
+            extract_file(path)
+        return time.perf_counter() - started
+    finally:
+        if saved is None:
+            del os.environ[pdftotext.ENV_SWITCH]
+        else:
+            os.environ[pdftotext.ENV_SWITCH] = saved
+
+
 def compare_with_pdftotext(indexed_pdfs: dict[Path, float], corpus: Path) -> PdftotextComparison:
     executable = shutil.which("pdftotext")
-    if executable is None:
-        return PdftotextComparison(available=False)
-    comparison = PdftotextComparison(available=True)
-    for path, pypdf_seconds in indexed_pdfs.items():
+    comparison = PdftotextComparison(available=executable is not None)
+    for path, extractor_seconds in indexed_pdfs.items():
+        comparison.extractor_seconds += extractor_seconds
+        comparison.pypdf_seconds += _pypdf_only_seconds(path)
+        comparison.pdfs += 1
+        if executable is None:
+            continue
         started = time.perf_counter()
         result = subprocess.run(
             [executable, "-q", "-enc", "UTF-8", str(path), "-"],
@@ -164,8 +195,6 @@ def compare_with_pdftotext(indexed_pdfs: dict[Path, float], corpus: Path) -> Pdf
             check=False,
         )
         comparison.pdftotext_seconds += time.perf_counter() - started
-        comparison.pypdf_seconds += pypdf_seconds
-        comparison.pdfs += 1
         if result.returncode != 0:
             comparison.pdftotext_failures.append(path.relative_to(corpus).as_posix())
     return comparison
@@ -194,14 +223,18 @@ def print_report(
         )
     print(f"total wall time {wall:.1f} s")
     print()
+    print(f"The same {comparison.pdfs} indexed PDFs:")
+    print(f"  extract_pdf as configured            {comparison.extractor_seconds:8.2f} s"
+          f"   ({'pdftotext' if comparison.available else 'pypdf'} reads the text)")  # fmt: skip
+    print(f"  extract_pdf, pypdf only (KB_PDFTOTEXT=0) {comparison.pypdf_seconds:4.2f} s")
+    if comparison.extractor_ratio is not None:
+        print(f"  ratio pypdf only / as configured     {comparison.extractor_ratio:8.1f} x")
     if not comparison.available:
-        print("pdftotext not installed (Debian: apt-get install poppler-utils); comparison skipped")
+        print("pdftotext not installed (Debian: apt-get install poppler-utils)")
         return
-    print(f"pypdf against pdftotext on the same {comparison.pdfs} indexed PDFs:")
-    print(f"  pypdf (extract_pdf, incl. clean-up)  {comparison.pypdf_seconds:8.2f} s")
-    print(f"  pdftotext (one process per file)     {comparison.pdftotext_seconds:8.2f} s")
+    print(f"  bare pdftotext (one process per file) {comparison.pdftotext_seconds:7.2f} s")
     if comparison.ratio is not None:
-        print(f"  ratio pypdf / pdftotext              {comparison.ratio:8.1f} x")
+        print(f"  ratio pypdf only / bare pdftotext    {comparison.ratio:8.1f} x")
     if comparison.pdftotext_failures:
         print(f"  pdftotext failed on: {', '.join(comparison.pdftotext_failures)}")
 
@@ -220,7 +253,9 @@ def as_json(
         "pdftotext": {
             "available": comparison.available,
             "pdfs": comparison.pdfs,
+            "extractor_seconds": comparison.extractor_seconds,
             "pypdf_seconds": comparison.pypdf_seconds,
+            "ratio_pypdf_over_extractor": comparison.extractor_ratio,
             "pdftotext_seconds": comparison.pdftotext_seconds,
             "ratio_pypdf_over_pdftotext": comparison.ratio,
             "pdftotext_failures": comparison.pdftotext_failures,
@@ -351,15 +386,18 @@ def measure_kb(corpus: Path, index: Path, serial: bool, log) -> dict:
     runs = [kb_index(corpus, index) for _ in range(3)]
     wall, rss, report = min(runs, key=lambda r: r[0])
     assert report["up_to_date"], report["summary"]
-    out.update(nochange_s=round(wall, 3), nochange_rss_mb=round(rss, 1))
-    log(f"  kb no change (best of 3)         {wall:8.3f} s   peak {rss:7.1f} MB")
+    out.update(nochange_s=round(wall, 3), nochange_rss_mb=round(rss, 1),
+               nochange_cpu_s=round(report["cpu_s"], 3))  # fmt: skip
+    log(f"  kb no change (best of 3)         {wall:8.3f} s   peak {rss:7.1f} MB"
+        f"   CPU {report['cpu_s']:.2f} s")  # fmt: skip
     saved = _change(_changeable(corpus))
     try:
         wall, rss, report = kb_index(corpus, index)
         out.update(changed5_s=round(wall, 3), changed5_rss_mb=round(rss, 1),
+                   changed5_cpu_s=round(report["cpu_s"], 3),
                    changed5_updated=report["summary"]["updated"])  # fmt: skip
         log(f"  kb {CHANGED_FILES} files changed                {wall:8.3f} s   peak {rss:7.1f} MB"
-            f"   ({report['summary']['updated']} updated)")  # fmt: skip
+            f"   CPU {report['cpu_s']:.2f} s   ({report['summary']['updated']} updated)")  # fmt: skip
     finally:
         _restore(saved)
     kb_index(corpus, index)  # back in step with the restored files
@@ -386,14 +424,16 @@ def measure_recoll(corpus: Path, confdir: Path, log) -> dict:
     log(f"  recollindex -z (from scratch)    {wall:8.2f} s   peak {rss:7.1f} MB"
         f"   CPU {done.cpu_s:.1f} s")  # fmt: skip
     runs = [timed_run(cmd, env) for _ in range(3)]
-    wall, rss, _ = min(runs, key=lambda r: r[0])
-    out.update(recoll_nochange_s=round(wall, 3))
-    log(f"  recollindex no change (best of 3){wall:8.3f} s   peak {rss:7.1f} MB")
+    wall, rss, done = min(runs, key=lambda r: r[0])
+    out.update(recoll_nochange_s=round(wall, 3), recoll_nochange_cpu_s=round(done.cpu_s, 3))
+    log(f"  recollindex no change (best of 3){wall:8.3f} s   peak {rss:7.1f} MB"
+        f"   CPU {done.cpu_s:.2f} s")  # fmt: skip
     saved = _change(_changeable(corpus))
     try:
-        wall, rss, _ = timed_run(cmd, env)
-        out.update(recoll_changed5_s=round(wall, 3))
-        log(f"  recollindex {CHANGED_FILES} files changed       {wall:8.3f} s   peak {rss:7.1f} MB")
+        wall, rss, done = timed_run(cmd, env)
+        out.update(recoll_changed5_s=round(wall, 3), recoll_changed5_cpu_s=round(done.cpu_s, 3))
+        log(f"  recollindex {CHANGED_FILES} files changed       {wall:8.3f} s   peak {rss:7.1f} MB"
+            f"   CPU {done.cpu_s:.2f} s")  # fmt: skip
     finally:
         _restore(saved)
     timed_run(cmd, env)
@@ -413,21 +453,32 @@ def copy_real_corpus(quick: bool) -> Path:
     return target
 
 
-def measure_indexing(quick: bool, log) -> dict:
+def _load() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def measure_indexing(quick: bool, log, synthetic: bool = True) -> dict:
     from benchmarks.reindex import generate
 
-    out: dict = {"cores": os.cpu_count(), "load_average": round(os.getloadavg()[0], 2)}
+    out: dict = {"cores": os.cpu_count(), "load_average": _load()}
+    log(f"load average (1 min) at the start: {out['load_average']}")
     real = copy_real_corpus(quick)
     log(f"\nIndexing the real corpus ({'Markdown, HTML and text only' if quick else 'every file'}),"
         f" a copy in {real}")  # fmt: skip
     out.update(measure_kb(real, WORKDIR / "real-index", serial=not quick, log=log))
+    out["load_average_after_kb"] = _load()
+    log(f"  load average (1 min) after kb's runs: {out['load_average_after_kb']}")
     out.update(measure_recoll(real, WORKDIR / "recoll-conf", log))
+    out["load_average_after_recoll"] = _load()
+    log(f"  load average (1 min) after Recoll's runs: {out['load_average_after_recoll']}")
     for key in ("full", "nochange", "changed5"):
         kb_s, recoll_s = out.get(f"{key}_s"), out.get(f"recoll_{key}_s")
         out[f"ratio_{key}"] = round(kb_s / recoll_s, 2) if kb_s and recoll_s else None
     if out["recoll_full_s"] is not None:
         log(f"  kb / Recoll: full build {out['ratio_full']}x, no change {out['ratio_nochange']}x, "
             f"{CHANGED_FILES} changed {out['ratio_changed5']}x")  # fmt: skip
+    if not synthetic:
+        return out
     docs = QUICK_SYNTHETIC_DOCS if quick else SYNTHETIC_DOCS
     corpus = WORKDIR / f"synthetic-{docs}"
     log(
@@ -445,6 +496,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument("--no-extraction", action="store_true", help="only the indexing runs")
     parser.add_argument("--no-indexing", action="store_true", help="only the extraction timing")
+    parser.add_argument("--no-synthetic", action="store_true",
+                        help="index the real corpus only, not the synthetic one")  # fmt: skip
     args = parser.parse_args(argv)
     if not REALCORPUS.is_dir():
         print(f"{REALCORPUS} not found; nothing to measure", file=sys.stderr)
@@ -466,7 +519,7 @@ def main(argv: list[str] | None = None) -> int:
             print_report(stats, comparison, args.quick, wall)
         result.update(as_json(stats, comparison, args.quick, wall))
     if not args.no_indexing:
-        result.update(measure_indexing(args.quick, log))
+        result.update(measure_indexing(args.quick, log, synthetic=not args.no_synthetic))
     if args.json:
         print(json.dumps(result, indent=2))
     return 0

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer.discover import CorpusFile, discover, lists_signature
+from indexer.discover import CorpusFile, discover, has_reading_lists, lists_signature
 from kb.errors import IndexUnavailable
 from kb.settings import Settings
 from kb.store import Generation, IndexStore, Manifest, ManifestEntry, now_iso
@@ -394,6 +394,7 @@ class IndexRun:
             vocabulary_hash=old.vocabulary_hash,
             last_run=old.last_run,
             list_problems=old.list_problems,
+            lists_signature=old.lists_signature,
         )
         in_index = self._index_ids
         seen = set()
@@ -553,16 +554,16 @@ class IndexRun:
     # -- writing ------------------------------------------------------------------------------
 
     def _full_build(self, todo: list[tuple[CorpusFile, str]], vocab_hash: str) -> None:
-        from kb.writer import add_document
+        from kb.writer import add_document, merge_policy, open_writer
 
         def fill(gen: Generation) -> None:
             ix = gen.open_index(mmap=False)
-            writer = ix.writer(limitmb=WRITER_LIMIT_MB)
+            writer = open_writer(ix, limitmb=WRITER_LIMIT_MB)
             try:
                 for _, doc in self._extract_all(todo):
                     if doc is not None:
                         add_document(writer, doc)
-                writer.commit()
+                writer.commit(mergetype=merge_policy)
             except BaseException:
                 writer.cancel()
                 raise
@@ -580,14 +581,23 @@ class IndexRun:
         self, current: Generation, todo: list[tuple[CorpusFile, str]],
         deleted: list[ManifestEntry], vocab_hash: str,
     ) -> None:  # fmt: skip
-        """Delete what went away or changed, add what is new or changed, one whoosh commit.
+        """Delete what went away, write what is new or changed, one whoosh commit.
 
-        The whoosh writer is opened only when the index actually changes: a new file that
-        turns out empty only updates the manifest.
+        A changed document is written over its previous version passage by passage: only
+        passages whose record differs are replaced (`kb.writer.replace_document`). The whoosh
+        writer is opened only when the index actually changes: a new file that turns out
+        empty only updates the manifest.
         """
-        from kb.writer import add_document, delete_document
+        from kb.writer import (
+            add_document,
+            delete_documents,
+            merge_policy,
+            open_writer,
+            replace_document,
+        )
 
         old = self._old
+        changed: set[str] = set()  # documents to write over, or to delete if they fail now
         if self._index_ids is None:
             # The manifest vouches for the index: delete exactly the documents it lists.
             doomed = {
@@ -596,33 +606,49 @@ class IndexRun:
             for cf, _ in todo:
                 prev = old.entries.get(cf.rel)
                 if prev is not None and prev.status == "indexed" and prev.doc_id:
-                    doomed.add(prev.doc_id)
+                    changed.add(prev.doc_id)
+            changed -= doomed
         else:
             # It does not: keep only the documents the new manifest vouches for so far.
             kept = {e.doc_id for e in self._manifest.entries.values() if e.status == "indexed"}
             doomed = self._index_ids - kept
 
-        ix = writer = None
+        ix = writer = reader = None
 
-        def open_writer():
-            nonlocal ix, writer
+        def start_writing():
+            nonlocal ix, writer, reader
             current.remove_writer_leftovers()
             ix = current.open_index(mmap=False)
-            writer = ix.writer(limitmb=WRITER_LIMIT_MB)
-            for doc_id in sorted(doomed):
-                delete_document(writer, doc_id)
+            writer = open_writer(ix, limitmb=WRITER_LIMIT_MB)
+            delete_documents(writer, sorted(doomed))
+            if changed:
+                reader = writer.reader()  # the index as it was, to compare passages with
 
         try:
             if doomed:
-                open_writer()
+                start_writing()
             for _, doc in self._extract_all(todo):
-                if doc is not None:
-                    if writer is None:
-                        open_writer()
+                if doc is None:
+                    continue
+                if writer is None:
+                    start_writing()
+                if doc.doc_id in changed:
+                    changed.discard(doc.doc_id)
+                    replace_document(writer, reader, doc)
+                else:
                     add_document(writer, doc)
+            if changed:  # changed files that now fail or have no text: their old version goes
+                if writer is None:
+                    start_writing()
+                delete_documents(writer, sorted(changed))
+            if reader is not None:
+                reader.close()
+                reader = None
             if writer is not None:
-                writer.commit()
+                writer.commit(mergetype=merge_policy)
         except BaseException:
+            if reader is not None:
+                reader.close()
             if writer is not None:
                 writer.cancel()
             raise
@@ -683,11 +709,17 @@ def check_reading_lists(settings: Settings, store: IndexStore, report: IndexRepo
     if not report.written and manifest.lists_signature == signature:
         report.list_problems = manifest.list_problems
         return
-    from kb.library import Library
-    from kb.readinglists import validate
+    if not has_reading_lists(settings.corpus):
+        # Nothing to check, so no index to open: the usual case of a corpus without lists.
+        report.list_problems = []
+        if manifest.list_problems == [] and manifest.lists_signature == signature:
+            return
+    else:
+        from kb.library import Library
+        from kb.readinglists import validate
 
-    snap = Library(settings, check_interval=0).snapshot()
-    report.list_problems = [p.to_dict() for p in validate(settings.corpus, snap)]
+        snap = Library(settings, check_interval=0).snapshot()
+        report.list_problems = [p.to_dict() for p in validate(settings.corpus, snap)]
     manifest.list_problems = report.list_problems
     manifest.lists_signature = signature
     generation.write_manifest(manifest)

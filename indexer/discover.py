@@ -123,6 +123,13 @@ def discover(corpus: Path) -> tuple[list[CorpusFile], list[tuple[str, str]]]:
     return files, problems
 
 
+def has_reading_lists(corpus: Path) -> bool:
+    try:
+        return any((corpus / "reading-lists").glob("*.toml"))
+    except OSError:
+        return False
+
+
 def lists_signature(corpus: Path) -> str:
     """Changes when a reading-list file is added, removed or edited."""
     entries = []

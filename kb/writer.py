@@ -1,13 +1,35 @@
-"""Writing documents into a whoosh index: the only code that turns a Document into records."""
+"""Writing documents into a whoosh index: the only code that turns a Document into records.
+
+Analysis while writing
+----------------------
+whoosh analyses a field value by passing one Token object through a generator per filter,
+then counting positions in dictionaries: for the text fields of this schema that was most
+of the CPU time of adding a passage. `open_writer` gives the writer the same analysis
+computed over lists of words, with each word's folding and stemming remembered for the run.
+The postings are byte for byte those whoosh's analysers produce (`tests/test_writer.py`
+compares them on every field); an analyser built any other way than kb.analysis builds
+them is left to whoosh. Queries are analysed by whoosh as usual.
+
+Updates
+-------
+A changed document is written over its previous version passage by passage
+(`replace_document`): an edit to one section of a long document rewrites that section's
+passage and the document record, not every passage. Commits use `merge_policy`, which
+drops segments whose records are all deleted and keeps the number of segments bounded.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import json
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 
 from kb import schema as f
-from kb.analysis import language_field
+from kb.analysis import FoldFilter, language_field
 from kb.models import Document, DocumentMetadata, Passage
+from kb.vocabulary import fold
 
 
 def document_record(doc: Document) -> dict:
@@ -30,12 +52,16 @@ def document_record(doc: Document) -> dict:
     }
 
 
+def _searchable(title: str | None, heading: str, text: str) -> str:
+    # The document title travels with every passage: a passage is found by the words of the
+    # document it belongs to (the way a reader understands it), and ranked by its own words.
+    return "\n".join(part for part in (title, heading, text) if part)
+
+
 def passage_record(doc: Document, passage: Passage) -> dict:
     meta: DocumentMetadata = doc.meta
     heading = f.HEADING_SEP.join(passage.heading_path)
-    # The document title travels with every passage: a passage is found by the words of the
-    # document it belongs to (the way a reader understands it), and ranked by its own words.
-    searchable = "\n".join(part for part in (meta.title, heading, passage.text) if part)
+    searchable = _searchable(meta.title, heading, passage.text)
     record = {
         f.KIND: f.KIND_PASSAGE,
         f.PASSAGE_ID: passage.passage_id,
@@ -59,12 +85,261 @@ def passage_record(doc: Document, passage: Passage) -> dict:
     return record
 
 
+@contextlib.contextmanager
+def _fast_analysis(writer) -> Iterator[None]:
+    """Let whoosh's add_document see the writer's fast schema (see `open_writer`); it reads
+    `writer.schema` for analysis only, and everything else (the commit) sees the real one."""
+    fast = getattr(writer, "kb_fast_schema", None)
+    real = writer.schema
+    if fast is not None:
+        writer.schema = fast
+    try:
+        yield
+    finally:
+        writer.schema = real
+
+
 def add_document(writer, doc: Document) -> None:
     """Add a document (its `doc` record and all passages). Delete the old version first."""
-    writer.add_document(**document_record(doc))
-    for passage in doc.passages:
-        writer.add_document(**passage_record(doc, passage))
+    with _fast_analysis(writer):
+        writer.add_document(**document_record(doc))
+        for passage in doc.passages:
+            writer.add_document(**passage_record(doc, passage))
+
+
+# Segments an index keeps after a commit; more are merged, the smallest first.
+MAX_SEGMENTS = 8
+
+
+def merge_policy(writer, segments: list) -> list:
+    """The segments a commit keeps, for `writer.commit(mergetype=merge_policy)`.
+
+    A segment whose documents are all deleted (every passage of a file that changed again
+    since) is dropped: there is nothing in it to copy. whoosh's default policy keeps those
+    for ever: editing one large file over and over would grow the index by a segment each time.
+    When the rest and the segment this commit writes would be more than MAX_SEGMENTS, the
+    smallest (by live documents) are merged into the latter: their number stays bounded, at
+    a cost proportional to the small segments copied.
+    """
+    from whoosh.reading import SegmentReader
+
+    live = [s for s in segments if s.doc_count() > 0]
+    if len(live) < MAX_SEGMENTS:  # with the one this commit writes: at most MAX_SEGMENTS
+        return live
+    ordered = sorted(live, key=lambda s: s.doc_count())
+    merged = ordered[: len(live) + 1 - MAX_SEGMENTS]
+    for segment in merged:
+        reader = SegmentReader(writer.storage, writer.schema, segment)
+        try:
+            writer.add_reader(reader)
+        finally:
+            reader.close()
+    gone = {id(s) for s in merged}
+    return [s for s in live if id(s) not in gone]
+
+
+def open_writer(ix, **kwargs):
+    """A whoosh writer for `ix` (kwargs as for `ix.writer`) that analyses text fields fast."""
+    writer = ix.writer(**kwargs)
+    writer.kb_fast_schema = fast_schema(writer.schema)
+    return writer
+
+
+# ---- analysis while writing ------------------------------------------------------------------
+
+
+def fast_schema(schema):
+    """A copy of `schema` whose text fields index values with `_fast_index`; fields whose
+    analyser or format it does not know keep whoosh's own."""
+    proxy = copy.copy(schema)
+    proxy._fields = dict(schema._fields)  # whoosh's Schema keeps its fields in `_fields`
+    for name, field in schema._fields.items():
+        fast = _fast_index(field)
+        if fast is not None:
+            clone = copy.copy(field)
+            clone.index = fast
+            proxy._fields[name] = clone
+    return proxy
+
+
+def _fast_index(field) -> Callable[..., Iterator[tuple]] | None:
+    """field.index for a Positions field analysed by tokeniser | lower-case [| fold]
+    [| stop words | stemmer], or None for anything else."""
+    from whoosh import formats
+    from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+
+    if type(field.format) is not formats.Positions or not field.indexed:
+        return None
+    items = getattr(field.analyzer, "items", None)
+    if not items or type(items[0]) is not RegexTokenizer or items[0].gaps:
+        return None
+    pattern = items[0].expression
+    if pattern.groups:
+        return None  # findall would return groups rather than whole matches
+    steps: list[Callable[[list[str], list[int]], list[int]]] = []
+    for item in items[1:]:
+        kind = type(item)
+        if kind is LowercaseFilter:
+            steps.append(_lowercase)
+        elif kind is FoldFilter:
+            steps.append(_mapping(fold))
+        elif kind is StopFilter and item.renumber and item.max is None:
+            steps.append(_stopping(item.stops, item.min))
+        elif kind is StemFilter and item.lang is None and not item.ignore:
+            steps.append(_mapping(item.stemfn))
+        else:
+            return None
+    fmt = field.format
+    boost, encode = fmt.field_boost, fmt.encode
+    findall = pattern.findall
+
+    def index(value, **kwargs) -> Iterator[tuple]:
+        if not isinstance(value, str) or kwargs:
+            yield from type(field).index(field, value, **kwargs)
+            return
+        words = findall(value)
+        positions: list[int] | range = range(len(words))
+        for step in steps:
+            positions = step(words, positions)
+        where: dict[str, list[int]] = {}
+        for word, pos in zip(words, positions, strict=True):
+            found = where.get(word)
+            if found is None:
+                where[word] = [pos]
+            else:
+                found.append(pos)
+        for word, poslist in where.items():
+            yield word.encode("utf-8"), len(poslist), float(len(poslist)) * boost, encode(poslist)
+
+    return index
+
+
+def _lowercase(words: list[str], positions):
+    words[:] = [w.lower() for w in words]
+    return positions
+
+
+def _mapping(function: Callable[[str], str]):
+    """Replace each word by function(word), remembering results (folding and stemming see
+    the same few thousand words again and again)."""
+    memo: dict[str, str] = {}
+
+    def step(words: list[str], positions):
+        get = memo.get
+        out = []
+        for w in words:
+            m = get(w)
+            if m is None:
+                m = memo[w] = function(w)
+            out.append(m)
+        words[:] = out
+        return positions
+
+    return step
+
+
+def _stopping(stops: Iterable[str], minsize: int):
+    """whoosh's StopFilter with renumbering: stop words leave, and the words after the first
+    kept one are numbered consecutively from its position."""
+    stops = frozenset(stops)
+
+    def step(words: list[str], positions):
+        kept_words: list[str] = []
+        kept_positions: list[int] = []
+        for word, pos in zip(words, positions, strict=True):
+            if len(word) >= minsize and word not in stops:
+                kept_positions.append(kept_positions[-1] + 1 if kept_positions else pos)
+                kept_words.append(word)
+        words[:] = kept_words
+        return kept_positions
+
+    return step
+
+
+def replace_document(writer, reader, doc: Document) -> int:
+    """Write `doc` over its version in the index: passages whose record would be the same
+    stay as they are, the others are deleted and added. Returns the passages written.
+
+    `reader` reads the index as it was when `writer` was opened (`writer.reader()`): an
+    edit to one section of a long document then costs that section, not the document.
+    """
+    old_doc: list[int] = []
+    old_passages: dict[str, tuple[int, dict]] = {}
+    title: str | None = None
+    title_known = False
+    for docnum in _live_docnums(reader, doc.doc_id):
+        stored = reader.stored_fields(docnum)
+        if stored.get(f.KIND) == f.KIND_DOC:
+            old_doc.append(docnum)
+            try:
+                title = json.loads(stored[f.META]).get("title")
+                title_known = True
+            except (KeyError, TypeError, ValueError, AttributeError):
+                pass
+        elif stored.get(f.PASSAGE_ID) in old_passages:
+            writer.delete_document(docnum)  # a duplicate: never kept
+        else:
+            old_passages[stored.get(f.PASSAGE_ID)] = (docnum, stored)
+    for docnum in old_doc:
+        writer.delete_document(docnum)
+
+    written = 0
+    with _fast_analysis(writer):
+        writer.add_document(**document_record(doc))
+        for passage in doc.passages:
+            record = passage_record(doc, passage)
+            old = old_passages.pop(passage.passage_id, None)
+            if old is not None:
+                if title_known and _same_record(record, old[1], title):
+                    continue
+                writer.delete_document(old[0])
+            writer.add_document(**record)
+            written += 1
+    for docnum, _ in old_passages.values():  # passages the new version no longer has
+        writer.delete_document(docnum)
+    return written
+
+
+def _live_docnums(reader, doc_id: str) -> list[int]:
+    if (f.DOC_ID, doc_id) not in reader:
+        return []
+    docnums = reader.postings(f.DOC_ID, doc_id).all_ids()
+    if reader.has_deletions():
+        return [n for n in docnums if not reader.is_deleted(n)]
+    return list(docnums)
+
+
+def _same_record(record: dict, stored: dict, title: str | None) -> bool:
+    """Whether a passage record equals the one the index holds: its stored fields, plus the
+    indexed-only fields rebuilt from them and the document's title (as passage_record does)."""
+    searchable = _searchable(title, stored.get(f.HEADING) or "", stored.get(f.BODY) or "")
+    old = {
+        **stored,
+        f.TITLE: title,
+        f.EXACT: searchable,
+        language_field(stored.get(f.LANG)): searchable,
+    }
+    return {k: v for k, v in old.items() if v is not None} == {
+        k: v for k, v in record.items() if v is not None
+    }
 
 
 def delete_document(writer, doc_id: str) -> None:
-    writer.delete_by_term(f.DOC_ID, doc_id)
+    delete_documents(writer, [doc_id])
+
+
+def delete_documents(writer, doc_ids) -> None:
+    """Delete every record (the `doc` record and all passages) of these documents.
+
+    One reader for all of them, looking the ids up in the `doc_id` postings: whoosh's
+    `delete_by_term` opens a searcher per call (and imports its query machinery for it).
+    """
+    reader = writer.reader()
+    try:
+        for doc_id in doc_ids:
+            if (f.DOC_ID, doc_id) not in reader:
+                continue
+            for docnum in reader.postings(f.DOC_ID, doc_id).all_ids():
+                writer.delete_document(docnum)
+    finally:
+        reader.close()
