@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexer.discover import CorpusFile, discover, has_reading_lists, lists_signature
-from kb.errors import IndexUnavailable
+from kb.errors import CorpusEmpty, IndexUnavailable
 from kb.settings import Settings
 from kb.store import Generation, IndexStore, Manifest, ManifestEntry, now_iso
 
@@ -269,6 +269,7 @@ class IndexRun:
         if not self.corpus.is_dir():
             raise IndexUnavailable(f"corpus folder {self.corpus} does not exist")
         current, old = (None, Manifest()) if self.check else self._open_current()
+        indexed = sum(1 for e in old.entries.values() if e.status == "indexed")
         vocab_hash = vocabulary_hash(self.corpus)
         if current and old.vocabulary_hash and old.vocabulary_hash != vocab_hash:
             self.report.notes.append(
@@ -277,6 +278,14 @@ class IndexRun:
             current, old = None, Manifest()
         full = current is None
         files, problems = discover(self.corpus)
+        if not self.rebuild and not self.check and not files and not problems and indexed:
+            # An unmounted share or a folder emptied by mistake looks exactly like this:
+            # taking every document for deleted would empty the library members search.
+            raise CorpusEmpty(
+                f"the corpus folder {self.corpus} has no documents, but the index holds "
+                f"{indexed}; nothing was changed. If the folder is meant to be empty, "
+                "run `kb index --rebuild`."
+            )
         for rel, reason in problems:
             self.report.files.append(FileReport(rel, "failed", reason=reason))
         todo, deleted = self._plan(files, old, problems)

@@ -15,6 +15,10 @@ class IndexUnavailable(KbError):
     """There is no usable index yet (never built, deleted, or corrupted)."""
 
 
+class CorpusEmpty(KbError):
+    """The corpus folder holds no documents while the index holds some: refused, not applied."""
+
+
 class IndexLocked(KbError):
     """Another process holds the writer lock."""
 

@@ -90,7 +90,10 @@ class Snapshot:
         self.toc_generation = self.index.latest_generation()
         searcher = self.searcher()
         reader = searcher.reader()
-        self.doc_id_of: list[str] = list(reader.column_reader(f.DOC_ID))
+        # An index of an empty corpus has no segments, hence no columns.
+        self.doc_id_of: list[str] = (
+            list(reader.column_reader(f.DOC_ID)) if reader.doc_count_all() else []
+        )
         self.catalogue: dict[str, DocInfo] = {}
         self.doc_numbers: dict[str, int] = {}
         for docnum in searcher.document_numbers(**{f.KIND: f.KIND_DOC}):

@@ -32,6 +32,7 @@ import pytest
 import indexer.build
 from benchmarks.soak import KbServer, http_request
 from indexer.build import run_index
+from kb.errors import CorpusEmpty
 from kb.library import Library
 from kb.search import Searcher, SearchRequest
 from kb.settings import Settings
@@ -243,6 +244,29 @@ def test_unreadable_corpus_root_removes_nothing(small_index, monkeypatch):
     assert [(f.path, f.status) for f in report.files if f.status == "failed"] == [(".", "failed")]
     assert report.summary["removed"] == 0
     assert doc_count(small_index) == SMALL_DOCS
+
+
+def test_an_emptied_corpus_folder_removes_nothing(small_index, runner):
+    """An unmounted share looks like an empty folder: kb index refuses to take every
+    document for deleted, says why and what to run, and the index keeps serving."""
+    moved = small_index.corpus.parent / "corpus-away"
+    small_index.corpus.rename(moved)
+    small_index.corpus.mkdir()
+    with pytest.raises(CorpusEmpty, match=r"has no documents, but the index holds 4.*--rebuild"):
+        run_index(small_index, workers=1)
+    assert doc_count(small_index) == SMALL_DOCS
+    from cli import main
+
+    args = ["--corpus", str(small_index.corpus), "--index", str(small_index.index), "index"]
+    result = runner.invoke(main, args)
+    assert result.exit_code != 0
+    assert "kb index --rebuild" in result.output
+    assert doc_count(small_index) == SMALL_DOCS
+    # Asked for explicitly, the index is emptied, and searching it finds nothing.
+    assert run_index(small_index, rebuild=True, workers=1).exit_code == 0
+    assert doc_count(small_index) == 0
+    result = Searcher(Library(small_index)).search(SearchRequest(q="climate"))
+    assert result.total == 0 and not result.hits
 
 
 def test_unreadable_file_is_reported_and_retried_when_readable(small_index, monkeypatch):
