@@ -585,21 +585,41 @@ def lists_cmd(ctx, slug: str | None, fmt: str, as_json: bool) -> None:
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
-@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True)
+@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True,
+              help="Threads per process.")  # fmt: skip
+@click.option("--processes", type=click.IntRange(1, 32), default=1, show_default=True,
+              help="Worker processes sharing the port; one uses one core at most.")  # fmt: skip
 @click.pass_context
-def serve_cmd(ctx, host: str, port: int, threads: int) -> None:
-    """Serve the web UI and JSON API with waitress; SIGTERM lets answers in flight finish."""
+def serve_cmd(ctx, host: str, port: int, threads: int, processes: int) -> None:
+    """Serve the web UI and JSON API with waitress; SIGTERM lets answers in flight finish.
+
+    Exit codes: 0 stopped by SIGTERM or Ctrl+C; 2 the address cannot be bound, or a worker
+    process failed to start."""
+    import os
+
     from webui import create_app
-    from webui.server import serve
+    from webui.server import listening_sockets, serve, serve_processes
 
     settings = _settings(ctx)
+    if processes > 1 and not hasattr(os, "fork"):
+        raise click.BadParameter("needs a system with fork(); use 1", param_hint="--processes")
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: binding {host} exposes kb to the network; put it behind a reverse "
                    "proxy with TLS and access control.", err=True)  # fmt: skip
-    app = create_app(settings)
     shown = f"[{host}]" if ":" in host else host
-    click.echo(f"kb is serving {settings.corpus} at http://{shown}:{port}/  (Ctrl+C to stop)")
-    serve(app, host=host, port=port, threads=threads)
+    try:
+        sockets = listening_sockets(host, port)
+    except OSError as exc:
+        raise Fatal(f"cannot listen on {shown}:{port}: {exc.strerror or exc}") from exc
+    where = f"http://{shown}:{port}/" + (f" with {processes} processes" if processes > 1 else "")
+    click.echo(f"kb is serving {settings.corpus} at {where}  (Ctrl+C to stop)")
+    if processes == 1:
+        serve(create_app(settings), threads=threads, sockets=sockets)
+        return
+    try:
+        serve_processes(lambda: create_app(settings), sockets, processes, threads=threads)
+    except RuntimeError as exc:
+        raise Fatal(str(exc)) from exc
 
 
 if __name__ == "__main__":

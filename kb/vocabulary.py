@@ -9,7 +9,7 @@ from __future__ import annotations
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from kb.errors import ConfigError
@@ -77,19 +77,28 @@ class Vocabulary:
 
     def organisation(self, value: str) -> Organisation | None:
         """Find an organisation by id, name or alias, ignoring case and accents."""
-        wanted = fold(value).strip()
-        for org in self.organisations:
-            if wanted == org.id or any(wanted == fold(n) for n in org.names):
-                return org
-        return None
+        return self._organisation_index.get(fold(value).strip())
 
     def topic(self, value: str) -> Topic | None:
         """Find a topic by id or name, ignoring case and accents."""
-        wanted = fold(value).strip().replace(" ", "-")
+        return self._topic_index.get(fold(value).strip().replace(" ", "-"))
+
+    @cached_property
+    def _organisation_index(self) -> dict[str, Organisation]:
+        # A results page names dozens of organisations: look them up, do not scan.
+        index: dict[str, Organisation] = {}
+        for org in self.organisations:  # the first organisation claiming a name keeps it
+            for key in (org.id, *(fold(n) for n in org.names)):
+                index.setdefault(key, org)
+        return index
+
+    @cached_property
+    def _topic_index(self) -> dict[str, Topic]:
+        index: dict[str, Topic] = {}
         for topic in self.topics:
-            if wanted in (topic.id, fold(topic.name).replace(" ", "-")):
-                return topic
-        return None
+            for key in (topic.id, fold(topic.name).replace(" ", "-")):
+                index.setdefault(key, topic)
+        return index
 
     def organisation_name(self, org_id: str) -> str:
         org = self.organisation(org_id)

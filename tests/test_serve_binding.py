@@ -80,3 +80,20 @@ def test_help_shows_loopback_default(runner) -> None:
     assert "[default: 127.0.0.1]" in " ".join(result.output.split())
     host = next(p for p in main.commands["serve"].params if p.name == "host")
     assert host.default == "127.0.0.1"
+
+
+def test_processes_share_the_loopback_port(bundled_index: Settings) -> None:
+    out, err = serve(bundled_index, "--processes", "2")
+    assert "warning" not in err.lower(), err
+    assert "127.0.0.1" in out and "2 processes" in out
+
+
+def test_a_port_in_use_is_a_clear_error(bundled_index: Settings, runner) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        args = ["--corpus", str(bundled_index.corpus), "--index", str(bundled_index.index)]
+        result = runner.invoke(main, [*args, "serve", "--port", str(port), "--processes", "2"])
+    assert result.exit_code == 2, result.output
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output

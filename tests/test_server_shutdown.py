@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import socket
 import subprocess
@@ -78,3 +80,122 @@ def test_sigterm_finishes_requests_in_flight():
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+PROCESSES_APP = textwrap.dedent(
+    """
+    import os, sys, time
+    from flask import Flask
+    from webui.server import listening_sockets, serve_processes
+
+    def make_app():
+        app = Flask("slow")
+
+        @app.get("/slow")
+        def slow():
+            time.sleep(1.5)
+            return "finished"
+
+        @app.get("/pid")
+        def pid():
+            return str(os.getpid())
+
+        return app
+
+    serve_processes(make_app, listening_sockets("127.0.0.1", int(sys.argv[1])), 2, threads=2)
+    print("stopped", flush=True)
+    """
+)
+
+
+def children(pid: int) -> set[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as fh:
+        return {int(p) for p in fh.read().split()}
+
+
+@pytest.mark.slow
+def test_sigterm_drains_every_worker_process():
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PROCESSES_APP, str(port)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/pid", timeout=1).read()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)
+        workers = children(proc.pid)
+        assert len(workers) == 2
+        answered_by = {
+            int(urllib.request.urlopen(f"http://127.0.0.1:{port}/pid", timeout=5).read())
+            for _ in range(10)
+        }
+        assert answered_by <= workers and proc.pid not in answered_by
+        answers: list[str] = []
+
+        def fetch():
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/slow", timeout=10) as r:
+                answers.append(r.read().decode())
+
+        fetchers = [threading.Thread(target=fetch) for _ in range(3)]
+        for t in fetchers:
+            t.start()
+        time.sleep(0.5)  # the requests are being handled
+        proc.send_signal(signal.SIGTERM)
+        for t in fetchers:
+            t.join(timeout=10)
+        assert answers == ["finished"] * 3
+        assert proc.wait(timeout=10) == 0
+        assert "stopped" in proc.stdout.read()
+        for pid in workers:  # gone, not left behind
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+        with pytest.raises(OSError):  # no longer accepting
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/pid", timeout=1)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+@pytest.mark.slow
+def test_every_worker_process_serves_a_new_index(small_index):
+    """`kb serve --processes 2`: each worker reopens the index on its own after `kb index`."""
+    from indexer.build import run_index
+    from tests.conftest import write
+
+    port = free_port()
+    settings = ["--corpus", str(small_index.corpus), "--index", str(small_index.index)]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from cli import main; main()", *settings,
+         "serve", "--port", str(port), "--processes", "2", "--threads", "2"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+    def total() -> int:  # a new connection each time, so both workers answer some
+        url = f"http://127.0.0.1:{port}/api/search?q=kangaroo"
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return json.load(r)["total"]
+
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert {total() for _ in range(10)} == {0}
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)
+        write(small_index.corpus / "notes/kangaroo.md", "# Kangaroo\n\nA kangaroo note.\n")
+        assert run_index(small_index, workers=1).summary["failed"] == 0
+        deadline = time.monotonic() + 15
+        while {total() for _ in range(20)} != {1}:
+            assert time.monotonic() < deadline, "a worker kept serving the old index"
+            time.sleep(0.2)
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=20) == 0

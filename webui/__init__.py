@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flask import Flask, url_for
-
-from kb.library import Library
-from kb.search import Searcher
 from kb.settings import Settings
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 STATIC = Path(__file__).parent / "static"
 
@@ -25,6 +25,13 @@ def _static_version() -> str:
 
 
 def create_app(settings: Settings | None = None, *, check_interval: float = 1.0) -> Flask:
+    # Flask and the search stack are imported here, not with the package: the process that
+    # supervises `kb serve --processes` imports `webui.server` only, and stays small.
+    from flask import Flask
+
+    from kb.library import Library
+    from kb.search import Searcher
+
     settings = settings or Settings.resolve()
     app = Flask(__name__)
     # Routing never redirects (to a URL made from the request): `//x` is not merged into `/x`.
@@ -36,14 +43,20 @@ def create_app(settings: Settings | None = None, *, check_interval: float = 1.0)
     app.extensions["kb"] = Searcher(library)
 
     from webui import api, errors, pages, security
+    from webui.links import cached_url, document_url, url_with
     from webui.suggest import Suggester
 
     app.extensions["kb_suggest"] = Suggester()
+    app.extensions["kb_urls"] = {}
     version = _static_version()
 
     @app.template_global()
     def static_url(filename: str) -> str:
-        return url_for("static", filename=filename, v=version)
+        return cached_url("static", filename=filename, v=version)
+
+    app.add_template_global(cached_url)
+    app.add_template_global(document_url)
+    app.add_template_global(url_with)
 
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 24 * 3600
     app.jinja_env.trim_blocks = True

@@ -16,7 +16,6 @@ from flask import (
     render_template,
     request,
     send_file,
-    url_for,
 )
 
 from kb import cite as citing
@@ -35,6 +34,7 @@ from webui.context import (
     settings,
 )
 from webui.document_page import build_document_page
+from webui.links import url_with
 from webui.originals import format_label, original_file
 from webui.security import CSP_FILES
 
@@ -72,18 +72,6 @@ def labels() -> dict:
     }
 
 
-@bp.app_template_global()
-def url_with(**changes) -> str:
-    """The current search URL with some parameters changed; back to page 1 unless the page
-    itself is what changes (a new filter or sort starts from the top)."""
-    params = {key: request.args.getlist(key) for key in request.args}
-    if "page" not in changes:
-        params.pop("page", None)
-    params.update(changes)
-    params = {k: v for k, v in params.items() if v not in (None, "", [])}
-    return url_for("pages.search", **params)
-
-
 @bp.app_template_filter()
 def nice_date(value: str | None) -> str:
     """2024-04-24 -> 24 Apr 2024; partial dates stay as they are."""
@@ -119,14 +107,15 @@ def home_data() -> dict:
     topics = Counter(t for d in docs for t in d.meta.topics)
     latest = sorted(docs, key=lambda d: (d.meta.date or "", d.doc_id), reverse=True)[:6]
     lists, _problems = readinglists.load_reading_lists(settings().corpus)
+    names = snap.vocabulary
     return {
         "documents": len(docs),
         "passages": snap.passage_count,
         "counts": [(t, by_type[t]) for t in DOC_TYPES if by_type[t]],
-        "topics": [(t, snap.vocabulary.topic_name(t), n) for t, n in topics.most_common(12)],
+        "topics": [(t, names.topic_name(t), n) for t, n in topics.most_common(12)],
         "latest": latest,
         "lists": lists,
-        "vocab": snap.vocabulary,
+        "vocab": names,
     }
 
 
@@ -149,8 +138,7 @@ class ActiveFilter:
 def active_filters(result: SearchResult | None) -> list[ActiveFilter]:
     """Filters in effect, each with the link that removes it; those typed into the query are
     shown too, without a link (the query text is where they are changed)."""
-    snap = searcher().library.snapshot()
-    vocab = snap.vocabulary
+    vocab = searcher().library.snapshot().vocabulary
     labellers = {
         "type": lambda v: TYPE_LABELS.get(v, v),
         "lang": lambda v: LANGUAGE_NAMES.get(v, v),
@@ -174,6 +162,47 @@ def active_filters(result: SearchResult | None) -> list[ActiveFilter]:
     return out
 
 
+@dataclass(frozen=True)
+class FacetLink:
+    """One facet value as the page shows it: a link that adds the filter, one that removes it
+    (selected), or no link when the filter is part of the query text."""
+
+    label: str
+    count: int
+    selected: bool
+    href: str | None
+
+
+@dataclass(frozen=True)
+class FacetGroup:
+    name: str
+    label: str
+    shown: tuple[FacetLink, ...]
+    more: tuple[FacetLink, ...]  # behind "N more"
+
+
+def facet_groups(result: SearchResult) -> list[FacetGroup]:
+    """The facets that have values, each value with the link that toggles its filter."""
+    groups = []
+    for name in FILTER_PARAMS:
+        values = result.facets.get(name, ())
+        if not values:
+            continue
+        chosen = request.args.getlist(name)
+        links = []
+        for v in values:
+            if v.selected and v.value not in chosen:
+                href = None
+            elif v.selected:
+                href = url_with(**{name: [c for c in chosen if c != v.value]})
+            else:
+                href = url_with(**{name: [*chosen, v.value]})
+            links.append(FacetLink(v.label, v.count, v.selected, href))
+        shown, more = links[:FACET_VALUES_SHOWN], links[FACET_VALUES_SHOWN:]
+        groups.append(FacetGroup(name, FILTER_LABELS[name], tuple(shown), tuple(more)))
+    return groups
+
+
 def page_numbers(current: int, last: int) -> list[int | None]:
     """1 … 4 5 [6] 7 8 … 20: None marks a gap."""
     shown = {1, last, *range(max(1, current - 2), min(last, current + 2) + 1)}
@@ -191,15 +220,11 @@ def search():
     snap = searcher().library.snapshot()
     browsing = "sort" in request.args or "page" in request.args
     result = searcher().search(req) if (req.q.strip() or req.filters or browsing) else None
-    facets = {}
-    if result is not None:
-        facets = {name: result.facets.get(name, ()) for name in FILTER_PARAMS}
     return render_template(
         "pages/search.html",
         req=req,
         result=result,
-        facets=facets,
-        facet_values_shown=FACET_VALUES_SHOWN,
+        facets=facet_groups(result) if result is not None else [],
         filters=active_filters(result),
         pages=page_numbers(result.page, result.pages) if result else [],
         vocab=snap.vocabulary,

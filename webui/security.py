@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from flask import Flask, Response, abort, request
 
+from webui.limits import MAX_BODY_BYTES, MAX_PATH_CHARS, MAX_QUERY_PARAMS, MAX_QUERY_STRING
+
 # No inline scripts or styles anywhere: every script and style sheet is a static file.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -13,11 +15,6 @@ CSP = (
 )
 # Files from the corpus and downloads are not pages: they may do nothing at all.
 CSP_FILES = "default-src 'none'; frame-ancestors 'none'; sandbox"
-
-MAX_BODY_BYTES = 64 * 1024  # nothing here takes a body; anything larger is refused outright
-MAX_QUERY_STRING = 32 * 1024
-MAX_QUERY_PARAMS = 200
-MAX_PATH_CHARS = 2048
 
 
 def register(app: Flask) -> None:

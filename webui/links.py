@@ -1,0 +1,82 @@
+"""Links a search page is full of (one per facet value, sort order, page and hit), built
+without going through the URL map for each: the addresses that are the same on every request
+come from a cache, and a search link is the search page's address plus a query string
+encoded exactly as `url_for` encodes it."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+from flask import current_app, g, request, url_for
+
+# What werkzeug's `url_for` leaves unencoded in a query string (the WHATWG list) and in an anchor.
+QUERY_SAFE = "!$'()*,/:;?@"
+ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"
+MAX_CACHED_URLS = 4096
+
+
+def _query(key: str, value) -> str:
+    """`key=value` as `url_for` encodes it; a list repeats the key, None is left out."""
+    if isinstance(value, list | tuple):
+        items = [(key, v) for v in value if v is not None]
+    else:
+        items = [(key, value)] if value is not None else []
+    return urlencode(items, safe=QUERY_SAFE)
+
+
+class _CurrentSearch:
+    """The search page's address and this request's query string, one encoded part per key."""
+
+    def __init__(self) -> None:
+        self.base = cached_url("pages.search")
+        self.parts = {key: _query(key, values) for key, values in request.args.lists()}
+
+
+def _current() -> _CurrentSearch:
+    current = g.get("kb_current_search")
+    if current is None:
+        current = g.kb_current_search = _CurrentSearch()
+    return current
+
+
+def url_with(**changes) -> str:
+    """The current search URL with some parameters changed (None, "" or [] removes one); back
+    to page 1 unless the page itself is what changes (a new filter or sort starts from the
+    top). The same URL as `url_for("pages.search", **params)`."""
+    current = _current()
+    parts = []
+    for key in [*current.parts, *(k for k in changes if k not in current.parts)]:
+        if key in changes:
+            value = changes[key]
+            part = "" if value in (None, "", []) else _query(key, value)
+        elif key == "page":
+            continue
+        else:
+            part = current.parts[key]
+        if part:
+            parts.append(part)
+    return f"{current.base}?{'&'.join(parts)}" if parts else current.base
+
+
+def cached_url(endpoint: str, **values: str) -> str:
+    """`url_for(endpoint, **values)`, for addresses that are the same on every request under
+    one script root (pages without arguments, static files, documents), from a cache."""
+    cache: dict[tuple, str] = current_app.extensions["kb_urls"]
+    key = (request.script_root, endpoint, *values.items())
+    url = cache.get(key)
+    if url is None:
+        url = url_for(endpoint, **values)
+        if len(cache) >= MAX_CACHED_URLS:
+            cache.clear()
+        cache[key] = url
+    return url
+
+
+def document_url(doc_id: str, q: str | None = None, anchor: str | None = None) -> str:
+    """`url_for("pages.document", doc_id=doc_id, q=q, _anchor=anchor)`."""
+    url = cached_url("pages.document", doc_id=doc_id)
+    if q is not None:
+        url = f"{url}?{_query('q', q)}"
+    if anchor is not None:
+        url = f"{url}#{quote(anchor, safe=ANCHOR_SAFE)}"
+    return url
