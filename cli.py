@@ -616,6 +616,15 @@ def serve_cmd(ctx, host: str, port: int, threads: int, processes: int) -> None:
     if processes == 1:
         serve(create_app(settings), threads=threads, sockets=sockets)
         return
+    # Libraries loaded before forking are shared by the workers (copy-on-write) instead of
+    # each loading its own copy; frozen, the collector does not touch (and copy) them.
+    import gc
+
+    import flask  # noqa: F401
+
+    import kb.search  # noqa: F401
+
+    gc.freeze()
     try:
         serve_processes(lambda: create_app(settings), sockets, processes, threads=threads)
     except RuntimeError as exc:

@@ -61,7 +61,7 @@ class HighlightTerms:
         return list(map(seen.__getitem__, tokens))
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=32_768)
 def _folded(token: str) -> str:
     return fold(token.lower())
 

@@ -28,9 +28,10 @@ from whoosh import formats
 from whoosh import query as wq
 from whoosh.util.numeric import byte_to_length
 
-# Postings kept per snapshot, in entries (a passage number and a score: 12 bytes each):
-# about 50 MB. A common word's postings at 100,000 passages are tens of thousands of entries.
-CACHE_ENTRIES = 4_000_000
+# Postings kept per snapshot, in entries (a passage number and a score: 12 bytes each, or a
+# word position: 8 bytes): at most about 30 MB. A common word's postings at 100,000 passages
+# are tens of thousands of entries; the 210 queries of benchmarks/query.py fill about 2 million.
+CACHE_ENTRIES = 2_500_000
 # Postings larger than this are used once and not kept (they would evict everything else).
 UNCACHED_ABOVE = CACHE_ENTRIES // 4
 
