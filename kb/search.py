@@ -542,7 +542,7 @@ class Searcher:
             folded = fold(word)
             if not 4 <= len(folded) <= 30 or reader.doc_frequency(f.EXACT, folded) > 0:
                 continue
-            better = speller.correct(folded)
+            better = speller.correct(folded, reader)
             if better is not None:
                 replacements[word] = better
         if not replacements:

@@ -18,10 +18,13 @@ CHOICES = 3  # closest candidates the most frequent is chosen from
 
 
 class Speller:
-    """Corrections from one field of one index reader (a snapshot's)."""
+    """Corrections from the words of one field of a snapshot's index.
+
+    Shared by the server's threads: it keeps words only, and each call reads frequencies
+    through the calling thread's own reader (whoosh readers are not thread-safe).
+    """
 
     def __init__(self, reader, fieldname: str) -> None:
-        self._reader = reader
         self._fieldname = fieldname
         groups: dict[str, list[str]] = {}
         for term in reader.lexicon(fieldname):
@@ -32,8 +35,9 @@ class Speller:
         # about 10 MB for the words as separate strings; splitting costs under a millisecond.
         self._groups = {letter: "\n".join(words) for letter, words in groups.items()}
 
-    def correct(self, word: str) -> str | None:
-        """The correction for `word`, or None when nothing is close enough.
+    def correct(self, word: str, reader) -> str | None:
+        """The correction for `word`, or None when nothing is close enough; `reader`: the
+        calling thread's reader of the same snapshot.
 
         Among words one edit away, the three most frequent; when there are fewer than three,
         the closest and most frequent of those up to two edits away. Of these, the one in the
@@ -55,13 +59,13 @@ class Speller:
         candidates = [(distance, term) for term, distance, _ in found if term != word]
         if not candidates:
             return None
-        frequency = self._frequency
+        fieldname = self._fieldname
+
+        def frequency(term: str) -> float:
+            return reader.frequency(fieldname, term) or 1
+
         near = [c for c in candidates if c[0] == 1]
         pool = near if len(near) >= CHOICES else candidates
         # Closest first, then the more frequent: whoosh's suggestion order.
         pool = sorted(pool, key=lambda c: (c[0] + 0.5 / frequency(c[1]), c[1]))[:CHOICES]
-        doc_frequency = self._reader.doc_frequency
-        return max(pool, key=lambda c: doc_frequency(self._fieldname, c[1]))[1]
-
-    def _frequency(self, term: str) -> float:
-        return self._reader.frequency(self._fieldname, term) or 1
+        return max(pool, key=lambda c: reader.doc_frequency(fieldname, c[1]))[1]
