@@ -277,12 +277,13 @@ class PostingsIndex:
                 if not len(wanted):
                     continue
             if read is not None and offset in read:
-                blocks = [read[offset]]
+                ids, encoded = read[offset]
+                blocks = [(ids, None, encoded)]
             else:
-                blocks = _posting_blocks(reader, fieldname, btext, field.format, wanted)
+                blocks = _blocks(reader, fieldname, btext, field.format, True, wanted)
             id_parts: list[np.ndarray] = []
             values: list[bytes] = []
-            for ids, block_values in blocks:
+            for ids, _, block_values in blocks:
                 if wanted is None:
                     id_parts.append(ids)
                     values.extend(block_values)
@@ -436,32 +437,55 @@ def _coordinate(out: Evaluated, scale: float) -> None:
 def _raw_postings(reader, fieldname: str, btext: bytes, fmt, with_values: bool = False):
     """A term's postings in one segment, deleted documents included: (ids, weights, encoded
     values or None)."""
+    id_parts, weight_parts, values = [], [], [] if with_values else None
+    for ids, weights, block_values in _blocks(reader, fieldname, btext, fmt, with_values):
+        id_parts.append(ids)
+        weight_parts.append(weights)
+        if values is not None:
+            values.extend(block_values)
+    if not id_parts:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64), values
+    return np.concatenate(id_parts), np.concatenate(weight_parts), values
+
+
+def _blocks(reader, fieldname: str, btext: bytes, fmt, with_values: bool, wanted=None):
+    """A term's postings in one segment, block by block: (ids, weights, encoded values or
+    None), deleted documents included (callers keep the live ones). With `wanted` (sorted
+    segment-local numbers), blocks holding none of them are skipped by their headers,
+    without being read."""
     m = reader._terms.matcher(fieldname, btext, fmt) if hasattr(reader, "_terms") else None
     if m is None:
         m = reader.postings(fieldname, btext)
-    values: list | None = [] if with_values else None
-    if hasattr(m, "_read_ids") and hasattr(m, "_next_block"):  # whoosh 3 codec, block by block
-        id_blocks, weight_blocks = [], []
+    if hasattr(m, "_read_values") and hasattr(m, "_next_block"):  # whoosh 3 codec
+        after = -1  # the highest id of the blocks before
         while m.is_active():
+            if wanted is not None:
+                first = np.searchsorted(wanted, after, side="right")
+                if first >= len(wanted):
+                    return
+                if wanted[first] > m._maxid:
+                    after = m._maxid
+                    m._next_block()
+                    continue
             ids, weights = _block_arrays(m)
-            id_blocks.append(ids)
-            weight_blocks.append(weights)
-            if values is not None:
-                if m._values is None:
-                    m._read_values()
-                values.extend(m._values)
+            if with_values and m._values is None:
+                m._read_values()
+            yield ids, weights, (m._values if with_values else None)
+            after = m._maxid
             m._next_block()
-        if not id_blocks:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64), values
-        return np.concatenate(id_blocks), np.concatenate(weight_blocks), values
-    ids, weights = [], []
-    while m.is_active():
+        return
+    ids, weights, values = [], [], []
+    while m.is_active():  # any other matcher: one posting at a time
         ids.append(m.id())
         weights.append(m.weight())
-        if values is not None:
+        if with_values:
             values.append(m.value())
         m.next()
-    return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64), values
+    yield (
+        np.asarray(ids, dtype=np.int64),
+        np.asarray(weights, dtype=np.float64),
+        values if with_values else None,
+    )
 
 
 def _block_arrays(m) -> tuple[np.ndarray, np.ndarray]:
@@ -538,38 +562,6 @@ def _decode_positions(fmt, values: list[bytes]) -> tuple[np.ndarray, np.ndarray]
 
 def _deltas(positions: list[int]) -> list[int]:
     return [b - a for a, b in zip([0, *positions[:-1]], positions, strict=True)]
-
-
-def _posting_blocks(reader, fieldname: str, btext: bytes, fmt, wanted: np.ndarray | None = None):
-    """A term's postings in one segment as (ids, encoded values) per block, deleted documents
-    included (callers ask for live ones). With `wanted` (sorted segment-local numbers), the
-    blocks holding none of them are skipped by their headers, without being read."""
-    m = reader._terms.matcher(fieldname, btext, fmt) if hasattr(reader, "_terms") else None
-    if m is not None and hasattr(m, "_read_values") and hasattr(m, "_next_block"):
-        after = -1  # the highest id of the blocks before
-        while m.is_active():
-            if wanted is not None:
-                first = np.searchsorted(wanted, after, side="right")
-                if first >= len(wanted):
-                    return
-                if wanted[first] > m._maxid:
-                    after = m._maxid
-                    m._next_block()
-                    continue
-            ids, _ = _block_arrays(m)
-            if m._values is None:
-                m._read_values()
-            yield ids, m._values
-            after = m._maxid
-            m._next_block()
-        return
-    m = reader.postings(fieldname, btext)
-    ids, values = [], []
-    while m.is_active():
-        ids.append(m.id())
-        values.append(m.value())
-        m.next()
-    yield np.asarray(ids, dtype=np.int64), values
 
 
 def _length_bytes(reader, fieldname: str) -> np.ndarray:
