@@ -209,16 +209,21 @@ def test_dangling_link_fifo_and_folder_named_like_a_file(small_index):
     assert "guides/dangling.md" in {f["path"] for f in json.loads(status.stdout)["failed"]}
 
 
-def test_unreadable_folder_is_reported_and_its_documents_are_kept(small_index, monkeypatch):
-    meetings = str(small_index.corpus / "meetings")
+def deny_listing(monkeypatch, folder: Path) -> None:
+    """Listing `folder` fails with EACCES, as for a folder the indexer may not read."""
+    denied = str(folder)
     real_scandir = os.scandir
 
     def scandir(path="."):
-        if os.fspath(path) == meetings:
-            raise PermissionError(13, "Permission denied", meetings)
+        if os.fspath(path) == denied:
+            raise PermissionError(13, "Permission denied", denied)
         return real_scandir(path)
 
     monkeypatch.setattr(os, "scandir", scandir)
+
+
+def test_unreadable_folder_is_reported_and_its_documents_are_kept(small_index, monkeypatch):
+    deny_listing(monkeypatch, small_index.corpus / "meetings")
     write(small_index.corpus / "guides/new.md", "# New\n\nA kingfisher note.\n")
     files = report_of(small_index)
     assert files["meetings"] == ("failed", "cannot read folder: Permission denied")
@@ -230,15 +235,7 @@ def test_unreadable_folder_is_reported_and_its_documents_are_kept(small_index, m
 
 
 def test_unreadable_corpus_root_removes_nothing(small_index, monkeypatch):
-    root = str(small_index.corpus)
-    real_scandir = os.scandir
-
-    def scandir(path="."):
-        if os.fspath(path) == root:
-            raise PermissionError(13, "Permission denied", root)
-        return real_scandir(path)
-
-    monkeypatch.setattr(os, "scandir", scandir)
+    deny_listing(monkeypatch, small_index.corpus)
     report = run_index(small_index, workers=1)
     monkeypatch.undo()
     assert [(f.path, f.status) for f in report.files if f.status == "failed"] == [(".", "failed")]

@@ -47,20 +47,24 @@ def free_port() -> int:
 
 
 @pytest.mark.slow
+def wait_until_serving(port: int, path: str, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1).read()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.1)
+
+
 def test_sigterm_finishes_requests_in_flight():
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-c", APP, str(port)], cwd=ROOT, stdout=subprocess.PIPE, text=True
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/ok", timeout=1).read()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.1)
+        wait_until_serving(port, "/ok")
         answers: list[str] = []
 
         def fetch():
@@ -121,14 +125,7 @@ def test_sigterm_drains_every_worker_process():
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/pid", timeout=1).read()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.1)
+        wait_until_serving(port, "/pid")
         workers = children(proc.pid)
         assert len(workers) == 2
         answered_by = {
