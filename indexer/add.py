@@ -31,30 +31,16 @@ from indexer.build import (
     Progress,
     file_sha256,
 )
+from kb.doctypes import type_entry
 from kb.errors import KbError
+from kb.formats import download_suffix
 from kb.settings import Settings
 from kb.store import IndexStore
 
-TYPE_FOLDERS = {
-    "meeting": "meetings",
-    "guide": "guides",
-    "directive": "directives",
-    "article": "articles",
-    "other": "about",
-}
 DEFAULT_TYPE = "article"  # what a page or file says nothing about is most likely an article
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 SIDECAR_SUFFIX = ".meta.toml"
-_CONTENT_TYPES = {
-    "text/html": ".html",
-    "application/xhtml+xml": ".html",
-    "application/pdf": ".pdf",
-    "application/x-pdf": ".pdf",
-    "text/plain": ".txt",
-    "text/markdown": ".md",
-    "text/x-markdown": ".md",
-}
 # Key order of a written sidecar; keys found in an existing sidecar follow.
 _SIDECAR_ORDER = ("title", "type", "date", "language", "organisations", "topics", "source_url")
 
@@ -104,8 +90,7 @@ def check_metadata(
     """Validate the flags of `kb add`; AddError names the first bad one and what would do."""
     from indexer.dates import parse_date
     from indexer.language import normalise_language
-    from kb.doctypes import normalise_type
-    from kb.models import DOC_TYPES
+    from kb.doctypes import DOC_TYPES, normalise_type
 
     norm_type = None
     if doc_type is not None:
@@ -252,7 +237,7 @@ def fetch(url: str, dest_dir: Path, *, timeout: float, max_bytes: int) -> Path:
     data = b"".join(chunks)
     if not data:
         raise AddError(f"{url}: the server sent an empty answer")
-    suffix = ".pdf" if data.startswith(b"%PDF-") else _CONTENT_TYPES.get(content_type)
+    suffix = download_suffix(data, content_type)
     if suffix is None:
         raise AddError(f"{url}: kb cannot index {content_type} (web pages, PDF and text only)")
     path = dest_dir / f"download{suffix}"
@@ -442,7 +427,7 @@ def _place(
         dest = corpus / rel
         status = "unchanged"
     else:
-        rel = f"{TYPE_FOLDERS[staged.doc_type]}/{staged.name}"
+        rel = f"{type_entry(staged.doc_type).folder}/{staged.name}"
         dest = corpus / rel
         _check_doc_id_free(corpus, rel)
         if dest.exists():

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
+from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -28,8 +29,9 @@ from indexer.dates import infer_date, parse_date
 from indexer.entities import EntityMatcher
 from indexer.extract.base import Extraction
 from indexer.language import detect_language, normalise_language
-from kb.doctypes import normalise_type
+from kb.doctypes import TYPES, normalise_type
 from kb.errors import ConfigError
+from kb.formats import get_format
 from kb.models import DocumentMetadata
 from kb.vocabulary import fold
 
@@ -69,41 +71,9 @@ _KEY_ALIASES = {
     "doc_type": "type",
     "document_type": "type",
 }
-_SOURCE_LABELS = {
-    "markdown": "front matter",
-    "html": "HTML metadata",
-    "pdf": "PDF metadata",
-}
-
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
 
-# Title words that give a document's type away, tried on the folded title; the earliest
-# match in the title wins ("Meeting report: a new guide" is a meeting).
-_TITLE_TYPE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (
-        "meeting",
-        re.compile(
-            r"\breport from\b|\bmeetings?\b|\bminutes\b|\bmotes(?:anteckningar|rapport)"
-            r"|\bmote(?:referat|protokoll)|\breferat\b|\bprotokoll\b|\bkokous|\bcompte rendu\b"
-        ),
-    ),
-    (
-        "guide",
-        re.compile(
-            r"\bguides?\b|\bguidelines?\b|\bbest[- ]practices?\b|\bhandbo(?:ok|k)\b"
-            r"|\bvagledning|\bveiled(?:er|ning)|\bvejledning|\briktlinjer\b|\bhow to\b"
-            r"|\bchecklists?\b|\bleitfaden\b|\bhandleiding\b"
-        ),
-    ),
-    (
-        "directive",
-        re.compile(
-            r"\bdirectives?\b|\bregulations?\b|\bforskrift|\bforeskrift|\bforordning"
-            r"|\bdirektiv|\brichtlini?e|\blag\b|\blov om\b|§"
-        ),
-    ),
-)
 _LEADING_DATE = re.compile(r"^(\d{4}[-_.]?\d{2}[-_.]?\d{2})[-_. ]+(.+)$")
 
 
@@ -173,11 +143,17 @@ def infer_type(rel_path: str, title: str | None) -> str:
             return doc_type
     folded = fold(title or "")
     earliest: tuple[int, str] | None = None
-    for doc_type, pattern in _TITLE_TYPE_PATTERNS:
+    for doc_type, pattern in _title_patterns():
         match = pattern.search(folded)
         if match and (earliest is None or match.start() < earliest[0]):
             earliest = (match.start(), doc_type)
     return earliest[1] if earliest else "other"
+
+
+@cache
+def _title_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """Each type's title words, compiled, in the order of the types (the first wins a tie)."""
+    return tuple((t.id, re.compile(t.title_words)) for t in TYPES if t.title_words)
 
 
 def title_from_filename(rel_path: str) -> str:
@@ -210,7 +186,8 @@ def describe(
     key, unusable date or language), each naming where the bad value came from.
     """
     warnings: list[str] = []
-    embedded_label = _SOURCE_LABELS.get(extraction.format, "embedded metadata")
+    fmt = get_format(extraction.format)
+    embedded_label = fmt.metadata_source if fmt else "embedded metadata"
     sources = [
         ("sidecar", _canonical_keys(sidecar, "sidecar", warnings)),
         (embedded_label, _canonical_keys(extraction.metadata, None, warnings)),

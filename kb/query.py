@@ -13,8 +13,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from kb.doctypes import normalise_type
-from kb.models import DOC_TYPES, LANGUAGE_NAMES
+from kb.doctypes import DOC_TYPES, normalise_type
+from kb.models import LANGUAGE_NAMES
 from kb.vocabulary import Vocabulary, fold
 
 MAX_QUERY_CHARS = 1000

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from kb.doctypes import TYPE_LABELS
 from kb.documents import DocumentView, permalink
 from kb.library import DocInfo
-from kb.models import LANGUAGE_NAMES, TYPE_LABELS
+from kb.models import LANGUAGE_NAMES
 from kb.search import DocumentHit, SearchResult
 
 

@@ -19,9 +19,8 @@ from indexer.metadata import (
     sidecar_paths,
     title_from_filename,
 )
-from kb.doctypes import normalise_type
+from kb.doctypes import DOC_TYPES, normalise_type
 from kb.errors import ConfigError
-from kb.models import DOC_TYPES
 from kb.vocabulary import Organisation, Topic, Vocabulary
 
 TODAY = dt.date(2025, 6, 1)
