@@ -237,8 +237,7 @@ def add_cmd(ctx, sources, doc_type, date, title, org, topic, lang, name, replace
     source_url. Prints each document's id and permalink. An existing different file is
     never overwritten without --replace.
     """
-    from indexer.add import SourceStatus, add_sources
-    from indexer.add_options import check_metadata
+    from indexer.add import SourceStatus, add_sources, check_metadata
 
     settings = _settings(ctx)
     try:

@@ -36,6 +36,10 @@ def fail_to_read(monkeypatch, target: Path, chained: bool) -> None:
     monkeypatch.setattr(indexer.extract, "extract_file", extract_file)
 
 
+def line(report, path: str):
+    return next(f for f in report.files if f.path == path)
+
+
 def entry(settings: Settings, path: str):
     return IndexStore(settings.index).current().read_manifest().entries[path]
 
@@ -43,22 +47,19 @@ def entry(settings: Settings, path: str):
 def test_a_file_the_extractor_could_not_read_is_tried_again(small_index, monkeypatch):
     target = write(small_index.corpus / "guides/later.md", "# Later\n\nA kingfisher.\n")
     fail_to_read(monkeypatch, target, chained=True)
-    report = run_index(small_index, workers=1)
-    line = next(f for f in report.files if f.path == "guides/later.md")
-    assert (line.status, line.cause) == (FileStatus.FAILED, Cause.UNREADABLE_FILE)
-    assert line.reason == "cannot read file: Permission denied"
+    failed = line(run_index(small_index, workers=1), "guides/later.md")
+    assert (failed.status, failed.cause) == (FileStatus.FAILED, Cause.UNREADABLE_FILE)
+    assert failed.reason == "cannot read file: Permission denied"
     assert entry(small_index, "guides/later.md").cause is Cause.UNREADABLE_FILE
     monkeypatch.undo()  # readable now, with the same size and mtime
-    report = run_index(small_index, workers=1)
-    assert next(f for f in report.files if f.path == "guides/later.md").status == "indexed"
+    assert line(run_index(small_index, workers=1), "guides/later.md").status == "indexed"
 
 
 def test_a_file_the_extractor_could_not_use_is_not_tried_again(small_index, monkeypatch):
     target = write(small_index.corpus / "guides/odd.md", "# Odd\n\nA kingfisher.\n")
     fail_to_read(monkeypatch, target, chained=False)
-    report = run_index(small_index, workers=1)
-    line = next(f for f in report.files if f.path == "guides/odd.md")
-    assert (line.status, line.cause) == (FileStatus.FAILED, Cause.EXTRACTION)
+    failed = line(run_index(small_index, workers=1), "guides/odd.md")
+    assert (failed.status, failed.cause) == (FileStatus.FAILED, Cause.EXTRACTION)
     monkeypatch.undo()
     assert run_index(small_index, workers=1).up_to_date  # until the file changes
 
@@ -66,17 +67,15 @@ def test_a_file_the_extractor_could_not_use_is_not_tried_again(small_index, monk
 def test_failures_recorded_without_a_cause_are_tried_again_once(small_index: Settings):
     write(small_index.corpus / "guides/bad.md.meta.toml", "title = \n")
     write(small_index.corpus / "guides/bad.md", "# Bad\n\nA kingfisher.\n")
-    report = run_index(small_index, workers=1)
-    assert next(f for f in report.files if f.path == "guides/bad.md").cause is Cause.BAD_METADATA
+    assert line(run_index(small_index, workers=1), "guides/bad.md").cause is Cause.BAD_METADATA
     # A manifest written by a kb that recorded no causes.
     path = IndexStore(small_index.index).current().path / MANIFEST
     data = json.loads(path.read_text())
     for f in data["files"]:
         del f["cause"]
     path.write_text(json.dumps(data))
-    report = run_index(small_index, workers=1)
-    line = next(f for f in report.files if f.path == "guides/bad.md")
-    assert (line.status, line.change, line.cause) == ("failed", "updated", Cause.BAD_METADATA)
+    again = line(run_index(small_index, workers=1), "guides/bad.md")
+    assert (again.status, again.change, again.cause) == ("failed", "updated", Cause.BAD_METADATA)
     assert entry(small_index, "guides/bad.md").status is EntryStatus.FAILED
     assert run_index(small_index, workers=1).up_to_date
 
