@@ -34,10 +34,10 @@ import indexer.run
 from benchmarks.soak import KbServer, http_request
 from indexer.build import run_index
 from kb.errors import CorpusEmpty
+from kb.generation import MANIFEST
 from kb.library import Library
 from kb.search import Searcher, SearchRequest
 from kb.settings import Settings
-from kb.generation import MANIFEST
 from kb.store import CURRENT, IndexStore
 from tests.conftest import ROOT, write
 
