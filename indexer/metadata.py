@@ -24,14 +24,13 @@ from typing import Any
 
 import yaml
 
-from indexer.dates import infer_date, parse_date
 from indexer.entities import EntityMatcher
 from indexer.extract.base import Extraction
-from indexer.language import detect_language, normalise_language
+from indexer.language import detect_language
 from kb.doctypes import normalise_type
 from kb.errors import ConfigError
 from kb.models import DocumentMetadata
-from kb.vocabulary import fold
+from kb.text import fold, infer_date, normalise_language, parse_date
 
 SIDECAR_SUFFIXES = (".meta.toml", ".meta.yaml", ".meta.yml")
 

@@ -17,8 +17,10 @@ from typing import Any
 from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, Tag
 from bs4.element import CData, ProcessingInstruction
 
+from kb.text import parse_date
+
 from .base import Block, Extraction, Skipped
-from .text import collapse_whitespace, looks_binary, normalise_date, normalise_language
+from .text import collapse_whitespace, declared_language, looks_binary
 
 # Elements that never hold the page's own text.
 _CLUTTER_TAGS = (
@@ -252,14 +254,14 @@ def _page_metadata(
         page_title = collapse_whitespace(title_tag.get_text()) if title_tag else ""
         title = _strip_site_name(og_title or page_title, h1) if (og_title or page_title) else h1
 
-    date = normalise_date(_meta_content(soup, ["article:published_time"]))
-    date = date or normalise_date(jsonld.get("datePublished"))
-    date = date or normalise_date(_meta_content(soup, _DATE_META_NAMES))
-    date = date or normalise_date(jsonld.get("dateCreated"))
-    date = date or normalise_date(_meta_content(soup, _LATE_DATE_META_NAMES))
+    date = _embedded_date(_meta_content(soup, ["article:published_time"]))
+    date = date or _embedded_date(jsonld.get("datePublished"))
+    date = date or _embedded_date(_meta_content(soup, _DATE_META_NAMES))
+    date = date or _embedded_date(jsonld.get("dateCreated"))
+    date = date or _embedded_date(_meta_content(soup, _LATE_DATE_META_NAMES))
     if not date:
         time_tag = content.find("time", attrs={"datetime": True})
-        date = normalise_date(str(time_tag["datetime"])) if time_tag else None
+        date = _embedded_date(str(time_tag["datetime"])) if time_tag else None
     if date:
         metadata["date"] = date
 
@@ -269,12 +271,14 @@ def _page_metadata(
         metadata["description"] = description
 
     html_tag = soup.find("html")
-    language = normalise_language(html_tag.get("lang") if html_tag else None)
-    language = language or normalise_language(
-        _meta_content(soup, ["content-language", "dc.language"])
+    language = declared_language(
+        [
+            html_tag.get("lang") if html_tag else None,
+            _meta_content(soup, ["content-language", "dc.language"]),
+            _meta_content(soup, ["og:locale"]),
+            jsonld.get("inLanguage"),
+        ]
     )
-    language = language or normalise_language(_meta_content(soup, ["og:locale"]))
-    language = language or normalise_language(jsonld.get("inLanguage"))
     if language:
         metadata["language"] = language
 
@@ -293,6 +297,10 @@ def _page_metadata(
     if url.startswith(("http://", "https://")):
         metadata["source_url"] = url
     return _unquote(title) if title else None, metadata
+
+
+def _embedded_date(value: object) -> str | None:
+    return parse_date(value, embedded=True)
 
 
 def _unquote(title: str) -> str:

@@ -23,8 +23,10 @@ from typing import Any
 
 import yaml
 
+from kb.text import parse_date
+
 from .base import Block, Extraction, Skipped
-from .text import MAX_TITLE_CHARS, collapse_whitespace, normalise_date, normalise_language
+from .text import MAX_TITLE_CHARS, collapse_whitespace, declared_language
 
 # Front-matter keys that mean "publication date" when there is no plain `date`.
 _DATE_ALIASES = ("published_date", "date_published", "published", "publishDate", "pubDate")
@@ -261,7 +263,7 @@ def _parse_front_matter(
 def _normalise_metadata(front: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
     metadata = dict(front)
     if "date" in metadata:
-        date = normalise_date(metadata["date"])
+        date = parse_date(metadata["date"])
         if date:
             metadata["date"] = date
         else:
@@ -269,11 +271,11 @@ def _normalise_metadata(front: dict[str, Any], warnings: list[str]) -> dict[str,
             del metadata["date"]
     else:
         for alias in _DATE_ALIASES:
-            date = normalise_date(metadata.get(alias))
+            date = parse_date(metadata.get(alias))
             if date:
                 metadata["date"] = date
                 break
-    language = normalise_language(metadata.get("language") or metadata.get("lang"))
+    language = declared_language([metadata.get("language"), metadata.get("lang")])
     metadata.pop("lang", None)
     if language:
         metadata["language"] = language

@@ -53,9 +53,11 @@ from typing import Any
 from pypdf import PdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
 
+from kb.text import parse_date
+
 from . import pdftotext
 from .base import Block, Extraction, Failed, Skipped
-from .text import collapse_whitespace, normalise_date, normalise_language
+from .text import collapse_whitespace, declared_language
 
 # Everything pypdf has been seen to raise on broken files, besides its own errors.
 _PYPDF_FAILURES = (
@@ -226,7 +228,7 @@ def _document_metadata(reader: PdfReader, warnings: list[str]) -> dict[str, Any]
         author = _info_text(info.get("/Author"))
         subject = _info_text(info.get("/Subject"))
         keywords = _info_text(info.get("/Keywords"))
-        date = normalise_date(_info_text(info.get("/CreationDate")))
+        date = parse_date(_info_text(info.get("/CreationDate")), embedded=True)
     except _PYPDF_FAILURES as error:
         warnings.append(f"document info unreadable: {_describe(error)}")
         return metadata
@@ -238,7 +240,7 @@ def _document_metadata(reader: PdfReader, warnings: list[str]) -> dict[str, Any]
     if date:
         metadata["date"] = date
     try:
-        language = normalise_language(_info_text(reader.trailer["/Root"].get("/Lang")))
+        language = declared_language([_info_text(reader.trailer["/Root"].get("/Lang"))])
     except _PYPDF_FAILURES:
         language = None
     if language:
