@@ -19,7 +19,8 @@ from bs4.element import CData, ProcessingInstruction
 
 from kb.text import parse_date
 
-from .base import Block, Extraction, Skipped
+from .base import Extraction, Skipped
+from .sections import SectionBuilder
 from .text import collapse_whitespace, declared_language, looks_binary
 
 # Elements that never hold the page's own text.
@@ -441,14 +442,11 @@ def _is_clutter(tag: Tag, root: Tag) -> bool:
 
 
 class _Collector:
-    """Accumulates inline text into paragraphs and paragraphs into heading sections."""
+    """Accumulates inline text into paragraphs, and paragraphs into heading sections."""
 
     def __init__(self) -> None:
-        self.blocks: list[Block] = []
-        self.headings: list[tuple[int, str]] = []
-        self.paragraphs: list[str] = []
+        self.sections = SectionBuilder()
         self.pieces: list[str] = []
-        self.first_h1: str | None = None
 
     def text(self, piece: str) -> None:
         self.pieces.append(piece)
@@ -462,33 +460,23 @@ class _Collector:
             return
         lines = (collapse_whitespace(line) for line in "".join(self.pieces).split(_LINE_BREAK))
         text = "\n".join(line for line in lines if line)
-        text = text.strip(_CELL_SEPARATOR.strip() + " ")
-        if text:
-            self.paragraphs.append(text)
+        self.sections.paragraph(text.strip(_CELL_SEPARATOR.strip() + " "))
         self.pieces = []
 
     def verbatim(self, text: str) -> None:
         self.end_paragraph()
-        lines = [line.rstrip() for line in text.split("\n") if line.strip()]
-        if lines:
-            self.paragraphs.append("\n".join(lines))
+        self.sections.paragraph(
+            "\n".join(line.rstrip() for line in text.split("\n") if line.strip())
+        )
 
     def heading(self, level: int, text: str) -> None:
+        # In a page even an empty heading ends the section before it.
         self.end_section()
-        if not text:
-            return
-        if level == 1 and self.first_h1 is None:
-            self.first_h1 = text
-        while self.headings and self.headings[-1][0] >= level:
-            self.headings.pop()
-        self.headings.append((level, text))
+        self.sections.heading(level, text)
 
     def end_section(self) -> None:
         self.end_paragraph()
-        if self.paragraphs:
-            path = tuple(text for _, text in self.headings)
-            self.blocks.append(Block(text="\n\n".join(self.paragraphs), heading_path=path))
-        self.paragraphs = []
+        self.sections.close_section()
 
 
 _SKIPPED_STRINGS = (Comment, Declaration, Doctype, CData, ProcessingInstruction)
@@ -548,17 +536,17 @@ def extract_html(data: bytes, path: Path | None = None) -> Extraction:
     collector = _Collector()
     _walk(root, collector)
     collector.end_section()
-    h1 = collector.first_h1
+    h1 = collector.sections.first_h1
     if h1 is None:
         first_h1 = soup.find("h1")
         h1 = _heading_text(first_h1) if isinstance(first_h1, Tag) else None
     title, metadata = _page_metadata(soup, root, h1, warnings)
-    if not collector.blocks:
+    if not collector.sections.blocks:
         raise Skipped("no text content")
     return Extraction(
         format="html",
-        title=title or collector.first_h1,
-        blocks=collector.blocks,
+        title=title or collector.sections.first_h1,
+        blocks=collector.sections.blocks,
         metadata=metadata,
         warnings=warnings,
     )
