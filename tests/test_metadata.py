@@ -10,14 +10,8 @@ import pytest
 
 from indexer.entities import EntityMatcher, find_organisations, find_topics
 from indexer.extract.base import Block, Extraction
-from indexer.metadata import (
-    describe,
-    infer_type,
-    is_sidecar,
-    read_sidecar,
-    sidecar_paths,
-    title_from_filename,
-)
+from indexer.inference import infer_type, title_from_filename
+from indexer.metadata import describe, is_sidecar, read_sidecar, sidecar_paths
 from kb.doctypes import normalise_type
 from kb.errors import ConfigError
 from kb.models import DOC_TYPES
