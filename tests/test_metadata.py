@@ -138,7 +138,6 @@ def test_infer_type(rel_path: str, title: str | None, expected: str) -> None:
     assert expected in DOC_TYPES
 
 
-
 @pytest.mark.parametrize(
     "filename",
     [
