@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kb.text import fold, normalise_language, parse_date, strip_accents
 
@@ -111,6 +113,17 @@ def test_parse_date_nordic_month_names(value: str, expected: str) -> None:
 def test_embedded_numeric_dates_that_read_one_way_are_kept() -> None:
     assert parse_date("24.04.2024", embedded=True) == "2024-04-24"
     assert parse_date("04/04/2024", embedded=True) == "2024-04-04"
+
+
+_ISO_SHAPES = (len("YYYY"), len("YYYY-MM"), len("YYYY-MM-DD"))
+
+
+@given(st.text(max_size=200))
+def test_parse_date_never_raises(value: str) -> None:
+    found = parse_date(value)
+    assert found is None or (len(found) in _ISO_SHAPES and found[:4].isdigit())
+    embedded = parse_date(value, embedded=True)
+    assert embedded is None or (len(embedded) == len("YYYY-MM-DD") and found is not None)
 
 
 # ---- languages -------------------------------------------------------------------------------
