@@ -101,6 +101,7 @@ def test_embedded_dates_are_full_and_unambiguous(value: object, expected: str | 
         ("3. maaliskuuta 2024", "2024-03-03"),
         ("huhtikuu 2024", "2024-04"),
         ("huhtikuussa 2024", "2024-04"),
+        ("3. Jänner 2024", "2024-01-03"),  # a month name with an accent of its own
         ("20240424103000+02'00'", "2024-04-24"),  # a PDF time stamp without `D:`
     ],
 )

@@ -41,7 +41,7 @@ _NUMBERED = r"(?<![\w.])"  # a number must not continue a longer number or word
 def _month_table() -> dict[str, int]:
     table: dict[str, int] = {}
     for number, names in _MONTH_NAMES:
-        for name in names.split():
+        for name in strip_accents(names).split():
             table[name] = number
             if name.endswith("kuu"):
                 # Finnish writes "24. huhtikuuta 2024" and "huhtikuussa 2024".
