@@ -59,10 +59,9 @@ def check_metadata(
     language: str | None = None,
 ) -> AddMetadata:
     """Validate the flags of `kb add`; AddError names the first bad one and what would do."""
-    from indexer.dates import parse_date
-    from indexer.language import normalise_language
     from kb.doctypes import normalise_type
     from kb.models import DOC_TYPES
+    from kb.text import normalise_language, parse_date
 
     norm_type = None
     if doc_type is not None:

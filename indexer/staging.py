@@ -27,7 +27,7 @@ class Staged:
 
 
 def _slug(text: str) -> str:
-    from kb.vocabulary import fold
+    from kb.text import fold
 
     return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")[:80].rstrip("-")
 
