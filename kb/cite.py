@@ -20,7 +20,7 @@ from kb.doctypes import TYPE_LABELS
 from kb.documents import load_document, permalink
 from kb.errors import NotFound
 from kb.library import Snapshot
-from kb.vocabulary import fold
+from kb.text import fold
 
 DEFAULT_AUTHOR = "ASF Leadership for Change"
 SECTION_SEP = " › "

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kb.doctypes import type_entry
-from kb.models import LANGUAGE_NAMES
+from kb.text import LANGUAGE_NAMES
 
 if TYPE_CHECKING:
     from kb.cite import Citation

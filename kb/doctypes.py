@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from types import MappingProxyType
 
-from kb.vocabulary import fold
+from kb.text import fold
 
 
 @dataclass(frozen=True)

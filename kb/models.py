@@ -4,17 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-LANGUAGE_NAMES = {
-    "en": "English",
-    "sv": "Swedish",
-    "no": "Norwegian",
-    "da": "Danish",
-    "fi": "Finnish",
-    "fr": "French",
-    "de": "German",
-    "nl": "Dutch",
-}
-
 
 @dataclass(frozen=True)
 class Passage:

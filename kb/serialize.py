@@ -7,8 +7,8 @@ from dataclasses import asdict
 from kb.doctypes import TYPE_LABELS
 from kb.documents import DocumentView, permalink
 from kb.library import DocInfo
-from kb.models import LANGUAGE_NAMES
 from kb.search import DocumentHit, SearchResult
+from kb.text import LANGUAGE_NAMES
 
 
 def doc_info_dict(info: DocInfo, base_url: str) -> dict:

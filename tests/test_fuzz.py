@@ -32,10 +32,10 @@ from kb.cite import Citation, citation_key, parse_ref
 from kb.citeformats import render
 from kb.doctypes import DOC_TYPES, TYPE_LABELS
 from kb.documents import permalink
-from kb.models import LANGUAGE_NAMES
 from kb.query import QueryParser
 from kb.search import Searcher, SearchRequest, open_searcher
 from kb.settings import Settings
+from kb.text import LANGUAGE_NAMES
 from kb.vocabulary import Vocabulary, load_vocabulary
 from tests.conftest import BUNDLED_CORPUS, ROOT
 

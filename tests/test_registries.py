@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 
 from cli import main
-from indexer.add import AddError, check_metadata, fetch
+from indexer.add import check_metadata
+from indexer.add_options import AddError
 from indexer.build import run_index
 from indexer.discover import discover
 from indexer.extract import SUPPORTED_SUFFIXES, extract_file
+from indexer.fetch import fetch
 from kb.citeformats import CITE_FORMAT_IDS, CITE_FORMATS
 from kb.doctypes import DOC_TYPES, TYPE_LABELS, TYPE_PLURALS, TYPES, normalise_type, type_entry
 from kb.formats import FORMATS, download_suffix, format_for_suffix, get_format

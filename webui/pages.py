@@ -24,9 +24,9 @@ from kb.citeformats import CITE_FORMATS
 from kb.doctypes import DOC_TYPES, TYPE_LABELS, TYPE_PLURALS
 from kb.documents import load_document
 from kb.highlight import HighlightTerms
-from kb.models import LANGUAGE_NAMES
 from kb.search import SearchResult
 from kb.status import index_status
+from kb.text import LANGUAGE_NAMES
 from webui.context import (
     FILTER_LABELS,
     FILTER_PARAMS,
