@@ -16,6 +16,8 @@ from pathlib import Path
 
 import click
 
+from kb.citeformats import CITE_FORMAT_IDS
+from kb.doctypes import DOC_TYPES, TYPE_LABELS, TYPES
 from kb.errors import KbError, NotFound
 from kb.settings import Settings
 
@@ -198,6 +200,13 @@ def _write_error(settings: Settings, exc: OSError) -> str:
             "nothing was written, the previous index keeps serving")  # fmt: skip
 
 
+ADD_HELP = f"""Add files or web pages (http/https URLs of pages or PDFs) to the corpus and index them.
+
+Each goes into the folder of its type ({", ".join(t.folder + "/" for t in TYPES)}); without --type,
+the type is what the file declares or its title suggests, else article. The options given are
+written to a sidecar <file>.meta.toml, with the URL as source_url. Prints each document's id
+and permalink. An existing different file is never overwritten without --replace.
+"""
 ADD_EXIT_CODES_HELP = """
 \b
 Exit codes:
@@ -207,9 +216,9 @@ Exit codes:
 """
 
 
-@main.command("add", epilog=ADD_EXIT_CODES_HELP)
+@main.command("add", help=ADD_HELP, epilog=ADD_EXIT_CODES_HELP)
 @click.argument("sources", nargs=-1, required=True)
-@click.option("--type", "doc_type", help="meeting, guide, directive, article, other (folder).")
+@click.option("--type", "doc_type", help=f"{', '.join(DOC_TYPES)} (folder).")
 @click.option("--date", help="The document's date, YYYY-MM-DD.")
 @click.option("--title", help="The document's title.")
 @click.option("--org", multiple=True, help="An organisation it concerns (repeatable).")
@@ -229,14 +238,6 @@ Exit codes:
 @click.pass_context
 def add_cmd(ctx, sources, doc_type, date, title, org, topic, lang, name, replace, timeout, max_mb,
             wait, workers, as_json, quiet) -> None:  # fmt: skip
-    """Add files or web pages (http/https URLs of pages or PDFs) to the corpus and index them.
-
-    Each goes into the folder of its type (meetings/, guides/, directives/, articles/,
-    about/); without --type, the type is what the file declares or its title suggests, else
-    article. The options given are written to a sidecar <file>.meta.toml, with the URL as
-    source_url. Prints each document's id and permalink. An existing different file is
-    never overwritten without --replace.
-    """
     from indexer.add import SourceStatus, add_sources, check_metadata
 
     settings = _settings(ctx)
@@ -355,7 +356,7 @@ def _terminal_snippet(snippet_html: str, color: bool) -> str:
     "--type",
     "type_",
     multiple=True,
-    help="Only this type (meeting, guide, directive, article, other).",
+    help=f"Only this type ({', '.join(DOC_TYPES)}).",
 )
 @click.option("--year", multiple=True, help="Only this year or range (2024, 2023..2024).")
 @click.option("--org", multiple=True, help="Only documents mentioning this organisation.")
@@ -402,8 +403,6 @@ def search_cmd(ctx, query, type_, year, org, topic, lang, sort, page, limit, as_
                f"{result.pages}, {result.elapsed_ms:.0f} ms")  # fmt: skip
     if result.suggestion:
         click.echo(f"Did you mean: {result.suggestion}")
-    from kb.models import TYPE_LABELS
-
     for i, hit in enumerate(result.hits, start=(result.page - 1) * result.page_size + 1):
         meta = hit.doc.meta
         click.echo()
@@ -466,8 +465,6 @@ def show_cmd(ctx, doc_id: str, as_json: bool) -> None:
 
 # ---- cite / lists ------------------------------------------------------------------------------
 
-# The same as kb.cite.FORMATS (a test keeps them equal); kept here so `kb --help` stays fast.
-CITE_FORMATS = ("text", "markdown", "bibtex", "ris", "csl-json")
 NOT_FOUND_EXIT_CODES_HELP = """
 \b
 Exit codes:
@@ -482,7 +479,7 @@ Exit codes:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(CITE_FORMATS),
+    type=click.Choice(CITE_FORMAT_IDS),
     default="text",
     show_default=True,
     help="Citation format.",
@@ -497,7 +494,8 @@ Exit codes:
 @click.pass_context
 def cite_cmd(ctx, ref: str, fmt: str, all_formats: bool, accessed) -> None:
     """Cite a document or passage: REF is DOC_ID or DOC_ID#ANCHOR (as shown by `kb search`)."""
-    from kb.cite import FORMATS, cite, parse_ref, render
+    from kb.cite import cite, parse_ref
+    from kb.citeformats import render
     from kb.library import Library
 
     settings = _settings(ctx)
@@ -518,7 +516,7 @@ def cite_cmd(ctx, ref: str, fmt: str, all_formats: bool, accessed) -> None:
     if not all_formats:
         click.echo(render(citation, fmt))
         return
-    for i, name in enumerate(FORMATS):
+    for i, name in enumerate(CITE_FORMAT_IDS):
         if i:
             click.echo()
         click.echo(f"== {name} ==")
@@ -538,6 +536,7 @@ def cite_cmd(ctx, ref: str, fmt: str, all_formats: bool, accessed) -> None:
 @click.pass_context
 def lists_cmd(ctx, slug: str | None, fmt: str, as_json: bool) -> None:
     """List the reading lists, or print the list SLUG with its items (missing ones marked)."""
+    from kb import listformats as show
     from kb import readinglists as rl
     from kb.errors import ConfigError
     from kb.library import Library
@@ -547,7 +546,7 @@ def lists_cmd(ctx, slug: str | None, fmt: str, as_json: bool) -> None:
     if slug is None:
         lists, problems = rl.load_reading_lists(settings.corpus)
         if fmt == "json":
-            _echo_json({"lists": [rl.list_summary_dict(r) for r in lists],
+            _echo_json({"lists": [show.list_summary_dict(r) for r in lists],
                         "problems": [p.to_dict() for p in problems]})  # fmt: skip
             return
         for p in problems:
@@ -556,9 +555,9 @@ def lists_cmd(ctx, slug: str | None, fmt: str, as_json: bool) -> None:
             click.echo(f"No reading lists in {settings.corpus / rl.LISTS_DIR}.")
         width = max((len(r.slug) for r in lists), default=0)
         for r in lists:
-            about = rl.list_facts(r)
+            about = show.list_facts(r)
             if fmt == "markdown":
-                click.echo(f"- **{r.slug}**: {rl.esc(r.title)} ({rl.esc(about)})")
+                click.echo(f"- **{r.slug}**: {show.esc(r.title)} ({show.esc(about)})")
             else:
                 click.echo(f"{r.slug:<{width}}  {r.title}\n{'':<{width}}  {about}")
         return
@@ -574,11 +573,11 @@ def lists_cmd(ctx, slug: str | None, fmt: str, as_json: bool) -> None:
     except KbError as exc:
         raise Fatal(str(exc)) from exc
     if fmt == "json":
-        _echo_json(rl.list_dict(reading_list, resolved, settings.base_url))
+        _echo_json(show.list_dict(reading_list, resolved, settings.base_url))
     elif fmt == "markdown":
-        click.echo(rl.render_markdown(reading_list, resolved, settings.base_url))
+        click.echo(show.render_markdown(reading_list, resolved, settings.base_url))
     else:
-        click.echo(rl.render_text(reading_list, resolved))
+        click.echo(show.render_text(reading_list, resolved))
 
 
 # ---- serve -------------------------------------------------------------------------------------

@@ -25,17 +25,10 @@ from indexer.report import EXIT_FATAL, EXIT_OK, EXIT_SOME_FAILED, FileStatus, In
 from indexer.run import Progress
 from indexer.sidecars import write_sidecar
 from indexer.staging import Staged, stage
+from kb.doctypes import type_entry
 from kb.errors import KbError
 from kb.settings import Settings
 from kb.store import IndexStore
-
-TYPE_FOLDERS = {
-    "meeting": "meetings",
-    "guide": "guides",
-    "directive": "directives",
-    "article": "articles",
-    "other": "about",
-}
 
 
 class SourceStatus(StrEnum):
@@ -59,8 +52,7 @@ def check_metadata(
     language: str | None = None,
 ) -> AddMetadata:
     """Validate the flags of `kb add`; AddError names the first bad one and what would do."""
-    from kb.doctypes import normalise_type
-    from kb.models import DOC_TYPES
+    from kb.doctypes import DOC_TYPES, normalise_type
     from kb.text import normalise_language, parse_date
 
     norm_type = None
@@ -186,7 +178,7 @@ def _place(
         dest = corpus / rel
         status = SourceStatus.UNCHANGED
     else:
-        rel = f"{TYPE_FOLDERS[staged.doc_type]}/{staged.name}"
+        rel = f"{type_entry(staged.doc_type).folder}/{staged.name}"
         dest = corpus / rel
         _check_doc_id_free(corpus, rel)
         if dest.exists():

@@ -7,18 +7,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from indexer.add_options import AddError
+from kb.formats import download_suffix
 
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
-_CONTENT_TYPES = {
-    "text/html": ".html",
-    "application/xhtml+xml": ".html",
-    "application/pdf": ".pdf",
-    "application/x-pdf": ".pdf",
-    "text/plain": ".txt",
-    "text/markdown": ".md",
-    "text/x-markdown": ".md",
-}
 
 
 def is_url(source: str) -> bool:
@@ -69,7 +61,7 @@ def fetch(url: str, dest_dir: Path, *, timeout: float, max_bytes: int) -> Path:
     data = b"".join(chunks)
     if not data:
         raise AddError(f"{url}: the server sent an empty answer")
-    suffix = ".pdf" if data.startswith(b"%PDF-") else _CONTENT_TYPES.get(content_type)
+    suffix = download_suffix(data, content_type)
     if suffix is None:
         raise AddError(f"{url}: kb cannot index {content_type} (web pages, PDF and text only)")
     path = dest_dir / f"download{suffix}"

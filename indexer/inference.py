@@ -5,37 +5,12 @@ readable title.
 from __future__ import annotations
 
 import re
+from functools import cache
 from pathlib import PurePosixPath
 
-from kb.doctypes import normalise_type
+from kb.doctypes import TYPES, normalise_type
 from kb.text import fold, parse_date
 
-# Title words that give a document's type away, tried on the folded title; the earliest
-# match in the title wins ("Meeting report: a new guide" is a meeting).
-_TITLE_TYPE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (
-        "meeting",
-        re.compile(
-            r"\breport from\b|\bmeetings?\b|\bminutes\b|\bmotes(?:anteckningar|rapport)"
-            r"|\bmote(?:referat|protokoll)|\breferat\b|\bprotokoll\b|\bkokous|\bcompte rendu\b"
-        ),
-    ),
-    (
-        "guide",
-        re.compile(
-            r"\bguides?\b|\bguidelines?\b|\bbest[- ]practices?\b|\bhandbo(?:ok|k)\b"
-            r"|\bvagledning|\bveiled(?:er|ning)|\bvejledning|\briktlinjer\b|\bhow to\b"
-            r"|\bchecklists?\b|\bleitfaden\b|\bhandleiding\b"
-        ),
-    ),
-    (
-        "directive",
-        re.compile(
-            r"\bdirectives?\b|\bregulations?\b|\bforskrift|\bforeskrift|\bforordning"
-            r"|\bdirektiv|\brichtlini?e|\blag\b|\blov om\b|§"
-        ),
-    ),
-)
 _LEADING_DATE = re.compile(r"^(\d{4}[-_.]?\d{2}[-_.]?\d{2})[-_. ]+(.+)$")
 
 
@@ -51,11 +26,17 @@ def infer_type(rel_path: str, title: str | None) -> str:
             return doc_type
     folded = fold(title or "")
     earliest: tuple[int, str] | None = None
-    for doc_type, pattern in _TITLE_TYPE_PATTERNS:
+    for doc_type, pattern in _title_patterns():
         match = pattern.search(folded)
         if match and (earliest is None or match.start() < earliest[0]):
             earliest = (match.start(), doc_type)
     return earliest[1] if earliest else "other"
+
+
+@cache
+def _title_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """Each type's title words, compiled, in the order of the types (the first wins a tie)."""
+    return tuple((t.id, re.compile(t.title_words)) for t in TYPES if t.title_words)
 
 
 def title_from_filename(rel_path: str) -> str:

@@ -30,6 +30,7 @@ from indexer.inference import infer_type, title_from_filename
 from indexer.language import detect_language
 from kb.doctypes import normalise_type
 from kb.errors import ConfigError
+from kb.formats import get_format
 from kb.models import DocumentMetadata
 from kb.text import infer_date, normalise_language, parse_date
 
@@ -69,12 +70,6 @@ _KEY_ALIASES = {
     "doc_type": "type",
     "document_type": "type",
 }
-_SOURCE_LABELS = {
-    "markdown": "front matter",
-    "html": "HTML metadata",
-    "pdf": "PDF metadata",
-}
-
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
 
@@ -144,7 +139,8 @@ def describe(
     key, unusable date or language), each naming where the bad value came from.
     """
     warnings: list[str] = []
-    embedded_label = _SOURCE_LABELS.get(extraction.format, "embedded metadata")
+    fmt = get_format(extraction.format)
+    embedded_label = fmt.metadata_source if fmt else "embedded metadata"
     sources = [
         ("sidecar", _canonical_keys(sidecar, "sidecar", warnings)),
         (embedded_label, _canonical_keys(extraction.metadata, None, warnings)),

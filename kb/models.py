@@ -4,15 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-DOC_TYPES = ("meeting", "guide", "directive", "article", "other")
-TYPE_LABELS = {
-    "meeting": "Meeting report",
-    "guide": "Best-practice guide",
-    "directive": "Directive",
-    "article": "Article",
-    "other": "Other",
-}
-
 
 @dataclass(frozen=True)
 class Passage:

@@ -13,8 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from kb.doctypes import normalise_type
-from kb.models import DOC_TYPES
+from kb.doctypes import DOC_TYPES, normalise_type
 from kb.text import LANGUAGE_NAMES, fold, normalise_language
 from kb.vocabulary import Vocabulary
 

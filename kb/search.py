@@ -21,9 +21,9 @@ from kb.analysis import (
     stemmed_analyzer,
     stopwords,
 )
+from kb.doctypes import TYPE_LABELS
 from kb.highlight import HighlightTerms, snippet
 from kb.library import DocInfo, Library, Snapshot
-from kb.models import TYPE_LABELS
 from kb.postings import Evaluated, PostingsIndex
 from kb.query import All, Filters, Node, Not, ParsedQuery, Phrase, QueryParser, Word
 from kb.ranking import (

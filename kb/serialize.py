@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from kb.doctypes import TYPE_LABELS
 from kb.documents import DocumentView, permalink
 from kb.library import DocInfo
-from kb.models import TYPE_LABELS
 from kb.search import DocumentHit, SearchResult
 from kb.text import LANGUAGE_NAMES
 

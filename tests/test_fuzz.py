@@ -28,9 +28,10 @@ from pylatexenc.latex2text import LatexNodes2Text
 from indexer.extract import Extraction, ExtractionProblem, extract_file
 from indexer.extract.html import extract_html
 from indexer.extract.markdown import extract_markdown
-from kb.cite import Citation, citation_key, parse_ref, render
+from kb.cite import Citation, citation_key, parse_ref
+from kb.citeformats import render
+from kb.doctypes import DOC_TYPES, TYPE_LABELS
 from kb.documents import permalink
-from kb.models import DOC_TYPES, TYPE_LABELS
 from kb.query import QueryParser
 from kb.search import Searcher, SearchRequest, open_searcher
 from kb.settings import Settings

@@ -12,9 +12,8 @@ from indexer.entities import EntityMatcher, find_organisations, find_topics
 from indexer.extract.base import Block, Extraction
 from indexer.inference import infer_type, title_from_filename
 from indexer.metadata import describe, is_sidecar, read_sidecar, sidecar_paths
-from kb.doctypes import normalise_type
+from kb.doctypes import DOC_TYPES, normalise_type
 from kb.errors import ConfigError
-from kb.models import DOC_TYPES
 from kb.text import infer_date
 from kb.vocabulary import Organisation, Topic, Vocabulary
 

@@ -10,13 +10,11 @@ import pytest
 from cli import main
 from kb.errors import ConfigError, NotFound
 from kb.library import Library
+from kb.listformats import list_dict, render_markdown, render_text
 from kb.readinglists import (
     ListProblem,
     get_reading_list,
-    list_dict,
     load_reading_lists,
-    render_markdown,
-    render_text,
     resolve,
     sections,
     validate,

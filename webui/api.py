@@ -7,11 +7,12 @@ from dataclasses import asdict
 from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
 
 from kb import cite as citing
-from kb import readinglists
+from kb import listformats, readinglists
+from kb.citeformats import CITE_FORMAT_IDS, CITE_FORMATS, cite_format, file_name
 from kb.documents import load_document
 from kb.serialize import doc_info_dict, document_dict, search_result_dict
 from webui.context import search_request_from_args, searcher, settings
-from webui.pages import CITE_LABELS, home_data
+from webui.pages import home_data
 from webui.security import CSP_FILES
 from webui.suggest import Suggester
 
@@ -34,7 +35,7 @@ def index():
                 {"topic": t, "label": label, "documents": n} for t, label, n in data["topics"]
             ],
             "latest": [doc_info_dict(d, base_url) for d in data["latest"]],
-            "lists": [readinglists.list_summary_dict(rl) for rl in data["lists"]],
+            "lists": [listformats.list_summary_dict(rl) for rl in data["lists"]],
             "endpoints": {
                 "search": url_for("api.search"),
                 "document": "/api/doc/<doc_id>",
@@ -70,7 +71,7 @@ def lists():
     found, problems = readinglists.load_reading_lists(settings().corpus)
     return jsonify(
         {
-            "lists": [readinglists.list_summary_dict(rl) for rl in found],
+            "lists": [listformats.list_summary_dict(rl) for rl in found],
             "problems": [p.to_dict() for p in problems],
         }
     )
@@ -81,7 +82,7 @@ def reading_list(slug: str):
     snap = searcher().library.snapshot()
     found = readinglists.get_reading_list(settings().corpus, slug)
     resolved = readinglists.resolve(found, snap)
-    return jsonify(readinglists.list_dict(found, resolved, settings().base_url))
+    return jsonify(listformats.list_dict(found, resolved, settings().base_url))
 
 
 @bp.get("/cite/<path:doc_id>")
@@ -98,31 +99,32 @@ def cite(doc_id: str):
                 "citation": asdict(citation),
                 "formats": [
                     {
-                        "format": name,
-                        "label": CITE_LABELS[name],
-                        "media_type": citing.MEDIA_TYPES[name],
-                        "file_name": citing.file_name(citation, name),
-                        "text": citing.render(citation, name),
+                        "format": entry.id,
+                        "label": entry.label,
+                        "media_type": entry.media_type,
+                        "file_name": file_name(citation, entry.id),
+                        "text": entry.renderer(citation),
                         "download": url_for(
                             "api.cite",
                             doc_id=doc_id,
                             anchor=citation.anchor,
-                            format=name,
+                            format=entry.id,
                             download=1,
                         ),
                     }
-                    for name in citing.FORMATS
+                    for entry in CITE_FORMATS
                 ],
             }
         )
-    if fmt not in citing.FORMATS:
-        abort(400, f"Unknown citation format '{fmt[:40]}'; use one of {', '.join(citing.FORMATS)}.")
-    text = citing.render(citation, fmt) + "\n"
-    response = Response(text, content_type=f"{citing.MEDIA_TYPES[fmt]}; charset=utf-8")
+    if fmt not in CITE_FORMAT_IDS:
+        abort(
+            400, f"Unknown citation format '{fmt[:40]}'; use one of {', '.join(CITE_FORMAT_IDS)}."
+        )
+    entry = cite_format(fmt)
+    text = entry.renderer(citation) + "\n"
+    response = Response(text, content_type=f"{entry.media_type}; charset=utf-8")
     disposition = "attachment" if request.args.get("download") in ("1", "true", "yes") else "inline"
-    response.headers.set(
-        "Content-Disposition", disposition, filename=citing.file_name(citation, fmt)
-    )
+    response.headers.set("Content-Disposition", disposition, filename=file_name(citation, fmt))
     response.headers["Content-Security-Policy"] = CSP_FILES
     return response
 

@@ -20,9 +20,10 @@ from flask import (
 
 from kb import cite as citing
 from kb import readinglists
+from kb.citeformats import CITE_FORMATS
+from kb.doctypes import DOC_TYPES, TYPE_LABELS, TYPE_PLURALS
 from kb.documents import load_document
 from kb.highlight import HighlightTerms
-from kb.models import DOC_TYPES, TYPE_LABELS
 from kb.search import SearchResult
 from kb.status import index_status
 from kb.text import LANGUAGE_NAMES
@@ -41,20 +42,6 @@ from webui.security import CSP_FILES
 
 bp = Blueprint("pages", __name__)
 
-TYPE_PLURALS = {
-    "meeting": "Meeting reports",
-    "guide": "Best-practice guides",
-    "directive": "Directives",
-    "article": "Articles",
-    "other": "Other documents",
-}
-CITE_LABELS = {
-    "text": "Plain text",
-    "markdown": "Markdown",
-    "bibtex": "BibTeX",
-    "ris": "RIS",
-    "csl-json": "CSL-JSON",
-}
 MAX_HIGHLIGHT_QUERY = 500
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 VERSION_RE = re.compile(r"[0-9a-f]{4,64}")
@@ -68,8 +55,7 @@ def labels() -> dict:
         "TYPE_PLURALS": TYPE_PLURALS,
         "LANGUAGE_NAMES": LANGUAGE_NAMES,
         "FILTER_LABELS": FILTER_LABELS,
-        "CITE_LABELS": CITE_LABELS,
-        "CITE_FORMATS": citing.FORMATS,
+        "CITE_FORMATS": CITE_FORMATS,
     }
 
 
@@ -287,7 +273,7 @@ def cite_page(doc_id: str):
     snap = searcher().library.snapshot()
     anchor = request.args.get("anchor", "").strip()[:200] or None
     citation = citing.cite(snap, doc_id, anchor, settings().base_url)
-    formats = [(fmt, CITE_LABELS[fmt], citing.render(citation, fmt)) for fmt in citing.FORMATS]
+    formats = [(fmt.id, fmt.label, fmt.renderer(citation)) for fmt in CITE_FORMATS]
     info = snap.catalogue[doc_id]
     return render_template(
         "pages/cite.html", citation=citation, formats=formats, doc=info, anchor=citation.anchor

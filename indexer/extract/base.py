@@ -26,7 +26,7 @@ class Extraction:
     keywords, sample. Inference happens later.
     """
 
-    format: str  # "markdown" | "html" | "pdf" | "text"
+    format: str  # the id of its kb.formats.Format: "markdown", "html", "pdf", "text"
     title: str | None
     blocks: list[Block]
     metadata: dict[str, Any] = field(default_factory=dict)
