@@ -133,7 +133,8 @@ def test_every_file_ends_as_an_extraction_or_a_reasoned_problem(
         for p in REALCORPUS.rglob("*")
         if p.is_file() and p.parent != REALCORPUS
     }
-    assert len(files) == 699  # as the README says
+    # office/ is a collection of its own (Office formats, e-mail, scans), with its own README.
+    assert len({f for f in files if not f.startswith("office/")}) == 699  # as the README says
     assert {f for f in files if not f.startswith("pdf/")} <= set(outcomes)
     escaped = {o.path: o.error for o in outcomes.values() if o.error}
     assert escaped == {}
