@@ -16,19 +16,17 @@ import re
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from indexer.extract import extract_file
 from indexer.extract.base import Extraction, ExtractionProblem
-
-REALCORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "realcorpus"
+from tests.prerequisites import REALCORPUS, needs
 
 pytestmark = [
     pytest.mark.realcorpus,
     pytest.mark.slow,
-    pytest.mark.skipif(not REALCORPUS.is_dir(), reason="../shared/realcorpus not found"),
+    needs("realcorpus"),
 ]
 
 TIME_LIMIT = 30.0

@@ -38,6 +38,7 @@ from kb.search import Searcher, SearchRequest
 from kb.settings import Settings
 from kb.store import CURRENT, MANIFEST, IndexStore
 from tests.conftest import ROOT, write
+from tests.prerequisites import missing
 
 KB = [sys.executable, "-c", "from cli import main; main()"]
 SMALL_DOCS = 4  # documents in conftest's small corpus
@@ -147,15 +148,16 @@ def test_disk_full_during_incremental_run_keeps_the_previous_index(small_index, 
 
 @pytest.fixture
 def tiny_disk(tmp_path: Path):
-    """A 3 MB tmpfs, or a skip where this machine does not let the tests mount one."""
+    """A 3 MB tmpfs; where this machine does not let the tests mount one, a skip (a failure
+    under CI)."""
     mount = tmp_path / "disk"
     mount.mkdir()
     if os.geteuid() != 0 or not shutil.which("mount"):
-        pytest.skip("mounting a tmpfs needs root; the RLIMIT_FSIZE tests cover a full disk")
+        missing("mounting a tmpfs needs root and mount; the RLIMIT_FSIZE tests cover a full disk")
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)],
                           capture_output=True, text=True)  # fmt: skip
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()}); RLIMIT_FSIZE covers it")
+        missing(f"cannot mount a tmpfs here ({done.stderr.strip()}); RLIMIT_FSIZE covers it")
     try:
         yield mount
     finally:

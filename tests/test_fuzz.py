@@ -36,6 +36,7 @@ from kb.search import Searcher, SearchRequest, open_searcher
 from kb.settings import Settings
 from kb.vocabulary import Vocabulary, load_vocabulary
 from tests.conftest import BUNDLED_CORPUS, ROOT
+from tests.prerequisites import require
 
 TIME_BOUND = 2.0  # seconds: a safety bound on pathological input, not a speed benchmark
 BASE = "http://127.0.0.1:5000"
@@ -86,8 +87,7 @@ def finishes_within(seconds: float, setup: str, work: str, data: str) -> bool:
     """Whether `work` (code reading `data`) ends within `seconds`, run after `setup` in a
     fresh interpreter that is stopped at the limit: a pathological case costs the limit,
     not the minutes it would take."""
-    if not hasattr(signal, "setitimer"):
-        pytest.skip("needs signal.setitimer")
+    require("setitimer")
     code = _CHILD.format(setup=setup, seconds=seconds, work=work)
     done = subprocess.run(
         [sys.executable, "-c", code], input=data, capture_output=True, text=True, cwd=ROOT,
