@@ -388,13 +388,28 @@ def assert_unavailable(target: str, reply) -> None:
         assert "text/html" in reply.headers["content-type"] and "kb index" in reply.text
 
 
+def until_all_unavailable(port: int, seconds: float = 30) -> None:
+    """Probe until one round of PROBES all answer 503: the library looks at the index at most
+    once a second, and until it does a thread with the index open may answer from it. Any
+    answer but a 200 or a 503 fails at once."""
+    deadline = time.monotonic() + seconds
+    while True:
+        seen = statuses(port, rounds=1)
+        for target, status, reply in seen:
+            assert status in (200, 503), (target, status, reply.body[:300])
+        if all(status == 503 for _, status, _ in seen):
+            return
+        assert time.monotonic() < deadline, [(t, s) for t, s, _ in seen]
+        time.sleep(0.05)
+
+
 def test_index_deleted_under_a_running_server_answers_503_on_every_thread(small_index):
     """Every server thread had the index open, and could go on reading its unlinked files:
     it must say the index is gone instead."""
     with KbServer(small_index.corpus, small_index.index, threads=4) as server:
         warm_up(server.port)
         shutil.rmtree(small_index.index)
-        time.sleep(1.2)  # the library looks at the index at most once a second
+        until_all_unavailable(server.port)
         for target, _, reply in statuses(server.port):
             assert_unavailable(target, reply)
 
@@ -410,7 +425,7 @@ def test_index_deleted_under_a_running_server_never_500s_and_recovers(small_inde
             assert status in (200, 503), (target, status, reply.body[:300])
             if status == 503:
                 assert_unavailable(target, reply)
-        time.sleep(1.2)
+        until_all_unavailable(server.port)
         for target, _, reply in statuses(server.port):
             assert_unavailable(target, reply)
             assert str(small_index.index) not in reply.text
