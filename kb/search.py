@@ -23,7 +23,7 @@ from kb.analysis import (
 )
 from kb.highlight import HighlightTerms, snippet
 from kb.library import DocInfo, Library, Snapshot
-from kb.models import LANGUAGE_NAMES, TYPE_LABELS
+from kb.models import TYPE_LABELS
 from kb.postings import Evaluated, PostingsIndex
 from kb.query import All, Filters, Node, Not, ParsedQuery, Phrase, QueryParser, Word
 from kb.ranking import (
@@ -35,7 +35,7 @@ from kb.ranking import (
     WEIGHT_TITLE,
 )
 from kb.spelling import Speller
-from kb.vocabulary import fold
+from kb.text import LANGUAGE_NAMES, fold
 
 SORTS = ("relevance", "newest")
 MAX_PAGE_SIZE = 100
