@@ -96,13 +96,15 @@ _LISTED_CHANGES = 20  # files added/updated/removed listed one per line, the res
 
 
 def _print_report(report, verb: str, quiet: bool = False) -> None:
+    from indexer.report import FileStatus
+
     s = report.summary
     for note in report.notes:
         click.echo(f"note: {note}")
     if not quiet and verb == "index" and not report.rebuilt:
-        changed = [f for f in report.files if f.change or f.status == "removed"]
+        changed = [f for f in report.files if f.change or f.status is FileStatus.REMOVED]
         for f in changed[:_LISTED_CHANGES]:
-            label = f.change if f.status == "indexed" else f.status
+            label = f.change if f.status is FileStatus.INDEXED else f.status
             click.echo(f"{label:>8}  {f.path}" + (f"  ({f.doc_id})" if f.doc_id else ""))
         if len(changed) > _LISTED_CHANGES:
             click.echo(f"          … and {len(changed) - _LISTED_CHANGES} more")
@@ -110,7 +112,7 @@ def _print_report(report, verb: str, quiet: bool = False) -> None:
         for f in report.files:
             for warning in f.warnings if f.change else ():
                 click.echo(f" warning  {f.path}: {warning}")
-    problems = [f for f in report.files if f.status in ("skipped", "failed")]
+    problems = [f for f in report.files if f.status in (FileStatus.SKIPPED, FileStatus.FAILED)]
     for f in problems:
         click.echo(f"{f.status:>8}  {f.path}: {f.reason}")
     for p in report.list_problems:
@@ -235,7 +237,7 @@ def add_cmd(ctx, sources, doc_type, date, title, org, topic, lang, name, replace
     source_url. Prints each document's id and permalink. An existing different file is
     never overwritten without --replace.
     """
-    from indexer.add import add_sources, check_metadata
+    from indexer.add import SourceStatus, add_sources, check_metadata
 
     settings = _settings(ctx)
     try:
@@ -256,7 +258,7 @@ def add_cmd(ctx, sources, doc_type, date, title, org, topic, lang, name, replace
         _echo_json(report.to_dict())
         ctx.exit(report.exit_code)
     for r in report.sources:
-        if r.status == "failed":
+        if r.status is SourceStatus.FAILED:
             click.echo(f"  failed  {r.reason}", err=True)
         else:
             click.echo(f"{r.status:>8}  {r.doc_id}  {r.permalink}")

@@ -29,14 +29,16 @@ from pathlib import Path
 
 import pytest
 
-import indexer.build
+import indexer.plan
+import indexer.run
 from benchmarks.soak import KbServer, http_request
 from indexer.build import run_index
 from kb.errors import CorpusEmpty
+from kb.generation import MANIFEST
 from kb.library import Library
 from kb.search import Searcher, SearchRequest
 from kb.settings import Settings
-from kb.store import CURRENT, MANIFEST, IndexStore
+from kb.store import CURRENT, IndexStore
 from tests.conftest import ROOT, write
 from tests.prerequisites import missing
 
@@ -271,14 +273,14 @@ def test_an_emptied_corpus_folder_removes_nothing(small_index, runner):
 def test_unreadable_file_is_reported_and_retried_when_readable(small_index, monkeypatch):
     target = small_index.corpus / "guides/lifespan.md"
     target.write_text(target.read_text() + "\nNow with a kingfisher.\n")
-    real_sha = indexer.build.file_sha256
+    real_sha = indexer.plan.file_sha256
 
     def sha(path: Path) -> str:
         if Path(path) == target:
             raise PermissionError(13, "Permission denied", str(path))
         return real_sha(path)
 
-    monkeypatch.setattr(indexer.build, "file_sha256", sha)
+    monkeypatch.setattr(indexer.plan, "file_sha256", sha)
     report = run_index(small_index, workers=1)
     assert report.exit_code == 1
     failed = {f.path: f.reason for f in report.files if f.status == "failed"}
@@ -294,14 +296,14 @@ def test_unreadable_file_is_reported_and_retried_when_readable(small_index, monk
 def test_file_vanishing_between_discovery_and_reading(small_index, monkeypatch):
     write(small_index.corpus / "guides/ghost.md", "# Ghost\n\nA kingfisher ghost.\n")
     write(small_index.corpus / "guides/stays.md", "# Stays\n\nA robin stays.\n")
-    real_discover = indexer.build.discover
+    real_discover = indexer.run.discover
 
     def discover_then_delete(corpus):
         found = real_discover(corpus)
         (small_index.corpus / "guides/ghost.md").unlink()
         return found
 
-    monkeypatch.setattr(indexer.build, "discover", discover_then_delete)
+    monkeypatch.setattr(indexer.run, "discover", discover_then_delete)
     files = report_of(small_index)
     assert files["guides/ghost.md"] == ("failed", "cannot read file: No such file or directory")
     assert files["guides/stays.md"][0] == "indexed"

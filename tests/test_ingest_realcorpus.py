@@ -39,7 +39,7 @@ def test_every_file_is_accounted_for(indexed):
     files, problems = discover(REALCORPUS)
     reported = [f.path for f in report.files]
     assert len(reported) == len(set(reported))
-    assert set(reported) == {f.rel for f in files} | {p for p, _ in problems}
+    assert set(reported) == {f.rel for f in files} | {p.rel for p in problems}
     for f in report.files:
         assert f.status in ("indexed", "skipped", "failed")
         if f.status == "indexed":

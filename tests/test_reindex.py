@@ -257,22 +257,22 @@ def test_parallel_extraction_gives_the_same_index_as_serial(tmp_path: Path, smal
 
 
 def _extract_or_die(items):
-    """Stands in for indexer.build._extract_chunk in the workers: dies on one file."""
-    import indexer.build as build
+    """Stands in for indexer.workers._extract_chunk in the workers: dies on one file."""
+    import indexer.workers as workers
 
     if any("crash-me" in cf.rel for cf, _ in items):
         os._exit(3)
-    return [build.extract_document(build._worker.corpus, cf, sha, build._worker.matcher)
+    return [workers.extract_document(workers._worker.corpus, cf, sha, workers._worker.matcher)
             for cf, sha in items]  # fmt: skip
 
 
 def test_a_dying_worker_fails_only_its_file(small_corpus: Path, tmp_path: Path, monkeypatch):
-    import indexer.build as build
+    import indexer.workers as workers
 
     for i in range(24):
         write(small_corpus / f"notes/n{i:02d}.md", f"# Note {i}\n\nRepair note {i}.\n")
     write(small_corpus / "notes/crash-me.md", "# Crash\n\nThis one kills its worker.\n")
-    monkeypatch.setattr(build, "_extract_chunk", _extract_or_die)
+    monkeypatch.setattr(workers, "_extract_chunk", _extract_or_die)
     settings = Settings.resolve(small_corpus, tmp_path / "index")
     report = run_index(settings, workers=2)
     failed = [f for f in report.files if f.status == "failed"]
