@@ -9,7 +9,7 @@ knows about it):
     add:N     whoosh's writer is given its N-th record               whoosh.writing.SegmentWriter.add_document
     toc       the commit has written its segment files, but not the  whoosh.index.TOC.write
               table of contents that makes them part of the index
-    manifest  the whoosh commit is done, the manifest is not         kb.store.Generation.write_manifest
+    manifest  the whoosh commit is done, the manifest is not         kb.generation.Generation.write_manifest
     busy      the run found the writer lock held by another process  fcntl.flock
 
 When the run gets there, MARKER is created and the run waits, where it is, until the test
@@ -100,7 +100,7 @@ def install(point: str, marker: Path) -> None:
 
         fcntl.flock = flock
     elif point == "manifest":
-        from kb.store import Generation
+        from kb.generation import Generation
 
         _on_call(Generation, "write_manifest", lambda: True, marker)
     else:
