@@ -245,11 +245,9 @@ def test_url_failures_are_explained_and_write_nothing(runner, small_index, serve
                                                       options, message):  # fmt: skip
     corpus_before = files_under(small_index.corpus)
     index_before = files_under(small_index.index)
-    started = time.monotonic()
     result = kb(runner, small_index, "add", f"{server}{path}", *options)
     assert result.exit_code == 2, result.output
-    assert message in result.output
-    assert time.monotonic() - started < 2.5
+    assert message in result.output  # how long it takes: benchmarks/bounds.py
     assert files_under(small_index.corpus) == corpus_before
     index_after = files_under(small_index.index)
     index_after.pop("LOCK", None), index_before.pop("LOCK", None)

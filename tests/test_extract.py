@@ -21,11 +21,9 @@ from indexer.extract.html import decode_html, extract_html
 from indexer.extract.markdown import extract_markdown
 from indexer.extract.pdf import clean_page_text, extract_pdf
 from indexer.extract.text import decode_text, extract_text
+from tests.prerequisites import REALCORPUS, needs, require
 
-REALCORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "realcorpus"
-needs_realcorpus = pytest.mark.skipif(
-    not REALCORPUS.is_dir(), reason="../shared/realcorpus not found"
-)
+needs_realcorpus = needs("realcorpus")
 
 
 def all_text(extraction: Extraction) -> str:
@@ -99,8 +97,7 @@ def pdf_file(tmp_path: Path, data: bytes, name: str = "doc.pdf") -> Path:
 def pdf_reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Runs a PDF test twice: page text from pdftotext (when installed), and from pypdf."""
     if request.param == "pdftotext":
-        if shutil.which("pdftotext") is None:
-            pytest.skip("pdftotext (poppler-utils) is not installed")
+        require("pdftotext")
         monkeypatch.setenv(pdftotext.ENV_SWITCH, "1")
     else:
         monkeypatch.setenv(pdftotext.ENV_SWITCH, "0")
@@ -1125,7 +1122,7 @@ def fake_pdftotext(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str)
     return started
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext is not installed")
+@needs("pdftotext")
 def test_pdftotext_reads_the_text_when_installed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

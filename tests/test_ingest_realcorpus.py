@@ -15,11 +15,12 @@ from kb.library import Library
 from kb.search import SearchRequest, open_searcher
 from kb.settings import Settings
 from tests.conftest import REALCORPUS
+from tests.prerequisites import needs
 
 pytestmark = [
     pytest.mark.realcorpus,
     pytest.mark.slow,
-    pytest.mark.skipif(not REALCORPUS.is_dir(), reason="../shared/realcorpus not found"),
+    needs("realcorpus"),
 ]
 
 BAD = "pdf-bad/pypdf-resources/resources"

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from indexer.language import detect_language, language_scores
-
-REALCORPUS = Path(__file__).resolve().parents[2] / "shared" / "realcorpus"
+from tests.prerequisites import REALCORPUS, needs
 
 PARAGRAPHS = {
     "en": [
@@ -142,7 +141,7 @@ def _crude_text(path: Path) -> str:
 
 
 @pytest.mark.realcorpus
-@pytest.mark.skipif(not REALCORPUS.is_dir(), reason="../shared/realcorpus not found")
+@needs("realcorpus")
 def test_accuracy_on_real_corpus() -> None:
     total, misses = 0, []
     with open(REALCORPUS / "MANIFEST.tsv", encoding="utf-8", newline="") as manifest:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from kb.query import All, Any, Not, Phrase, QueryParser, Word
@@ -96,9 +94,7 @@ def test_negated_filter(parse):
     ],
 )
 def test_bad_input_is_explained_not_raised(parse, query, message):
-    started = time.perf_counter()
-    q = parse(query)
-    assert time.perf_counter() - started < 0.5
+    q = parse(query)  # how long it takes: benchmarks/bounds.py
     assert any(message in m for m in q.messages), q.messages
     assert q.adjusted
 

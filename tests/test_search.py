@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from kb.search import SearchRequest, open_searcher
@@ -121,9 +119,7 @@ def test_prefix_search_is_bounded(searcher):
     ],
 )
 def test_malformed_queries_return_promptly_with_a_message(searcher, query):
-    started = time.perf_counter()
-    result = search(searcher, query)
-    assert time.perf_counter() - started < 2.0
+    result = search(searcher, query)  # how long it takes: benchmarks/bounds.py
     assert result.messages or result.total == 0
 
 
