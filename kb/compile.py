@@ -34,7 +34,8 @@ PREFIX_SCAN_CAP = 5000
 @dataclass(frozen=True)
 class Compiled:
     """A query tree as plans: `plan` as searched, `direct` without glossary translations
-    (None when the glossary added nothing: then it is `plan`), and the words to highlight."""
+    (what ranks in the first tier; the same as `plan` unless `expanded`), and the words to
+    highlight."""
 
     plan: p.Plan | None
     direct: p.Plan | None
@@ -45,10 +46,7 @@ class Compiled:
 def compile_query(snap: Snapshot, node: Node | None, messages: list[str]) -> Compiled:
     """Compile a query tree; notes for the reader (a prefix cut short) go to `messages`."""
     compiler = Compiler(snap, messages)
-    plan = compiler.compile(node) if node is not None else None
-    direct = None
-    if compiler.expanded and node is not None:
-        direct = Compiler(snap, [], glossary=False).compile(node)
+    plan, direct = compiler.compile(node) if node is not None else (None, None)
     return Compiled(plan, direct, compiler.expanded, compiler.highlight_terms())
 
 
@@ -57,13 +55,17 @@ def every_passage() -> p.Term:
     return p.Term(f.KIND, f.KIND_PASSAGE)
 
 
+# A query tree's plan with the glossary's translations, and without them: compiled in one
+# pass, side by side.
+Pair = tuple[p.Plan | None, p.Plan | None]
+
+
 class Compiler:
     """Compiles query trees against one snapshot (its languages, glossary and words)."""
 
-    def __init__(self, snap: Snapshot, messages: list[str], glossary: bool = True) -> None:
+    def __init__(self, snap: Snapshot, messages: list[str]) -> None:
         self.snap = snap
         self.messages = messages
-        self.use_glossary = glossary
         self.expanded = False  # whether the glossary added anything
         self.languages = snap.languages or ("en",)
         self.words: set[str] = set()
@@ -74,40 +76,34 @@ class Compiler:
     def highlight_terms(self) -> HighlightTerms:
         return HighlightTerms(frozenset(self.words), frozenset(self.stems), tuple(self.prefixes))
 
-    def compile(self, node: Node) -> p.Plan | None:
+    def compile(self, node: Node) -> Pair:
+        """The node's plan with glossary translations, and without."""
         if isinstance(node, Word):
             return self.word(node)
         if isinstance(node, Phrase):
             return self.phrase(node)
         if isinstance(node, Not):
             inner = self.compile(node.node)
-            return p.Excluding(every_passage(), inner) if inner is not None else None
-        positives, negatives = [], []
+            return _side_by_side(
+                lambda i: p.Excluding(every_passage(), inner[i]) if inner[i] is not None else None
+            )
+        positives: list[Pair] = []
+        negatives: list[Pair] = []
         # A word typed twice adds nothing but cost.
         for child in dict.fromkeys(node.nodes):
             if isinstance(child, Not):
-                q = self._silent(child.node)
-                if q is not None:
-                    negatives.append(q)
+                negatives.append(self._silent(child.node))
             else:
-                q = self.compile(child)
-                if q is not None:
-                    positives.append(q)
-        if not positives and not negatives:
-            return None
-        if isinstance(node, All) and len(positives) > 1:
-            base = p.AllOf(tuple(positives))
-        elif isinstance(node, All):
-            base = positives[0] if positives else every_passage()
-        elif positives:
-            base = p.any_of(positives, coordination=None if node.explicit else COORDINATION)
-        else:
-            base = every_passage()
-        if negatives:
-            return p.Excluding(base, p.any_of(negatives))
-        return base
+                positives.append(self.compile(child))
+        return _side_by_side(
+            lambda i: _combine(
+                node,
+                [q[i] for q in positives if q[i] is not None],
+                [q[i] for q in negatives if q[i] is not None],
+            )
+        )
 
-    def _silent(self, node: Node) -> p.Plan | None:
+    def _silent(self, node: Node) -> Pair:
         """Compile without collecting highlight terms (for excluded words)."""
         saved = (set(self.words), set(self.stems), list(self.prefixes))
         q = self.compile(node)
@@ -117,13 +113,20 @@ class Compiler:
     def _is_stopword(self, word: str) -> bool:
         return any(word in stopwords(lang) for lang in self.languages)
 
-    def word(
-        self, node: Word, expand: bool = True, langs: tuple[str, ...] | None = None
-    ) -> p.Plan | None:
+    def word(self, node: Word) -> Pair:
+        if node.prefix:
+            found = self.prefix(fold(node.text.lower()), node.field)
+            return found, found
+        subs = self._word(node, None)
+        if node.field == "title":
+            return p.any_of(subs), p.any_of(subs)
+        return p.any_of(subs + self.glossary(fold(node.text.lower()))), p.any_of(subs)
+
+    def _word(self, node: Word, langs: tuple[str, ...] | None) -> list[p.Plan]:
+        """A word's alternatives: its stem in each language's field (or only in `langs`),
+        its spelling in the exact, title and heading fields."""
         low = node.text.lower()
         folded = fold(low)
-        if node.prefix:
-            return self.prefix(folded, node.field)
         subs: list[p.Plan] = []
         if node.field == "title":
             subs.append(p.Term(f.TITLE, folded))
@@ -138,14 +141,18 @@ class Compiler:
                 subs.append(p.Term(f.EXACT, folded, boost=WEIGHT_EXACT))
                 subs.append(p.Term(f.TITLE, folded, boost=WEIGHT_TITLE))
                 subs.append(p.Term(f.HEADING, folded, boost=WEIGHT_HEADING))
-            if expand:
-                subs.extend(self.glossary(folded))
         self.words.add(folded)
-        return p.any_of(subs)
+        return subs
 
-    def phrase(
-        self, node: Phrase, expand: bool = True, langs: tuple[str, ...] | None = None
-    ) -> p.Plan | None:
+    def phrase(self, node: Phrase) -> Pair:
+        subs = self._phrase(node, None)
+        if node.field is not None:
+            return p.any_of(subs), p.any_of(subs)
+        return p.any_of(subs + self.glossary(fold(" ".join(node.words)))), p.any_of(subs)
+
+    def _phrase(self, node: Phrase, langs: tuple[str, ...] | None) -> list[p.Plan]:
+        """A phrase's alternatives: in each language's field (or only in `langs`) and the
+        exact field; a title: phrase in the title field."""
         subs: list[p.Plan] = []
         fields = [(f.TITLE, 1.0)] if node.field == "title" else [
             *((f"text_{lang}", WEIGHT_TEXT) for lang in (self.languages if langs is None else langs)),
@@ -159,15 +166,11 @@ class Compiler:
                 subs.append(p.Term(fieldname, tokens[0], boost=boost))
         for w in node.words:
             self.words.add(fold(w))
-        if expand and node.field is None:
-            subs.extend(self.glossary(fold(" ".join(node.words))))
-        return p.any_of(subs)
+        return subs
 
     def glossary(self, folded: str) -> list[p.Plan]:
         """Other languages' words for the same concept, weighted below the typed word."""
         out: list[p.Plan] = []
-        if not self.use_glossary:
-            return out
         for concept in self.concepts.get(folded, ()):
             for lang, term in concept.terms_by_language():
                 if fold(term) == folded:
@@ -176,10 +179,10 @@ class Compiler:
                 # (and the shared exact field): "klimat" is Swedish, not an English word.
                 langs = (lang,) if lang in self.languages else ()
                 parts = tuple(term.split())
-                q = (
-                    self.phrase(Phrase(parts), expand=False, langs=langs)
+                q = p.any_of(
+                    self._phrase(Phrase(parts), langs)
                     if len(parts) > 1
-                    else self.word(Word(parts[0]), expand=False, langs=langs)
+                    else self._word(Word(parts[0]), langs)
                 )
                 if q is not None:
                     out.append(p.boosted(q, WEIGHT_GLOSSARY))
@@ -211,6 +214,28 @@ class Compiler:
             )
         self.prefixes.append(folded)
         return p.any_of(p.Term(fieldname, t) for t in terms)
+
+
+def _side_by_side(build) -> Pair:
+    return build(0), build(1)
+
+
+def _combine(node: Node, positives: list[p.Plan], negatives: list[p.Plan]) -> p.Plan | None:
+    """An All or Any node's plan from its children's: all or any of the positive ones, less
+    any of the negative ones."""
+    if not positives and not negatives:
+        return None
+    if isinstance(node, All) and len(positives) > 1:
+        base: p.Plan = p.AllOf(tuple(positives))
+    elif isinstance(node, All):
+        base = positives[0] if positives else every_passage()
+    elif positives:
+        base = p.any_of(positives, coordination=None if node.explicit else COORDINATION)
+    else:
+        base = every_passage()
+    if negatives:
+        return p.Excluding(base, p.any_of(negatives))
+    return base
 
 
 def _concepts_by_term(snap: Snapshot) -> dict[str, list]:

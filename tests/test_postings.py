@@ -19,7 +19,7 @@ from kb.compile import Compiler
 from kb.engine import codec
 from kb.engine import postings as engine_postings
 from kb.engine.evaluate import Evaluator
-from kb.engine.plan import Filter, Term, any_of
+from kb.engine.plan import Filter, Phrase, Term, any_of
 from kb.engine.postings import PostingsIndex
 from kb.facets import tables
 from kb.library import Library
@@ -61,7 +61,7 @@ def _compile(snap, text: str):
     parsed = QueryParser(snap.vocabulary).parse(text)
     if parsed.node is None:
         return None
-    return Compiler(snap, []).compile(parsed.node)
+    return Compiler(snap, []).compile(parsed.node)[0]
 
 
 def _evaluated(snap, plan) -> dict[int, float]:
@@ -213,3 +213,19 @@ def test_top_documents_orders_as_whoosh_collapses(bundled_index, seed):
         assert top_documents(table, score, mask, wanted) == _reference_ranking(
             table.document_of, table.doc_ids, score, mask, wanted
         )
+
+
+def test_terms_the_index_cannot_hold_match_nothing(bundled_index):
+    """A field the schema lacks, or a phrase with a word the index lacks, matches nothing and
+    counts no terms (so it takes no part in coordination)."""
+    snap = Library(bundled_index).snapshot()
+    evaluator = Evaluator(PostingsIndex(snap.searcher, snap.searcher().doc_count_all()))
+    for plan in [
+        Term("no_such_field", "climate"),
+        Phrase(f.EXACT, ("climate", "qqqzzz")),
+        Phrase(f.EXACT, ("qqqzzz", "climate")),
+    ]:
+        found = evaluator.evaluate(plan)
+        assert not found.mask.any() and found.terms == 0, plan
+    absent = evaluator.evaluate(Phrase(f.EXACT, ("criteria", "climate", "lifespan")))
+    assert not absent.mask.any() and absent.terms == 3  # every word is there, not in a row
