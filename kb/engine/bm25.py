@@ -36,10 +36,15 @@ class IndexStatistics(Protocol):
 
 
 def bm25(
-    idf: float, weights: np.ndarray, lengths: np.ndarray, avgfl: float, b: float, k1: float
-) -> np.ndarray:
-    """BM25 of a term in each passage: `weights` are its frequencies, `lengths` the field
-    lengths of the passages (as the index stores them), `avgfl` the average field length."""
+    idf: float,
+    weights: np.ndarray | float,
+    lengths: np.ndarray | float,
+    avgfl: float,
+    b: float,
+    k1: float,
+) -> np.ndarray | float:
+    """BM25 of a term in each passage (or one): `weights` are its frequencies, `lengths` the
+    field lengths of the passages (as the index stores them), `avgfl` the average length."""
     return idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / avgfl)))
 
 
