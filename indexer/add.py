@@ -102,10 +102,9 @@ def check_metadata(
     language: str | None = None,
 ) -> AddMetadata:
     """Validate the flags of `kb add`; AddError names the first bad one and what would do."""
-    from indexer.dates import parse_date
-    from indexer.language import normalise_language
     from kb.doctypes import normalise_type
     from kb.models import DOC_TYPES
+    from kb.text import normalise_language, parse_date
 
     norm_type = None
     if doc_type is not None:
@@ -265,7 +264,7 @@ def _megabytes(size: int) -> str:
 
 
 def _slug(text: str) -> str:
-    from kb.vocabulary import fold
+    from kb.text import fold
 
     return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")[:80].rstrip("-")
 

@@ -20,8 +20,8 @@ from urllib.parse import unquote, urlsplit
 from kb.documents import load_document, permalink
 from kb.errors import NotFound
 from kb.library import Snapshot
-from kb.models import LANGUAGE_NAMES, TYPE_LABELS
-from kb.vocabulary import fold
+from kb.models import TYPE_LABELS
+from kb.text import LANGUAGE_NAMES, fold
 
 FORMATS = ("text", "markdown", "bibtex", "ris", "csl-json")
 EXTENSIONS = {"text": "txt", "markdown": "md", "bibtex": "bib", "ris": "ris", "csl-json": "json"}

@@ -8,7 +8,7 @@ names through `normalise_type` (`meetings/`, `riktlinjer/`).
 from __future__ import annotations
 
 from kb.models import DOC_TYPES, TYPE_LABELS
-from kb.vocabulary import fold
+from kb.text import fold
 
 # Keys are folded (lower case, no accents, words separated by one space); plurals ending
 # in -s need no entry of their own.

@@ -10,7 +10,8 @@ import numpy as np
 
 from kb import schema as f
 from kb.library import DocInfo, Snapshot
-from kb.models import LANGUAGE_NAMES, TYPE_LABELS
+from kb.models import TYPE_LABELS
+from kb.text import LANGUAGE_NAMES
 
 
 def tables(snap: Snapshot) -> Tables:

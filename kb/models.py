@@ -12,16 +12,6 @@ TYPE_LABELS = {
     "article": "Article",
     "other": "Other",
 }
-LANGUAGE_NAMES = {
-    "en": "English",
-    "sv": "Swedish",
-    "no": "Norwegian",
-    "da": "Danish",
-    "fi": "Finnish",
-    "fr": "French",
-    "de": "German",
-    "nl": "Dutch",
-}
 
 
 @dataclass(frozen=True)

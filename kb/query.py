@@ -15,8 +15,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from kb.doctypes import normalise_type
-from kb.models import DOC_TYPES, LANGUAGE_NAMES
-from kb.vocabulary import Vocabulary, fold
+from kb.models import DOC_TYPES
+from kb.text import LANGUAGE_NAMES, fold, normalise_language
+from kb.vocabulary import Vocabulary
 
 MAX_QUERY_CHARS = 1000
 MAX_TERMS = 48
@@ -25,12 +26,6 @@ MAX_DEPTH = 20
 YEAR_MIN, YEAR_MAX = 1900, 2100
 FILTER_FIELDS = ("type", "year", "org", "topic", "lang")
 SEARCH_FIELDS = ("title",)
-LANGUAGE_ALIASES = {
-    "english": "en", "swedish": "sv", "svenska": "sv", "norwegian": "no", "norsk": "no",
-    "bokmal": "no", "nb": "no", "nn": "no", "danish": "da", "dansk": "da", "finnish": "fi",
-    "suomi": "fi", "french": "fr", "francais": "fr", "german": "de", "deutsch": "de",
-    "dutch": "nl", "nederlands": "nl",
-}  # fmt: skip
 
 
 # ---- the tree a query becomes -------------------------------------------------------------
@@ -307,9 +302,8 @@ class QueryParser:
         return [topic.id]
 
     def _value_lang(self, value: str, messages: list[str]) -> list[str]:
-        v = fold(value)
-        v = LANGUAGE_ALIASES.get(v, v)
-        if v not in LANGUAGE_NAMES:
+        v = normalise_language(value)
+        if v is None:
             messages.append(
                 f"Unknown language '{value}'; use one of: {', '.join(LANGUAGE_NAMES)}. The filter was ignored."
             )

@@ -6,8 +6,9 @@ from dataclasses import asdict
 
 from kb.documents import DocumentView, permalink
 from kb.library import DocInfo
-from kb.models import LANGUAGE_NAMES, TYPE_LABELS
+from kb.models import TYPE_LABELS
 from kb.search import DocumentHit, SearchResult
+from kb.text import LANGUAGE_NAMES
 
 
 def doc_info_dict(info: DocInfo, base_url: str) -> dict:

@@ -29,7 +29,7 @@ from dataclasses import asdict
 from kb import schema as f
 from kb.analysis import FoldFilter, language_field
 from kb.models import Document, DocumentMetadata, Passage
-from kb.vocabulary import fold
+from kb.text import fold
 
 
 def document_record(doc: Document) -> dict:

@@ -30,10 +30,11 @@ from indexer.extract.html import extract_html
 from indexer.extract.markdown import extract_markdown
 from kb.cite import Citation, citation_key, parse_ref, render
 from kb.documents import permalink
-from kb.models import DOC_TYPES, LANGUAGE_NAMES, TYPE_LABELS
+from kb.models import DOC_TYPES, TYPE_LABELS
 from kb.query import QueryParser
 from kb.search import Searcher, SearchRequest, open_searcher
 from kb.settings import Settings
+from kb.text import LANGUAGE_NAMES
 from kb.vocabulary import Vocabulary, load_vocabulary
 from tests.conftest import BUNDLED_CORPUS, ROOT
 

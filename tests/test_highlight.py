@@ -8,7 +8,7 @@ from kb import schema as f
 from kb.analysis import STEMMED_LANGUAGES, stem
 from kb.highlight import HighlightTerms, mark_all, snippet
 from kb.library import Library
-from kb.vocabulary import fold
+from kb.text import fold
 from tests.conftest import REALCORPUS
 
 TRICKY = [

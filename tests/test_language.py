@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.language import detect_language, language_scores, normalise_language
+from indexer.language import detect_language, language_scores
 
 REALCORPUS = Path(__file__).resolve().parents[2] / "shared" / "realcorpus"
 
@@ -126,29 +126,6 @@ def test_scores_cover_all_languages() -> None:
     assert set(scores) == {"en", "sv", "no", "da", "fi", "fr", "de", "nl"}
     assert words == 7
     assert max(scores, key=scores.__getitem__) == "sv"
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("sv", "sv"),
-        ("sv-SE", "sv"),
-        ("SV_se", "sv"),
-        ("nb", "no"),
-        ("nn-NO", "no"),
-        ("nob", "no"),
-        ("Swedish", "sv"),
-        ("svenska", "sv"),
-        ("Norsk", "no"),
-        ("da-DK", "da"),
-        ("français", "fr"),
-        ("en-GB", "en"),
-        ("es", None),
-        ("", None),
-    ],
-)
-def test_normalise_language(value: str, expected: str | None) -> None:
-    assert normalise_language(value) == expected
 
 
 # ---- the real corpus -------------------------------------------------------------------------

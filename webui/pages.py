@@ -22,9 +22,10 @@ from kb import cite as citing
 from kb import readinglists
 from kb.documents import load_document
 from kb.highlight import HighlightTerms
-from kb.models import DOC_TYPES, LANGUAGE_NAMES, TYPE_LABELS
+from kb.models import DOC_TYPES, TYPE_LABELS
 from kb.search import SearchResult
 from kb.status import index_status
+from kb.text import LANGUAGE_NAMES
 from webui.context import (
     FILTER_LABELS,
     FILTER_PARAMS,
