@@ -163,22 +163,6 @@ def test_filters_as_masks_equal_whoosh(bundled_index):
         assert expected
 
 
-def test_a_whoosh_not_written_for_is_refused(monkeypatch):
-    """The codec reads whoosh's private structures: an unknown version fails at import."""
-    import importlib.util
-
-    import whoosh
-
-    with pytest.raises(codec.UnsupportedWhoosh, match=r"written for whoosh 2\.7\.5"):
-        codec.check_version("2.8.0")
-    codec.check_version(whoosh.versionstring())
-    monkeypatch.setattr(whoosh, "versionstring", lambda: "3.0.0")
-    spec = importlib.util.spec_from_file_location("codec_again", codec.__file__)
-    module = importlib.util.module_from_spec(spec)
-    with pytest.raises(ImportError, match=r"whoosh 3\.0\.0 is installed"):
-        spec.loader.exec_module(module)
-
-
 def test_lengths_of_a_field_a_segment_does_not_have(bundled_index):
     """A segment without a field has no lengths column for it: every length is 0."""
     reader = Library(bundled_index).snapshot().searcher().reader()
