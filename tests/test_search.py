@@ -197,3 +197,15 @@ def test_related_documents_are_distinct(searcher):
     related = searcher.related("guides/strategy-for-sustainable-it", limit=5)
     names = [d.doc_id for d, _ in related]
     assert len(names) == len(set(names)) == 5
+
+
+def test_one_existing_term_among_unknown_words_scores_as_itself(searcher):
+    """Coordination rewards matching more of the query's terms; with a single term in the
+    index there is nothing to reward, and the term keeps its own score and order."""
+    alone = search(searcher, "title:forum")
+    with_unknown = search(searcher, "title:forum qqqzzz")
+    assert alone.total == with_unknown.total > 1
+    assert [(h.doc.doc_id, h.score) for h in with_unknown.hits] == [
+        (h.doc.doc_id, h.score) for h in alone.hits
+    ]
+    assert all(h.score > 0 for h in with_unknown.hits)
