@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from indexer.add_options import AddError
-from kb.formats import download_suffix
+from kb.formats import accepted_content_types, download_suffix, format_labels
 
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
@@ -28,7 +28,7 @@ def fetch(url: str, dest_dir: Path, *, timeout: float, max_bytes: int) -> Path:
         url,
         headers={
             "User-Agent": "kb/0.1 (kb add; knowledge base of an IT buyers' network)",
-            "Accept": "text/html,application/xhtml+xml,application/pdf;q=0.9,text/*;q=0.8",
+            "Accept": accepted_content_types(),
         },
     )
     deadline = time.monotonic() + timeout
@@ -63,7 +63,7 @@ def fetch(url: str, dest_dir: Path, *, timeout: float, max_bytes: int) -> Path:
         raise AddError(f"{url}: the server sent an empty answer")
     suffix = download_suffix(data, content_type)
     if suffix is None:
-        raise AddError(f"{url}: kb cannot index {content_type} (web pages, PDF and text only)")
+        raise AddError(f"{url}: kb cannot index {content_type} (it reads {format_labels()})")
     path = dest_dir / f"download{suffix}"
     path.write_bytes(data)
     return path

@@ -86,3 +86,14 @@ def download_suffix(data: bytes, content_type: str) -> str | None:
         if content_type in f.content_types:
             return f.suffixes[0]
     return None
+
+
+def accepted_content_types() -> str:
+    """The HTTP Accept header of `kb add` for a URL: every content type a format takes."""
+    types = [t for f in FORMATS for t in f.content_types]
+    return ",".join([*dict.fromkeys(types), "text/*;q=0.8"])
+
+
+def format_labels() -> str:
+    """The formats kb reads, for messages: "Markdown, HTML, PDF, text"."""
+    return ", ".join(f.label for f in FORMATS)

@@ -82,8 +82,11 @@ def test_kb_add_saves_a_download_by_its_formats_content_type(tmp_path: Path) -> 
     import http.server
     import threading
 
+    accepted: list[str] = []
+
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            accepted.append(self.headers.get("Accept", ""))
             content_type = self.path.strip("/").replace("_", "/")
             self.send_response(200)
             self.send_header("Content-Type", f"{content_type}; charset=utf-8")
@@ -104,8 +107,12 @@ def test_kb_add_saves_a_download_by_its_formats_content_type(tmp_path: Path) -> 
                 folder.mkdir()
                 path = fetch(url + content_type.replace("/", "_"), folder, timeout=5, max_bytes=99)
                 assert path.name == f"download{fmt.suffixes[0]}"
-        with pytest.raises(AddError, match="kb cannot index application/zip"):
+        with pytest.raises(AddError, match="kb cannot index application/zip") as refused:
             fetch(url + "application_zip", tmp_path, timeout=5, max_bytes=99)
+        # The request asks for, and the refusal names, exactly the registry's formats.
+        assert all(f.label in str(refused.value) for f in FORMATS)
+        offered = {part.split(";")[0] for part in accepted[-1].split(",")}
+        assert {t for f in FORMATS for t in f.content_types} <= offered
     finally:
         server.shutdown()
         server.server_close()
