@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from cli_users import users
 from kb.errors import KbError, NotFound
 from kb.settings import Settings
 
@@ -629,6 +630,11 @@ def serve_cmd(ctx, host: str, port: int, threads: int, processes: int) -> None:
         serve_processes(lambda: create_app(settings), sockets, processes, threads=threads)
     except RuntimeError as exc:
         raise Fatal(str(exc)) from exc
+
+
+# ---- users -------------------------------------------------------------------------------------
+
+main.add_command(users)
 
 
 if __name__ == "__main__":
