@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import os
 import re
 import sqlite3
@@ -262,13 +263,24 @@ class AccountStore:
         """A short value that changes whenever the password does, or None when the account
         cannot be used (missing or disabled): a session remembers it, so changing the password
         or disabling the account ends every session signed in before."""
+        account, stamp = self._with_stamp(email)
+        return stamp if account else None
+
+    def session_account(self, email: str, stamp: str) -> Account | None:
+        """The account a session signed in as, if it may still act: it exists, is enabled,
+        and its password has not changed since (`stamp`, from `session_stamp`)."""
+        account, current = self._with_stamp(email)
+        if account is None or not hmac.compare_digest(current, stamp):
+            return None
+        return account
+
+    def _with_stamp(self, email: str) -> tuple[Account | None, str]:
         with self._connect(create=False) as conn:
             if conn is None:
-                return None
+                return None, ""
             row = conn.execute(
-                "SELECT password_hash, disabled FROM accounts WHERE email = ?",
-                (normalise_email(email),),
+                "SELECT * FROM accounts WHERE email = ?", (normalise_email(email),)
             ).fetchone()
         if row is None or row["disabled"]:
-            return None
-        return hashlib.sha256(row["password_hash"].encode()).hexdigest()[:24]
+            return None, ""
+        return self._account(row), hashlib.sha256(row["password_hash"].encode()).hexdigest()[:24]
