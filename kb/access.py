@@ -202,9 +202,7 @@ def _folder_key(raw: str, where: str) -> str:
     return key
 
 
-def load_visibility_config(
-    corpus: Path, vocabulary: Vocabulary | None = None
-) -> VisibilityConfig:
+def load_visibility_config(corpus: Path, vocabulary: Vocabulary | None = None) -> VisibilityConfig:
     """Read `[visibility]` from the corpus's `kb.toml`; no file (or no table) means the
     default `members`. Unknown keys are refused, so a misspelt `defualt` is never ignored."""
     path = corpus / CONFIG_FILE

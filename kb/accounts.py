@@ -101,7 +101,9 @@ def check_password(password: str, email: str | None = None) -> None:
     at least 12 characters, not a common password (also with digits or symbols added at its
     end), not one character repeated, and not the email address's name."""
     if len(password) < MIN_PASSWORD_CHARS:
-        raise WeakPassword(f"the password is too short: use at least {MIN_PASSWORD_CHARS} characters")
+        raise WeakPassword(
+            f"the password is too short: use at least {MIN_PASSWORD_CHARS} characters"
+        )
     if len(password) > MAX_PASSWORD_CHARS:
         raise WeakPassword(f"the password is too long: use at most {MAX_PASSWORD_CHARS} characters")
     lowered = password.lower()

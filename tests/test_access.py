@@ -119,7 +119,7 @@ def test_an_unknown_value_or_organisation_is_a_clear_error(value):
 def test_unknown_organisation_names_the_value():
     with pytest.raises(InvalidVisibility, match="nowhere"):
         parse_visibility("organisation:ikea,nowhere", VOCABULARY)
-    with pytest.raises(UnknownOrganisation, match="organisations.toml"):
+    with pytest.raises(UnknownOrganisation, match=r"organisations\.toml"):
         organisation_id(VOCABULARY, "nowhere")
     assert organisation_id(VOCABULARY, "Atea AB") == "atea"
 

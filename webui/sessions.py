@@ -8,6 +8,7 @@ accepted by all.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from datetime import timedelta
@@ -53,10 +54,8 @@ def load_secret_key(settings: Settings) -> bytes:
     try:
         with os.fdopen(fd, "w", encoding="ascii") as fh:
             fh.write(secrets.token_hex(32) + "\n")
-        try:
+        with contextlib.suppress(FileExistsError):  # another process was first: use its key
             os.link(temporary, path)
-        except FileExistsError:
-            pass
     finally:
         temporary.unlink(missing_ok=True)
     return _read_key(path)
@@ -107,9 +106,6 @@ def register(app: Flask, settings: Settings) -> None:
         # What a signed-in reader gets depends on who they are: no shared cache may keep it,
         # and the browser keeps no copy after sign-out. The sign-in form carries a CSRF token.
         endpoint = request.endpoint or ""
-        if endpoint.startswith("auth.") or (
-            has_session_cookie(app) and "account" in session
-        ):
+        if endpoint.startswith("auth.") or (has_session_cookie(app) and "account" in session):
             response.headers["Cache-Control"] = PRIVATE
         return response
-
