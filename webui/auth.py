@@ -37,7 +37,7 @@ from wtforms.validators import InputRequired, Length
 from kb.access import Principal
 from kb.accounts import MAX_EMAIL_CHARS, MAX_PASSWORD_CHARS, AccountStore, normalise_email
 from kb.settings import Settings
-from webui import sessions
+from webui import errors, sessions
 
 bp = Blueprint("auth", __name__)
 
@@ -135,24 +135,25 @@ def sign_out() -> Response:
     return redirect(url_for("pages.home"), 303)
 
 
-@bp.errorhandler(RateLimitExceeded)
-def too_many(exc: RateLimitExceeded) -> Response:
+def _form_again(message: str, status: int) -> Response:
+    """The sign-in form, empty but for where to go next, with `message`."""
     form = SignInForm(formdata=None)
     form.next.data = safe_next(request.form.get("next"))
-    response = _render(form, TOO_MANY, 429)
+    return _render(form, message, status)
+
+
+@bp.errorhandler(RateLimitExceeded)
+def too_many(exc: RateLimitExceeded) -> Response:
+    response = _form_again(TOO_MANY, 429)
     response.headers["Retry-After"] = str(exc.limit.limit.get_expiry())
     return response
 
 
 @bp.errorhandler(CSRFError)
 def expired(exc: CSRFError) -> Response:
-    if request.endpoint != "auth.sign_in":
-        return current_app.make_response((render_template(
-            "pages/error.html", status=400, title="That form could not be used", message=EXPIRED
-        ), 400))  # fmt: skip
-    form = SignInForm(formdata=None)
-    form.next.data = safe_next(request.form.get("next"))
-    return _render(form, EXPIRED, 400)
+    if request.endpoint == "auth.sign_in":
+        return _form_again(EXPIRED, 400)
+    return current_app.make_response(errors.respond(400, EXPIRED))
 
 
 def _account_key() -> str:
@@ -169,6 +170,9 @@ def register(app: Flask, settings: Settings) -> None:
     app.extensions["kb_accounts"] = AccountStore(settings.accounts_path)
     app.config.setdefault("KB_SIGN_IN_LIMIT_ACCOUNT", LIMIT_PER_ACCOUNT)
     app.config.setdefault("KB_SIGN_IN_LIMIT_CLIENT", LIMIT_PER_CLIENT)
+    # A token lives as long as its session (12 hours at most): a page left open for an hour
+    # can still sign out.
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     CSRFProtect(app)
     # One limiter per app, counting in this process's memory.
     limiter = Limiter(
