@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from cli_users import users
 from kb.citeformats import CITE_FORMAT_IDS
 from kb.doctypes import DOC_TYPES, TYPE_LABELS, TYPES
 from kb.errors import KbError, NotFound
@@ -630,6 +631,11 @@ def serve_cmd(ctx, host: str, port: int, threads: int, processes: int) -> None:
         serve_processes(lambda: create_app(settings), sockets, processes, threads=threads)
     except RuntimeError as exc:
         raise Fatal(str(exc)) from exc
+
+
+# ---- users -------------------------------------------------------------------------------------
+
+main.add_command(users)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from typing import NamedTuple
 from kb.manifest import Cause
 
 # Files at the corpus root that configure kb rather than being documents.
-CONFIG_FILES = frozenset({"organisations.toml", "topics.toml", "glossary.toml"})
+CONFIG_FILES = frozenset({"organisations.toml", "topics.toml", "glossary.toml", "kb.toml"})
 # Folders holding configuration, not documents.
 CONFIG_DIRS = frozenset({"reading-lists"})
 SIDECAR_SUFFIXES = (".meta.toml", ".meta.yaml", ".meta.yml")

@@ -29,3 +29,27 @@ class IndexLocked(KbError):
 
 class NotFound(KbError):
     """A document, passage or reading list does not exist."""
+
+
+class InvalidVisibility(ConfigError):
+    """A visibility value (in metadata or `kb.toml`) is unknown or names an unknown organisation."""
+
+
+class AccountError(KbError):
+    """An account cannot be created or changed as asked."""
+
+
+class UnknownOrganisation(AccountError):
+    """An organisation is not in the corpus's `organisations.toml`."""
+
+
+class AccountExists(AccountError):
+    """An account with this email address exists already."""
+
+
+class UnknownAccount(AccountError):
+    """There is no account with this email address."""
+
+
+class WeakPassword(AccountError):
+    """A password is too short, too common, or otherwise too easy to guess."""

@@ -1,0 +1,204 @@
+"""Signing in and out of the web UI, and who is asking (`current_principal`).
+
+- Every POST form is CSRF-protected by Flask-WTF's `CSRFProtect`.
+- Signing in clears the session and starts a new one (a new random session id), so a
+  session planted before sign-in never becomes signed in.
+- Failed sign-ins are rate-limited per account and per client by Flask-Limiter, counted in
+  memory: each `kb serve --processes` worker counts on its own. The client is the connecting
+  address; X-Forwarded-For and similar headers are not trusted.
+- Unknown address, disabled account and wrong password get the same answer, after the same
+  hashing work.
+"""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter.util import get_remote_address
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from wtforms import EmailField, HiddenField, PasswordField
+from wtforms.validators import InputRequired, Length
+
+from kb.access import Principal
+from kb.accounts import MAX_EMAIL_CHARS, MAX_PASSWORD_CHARS, AccountStore, normalise_email
+from kb.settings import Settings
+from webui import errors, sessions
+
+bp = Blueprint("auth", __name__)
+
+FAILED = "That email address and password do not match an account that can sign in."
+TOO_MANY = "Too many failed sign-ins. Wait a few minutes, then try again."
+EXPIRED = "The form had expired or came from another site. Please try again."
+# Failed sign-ins allowed per window, for one account (any client) and one client (any
+# account); the app's config may change them (KB_SIGN_IN_LIMIT_ACCOUNT / _CLIENT).
+LIMIT_PER_ACCOUNT = "5 per 15 minutes"
+LIMIT_PER_CLIENT = "20 per 15 minutes"
+MAX_NEXT_CHARS = 2000
+
+
+class SignInForm(FlaskForm):
+    email = EmailField(
+        "Email address",
+        validators=[InputRequired(), Length(max=MAX_EMAIL_CHARS)],
+        render_kw={"autocomplete": "username", "maxlength": MAX_EMAIL_CHARS},
+    )
+    password = PasswordField(
+        "Password",
+        validators=[InputRequired(), Length(max=MAX_PASSWORD_CHARS)],
+        render_kw={"autocomplete": "current-password", "maxlength": MAX_PASSWORD_CHARS},
+    )
+    next = HiddenField()
+
+
+def accounts() -> AccountStore:
+    return current_app.extensions["kb_accounts"]
+
+
+def safe_next(value: str | None) -> str:
+    """`value` if it is a path on this site, else the home page: never another site."""
+    if not value or len(value) > MAX_NEXT_CHARS or not value.startswith("/"):
+        return "/"
+    # `//host`, `/\host` and control characters (browsers drop tabs and newlines, turning
+    # `/\t/host` into `//host`) can all lead off the site.
+    if value.startswith("//") or "\\" in value or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return "/"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return value
+
+
+def current_principal() -> Principal:
+    """Who is asking: the signed-in member or coordinator, else the anonymous visitor."""
+    if "kb_principal" in g:
+        return g.kb_principal
+    principal = Principal.anonymous()
+    if sessions.has_session_cookie(current_app) and "account" in session:
+        account = accounts().session_account(
+            str(session.get("account", "")), str(session.get("stamp", ""))
+        )
+        if account is None:  # removed, disabled, or its password changed since
+            session.clear()
+        else:
+            principal = account.principal()
+    g.kb_principal = principal
+    return principal
+
+
+def _render(form: SignInForm, message: str | None = None, status: int = 200) -> Response:
+    page = render_template("auth/sign_in.html", form=form, message=message)
+    return current_app.make_response((page, status))
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in() -> Response:
+    form = SignInForm()
+    if request.method == "GET":
+        form.next.data = safe_next(request.args.get("next"))
+        return _render(form)
+    if form.validate_on_submit():
+        store = accounts()
+        account = store.authenticate(form.email.data or "", form.password.data or "")
+        stamp = store.session_stamp(account.email) if account else None
+        if account is not None and stamp is not None:
+            session.clear()  # nothing from before sign-in carries over: a new session
+            session["sid"] = secrets.token_urlsafe(24)
+            session["account"] = account.email
+            session["stamp"] = stamp
+            session.permanent = True
+            g.pop("kb_principal", None)
+            return redirect(safe_next(form.next.data), 303)
+    g.kb_sign_in_failed = True  # counted by the rate limits
+    form.next.data = safe_next(form.next.data)
+    return _render(form, FAILED)
+
+
+@bp.route("/sign-out", methods=["POST"])
+def sign_out() -> Response:
+    session.clear()
+    g.kb_principal = Principal.anonymous()
+    return redirect(url_for("pages.home"), 303)
+
+
+def _form_again(message: str, status: int) -> Response:
+    """The sign-in form, empty but for where to go next, with `message`."""
+    form = SignInForm(formdata=None)
+    form.next.data = safe_next(request.form.get("next"))
+    return _render(form, message, status)
+
+
+@bp.errorhandler(RateLimitExceeded)
+def too_many(exc: RateLimitExceeded) -> Response:
+    response = _form_again(TOO_MANY, 429)
+    response.headers["Retry-After"] = str(exc.limit.limit.get_expiry())
+    return response
+
+
+@bp.errorhandler(CSRFError)
+def expired(exc: CSRFError) -> Response:
+    if request.endpoint == "auth.sign_in":
+        return _form_again(EXPIRED, 400)
+    return current_app.make_response(errors.respond(400, EXPIRED))
+
+
+def _account_key() -> str:
+    return "account:" + normalise_email(request.form.get("email", ""))[: MAX_EMAIL_CHARS + 1]
+
+
+def _client_key() -> str:
+    return "client:" + get_remote_address()
+
+
+def register(app: Flask, settings: Settings) -> None:
+    """Sessions, CSRF protection, sign-in rate limits and the sign-in pages."""
+    sessions.register(app, settings)
+    app.extensions["kb_accounts"] = AccountStore(settings.accounts_path)
+    app.config.setdefault("KB_SIGN_IN_LIMIT_ACCOUNT", LIMIT_PER_ACCOUNT)
+    app.config.setdefault("KB_SIGN_IN_LIMIT_CLIENT", LIMIT_PER_CLIENT)
+    # A token lives as long as its session (12 hours at most): a page left open for an hour
+    # can still sign out.
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    CSRFProtect(app)
+    # One limiter per app, counting in this process's memory.
+    limiter = Limiter(
+        key_func=get_remote_address,
+        app=app,
+        storage_uri="memory://",
+        default_limits=[],
+        strategy="moving-window",
+    )
+
+    def failed(response: Response) -> bool:
+        return bool(g.get("kb_sign_in_failed"))
+
+    @limiter.request_filter
+    def not_sign_in() -> bool:
+        # Decided first, so that every other request skips the limiter's work.
+        return request.endpoint != "auth.sign_in"
+
+    for name, key in (("ACCOUNT", _account_key), ("CLIENT", _client_key)):
+        limiter.limit(
+            lambda name=name: current_app.config[f"KB_SIGN_IN_LIMIT_{name}"],
+            key_func=key,
+            scope=f"sign-in-{name.lower()}",
+            methods=["POST"],
+            deduct_when=failed,
+            error_message=TOO_MANY,
+        )(bp)
+    app.register_blueprint(bp)
+    app.add_template_global(current_principal)
