@@ -125,3 +125,12 @@ def test_index_help_documents_exit_codes(runner):
     result = runner.invoke(main, ["index", "--help"])
     assert "Exit codes" in result.output
     assert "2  nothing written" in result.output
+
+
+def test_corpus_config_is_read_not_indexed(runner, small_settings):
+    (small_settings.corpus / "kb.toml").write_text('[visibility]\ndefault = "public"\n')
+    result = kb(runner, small_settings, "index", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert "kb.toml" not in {f["path"] for f in report["files"]}
+    assert report["summary"]["skipped"] == 0
