@@ -32,7 +32,7 @@ from kb.cite import markdown_escape as esc
 from kb.cite import parse_ref
 from kb.documents import load_document, permalink
 from kb.errors import ConfigError, NotFound
-from kb.library import DocInfo, Snapshot
+from kb.library import DocInfo, Library, Snapshot
 from kb.models import TYPE_LABELS, Passage
 
 LISTS_DIR = "reading-lists"
@@ -237,6 +237,27 @@ def resolve(reading_list: ReadingList, snap: Snapshot) -> list[ResolvedItem]:
     return resolved
 
 
+@dataclass(frozen=True)
+class ResolvedList:
+    """A reading list with its items looked up in the index."""
+
+    reading_list: ReadingList
+    items: list[ResolvedItem]
+
+    @property
+    def missing(self) -> int:
+        """How many items do not resolve."""
+        return sum(1 for r in self.items if r.problem)
+
+
+def open_reading_list(corpus: Path, slug: str, library: Library) -> ResolvedList:
+    """The list `slug` resolved against the library's current snapshot: what `kb lists SLUG`,
+    the list's page and its JSON show. NotFound for an unknown slug comes before
+    IndexUnavailable, so a mistyped name is reported as such even without an index."""
+    reading_list = get_reading_list(corpus, slug)
+    return ResolvedList(reading_list, resolve(reading_list, library.snapshot()))
+
+
 def check_refs(
     corpus: Path, anchors_of: Callable[[str], Collection[str] | None]
 ) -> list[ListProblem]:
@@ -282,74 +303,6 @@ def sections(resolved: list[ResolvedItem]) -> list[tuple[str | None, list[Resolv
         else:
             groups.append((r.item.section, [r]))
     return groups
-
-
-def list_summary_dict(reading_list: ReadingList) -> dict:
-    """One line of `kb lists --json` and `/api/lists`."""
-    return {
-        "slug": reading_list.slug,
-        "title": reading_list.title,
-        "audience": reading_list.audience,
-        "description": reading_list.description,
-        "estimated_minutes": reading_list.estimated_minutes,
-        "item_count": len(reading_list.items),
-        "path": reading_list.path,
-    }
-
-
-def item_dict(r: ResolvedItem, base_url: str) -> dict:
-    doc_id, anchor = parse_ref(r.item.ref)
-    out = {
-        "number": r.item.number,
-        "ref": r.item.ref,
-        "note": r.item.note,
-        "section": r.item.section,
-        "minutes": r.item.minutes,
-        "doc_id": doc_id,
-        "anchor": anchor,
-        "missing": r.problem,
-        "title": None,
-        "type": None,
-        "type_label": None,
-        "date": None,
-        "language": None,
-        "page": None,
-        "heading_path": [],
-        "permalink": None,
-    }
-    if r.doc is not None and r.problem is None:
-        meta = r.doc.meta
-        out.update(
-            {
-                "title": meta.title,
-                "type": meta.type,
-                "type_label": TYPE_LABELS.get(meta.type, meta.type),
-                "date": meta.date,
-                "language": meta.language,
-                "permalink": permalink(base_url, doc_id, anchor),
-            }
-        )
-        if r.passage is not None:
-            out["page"] = r.passage.page
-            out["heading_path"] = list(r.passage.heading_path)
-    return out
-
-
-def list_dict(reading_list: ReadingList, resolved: list[ResolvedItem], base_url: str) -> dict:
-    """The JSON shape of one list (`kb lists SLUG --format json`, `/api/lists/<slug>`).
-
-    `items` in order, each with `missing` (null, or why the ref does not resolve); `sections`
-    groups consecutive items by section as lists of item numbers.
-    """
-    return {
-        **list_summary_dict(reading_list),
-        "missing": sum(1 for r in resolved if r.problem),
-        "items": [item_dict(r, base_url) for r in resolved],
-        "sections": [
-            {"title": title, "items": [r.item.number for r in group]}
-            for title, group in sections(resolved)
-        ],
-    }
 
 
 # ---- text and Markdown -----------------------------------------------------------------------

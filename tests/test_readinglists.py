@@ -13,7 +13,6 @@ from kb.library import Library
 from kb.readinglists import (
     ListProblem,
     get_reading_list,
-    list_dict,
     load_reading_lists,
     render_markdown,
     render_text,
@@ -21,6 +20,7 @@ from kb.readinglists import (
     sections,
     validate,
 )
+from kb.serialize import list_dict
 from kb.settings import Settings
 from tests.conftest import write
 

@@ -7,11 +7,17 @@ from dataclasses import asdict
 from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
 
 from kb import cite as citing
-from kb import readinglists
-from kb.documents import load_document
-from kb.serialize import doc_info_dict, document_dict, search_result_dict
-from webui.context import search_request_from_args, searcher, settings
-from webui.pages import CITE_LABELS, home_data
+from kb.serialize import (
+    doc_info_dict,
+    document_dict,
+    list_dict,
+    list_summary_dict,
+    reading_lists_dict,
+    search_result_dict,
+)
+from webui.context import anchor_from_args, search_request_from_args, searcher, settings
+from webui.pagedata import citation_data, document_data, home_data, list_data, lists_data
+from webui.pages import CITE_LABELS
 from webui.security import CSP_FILES
 from webui.suggest import Suggester
 
@@ -27,14 +33,12 @@ def index():
     base_url = settings().base_url
     return jsonify(
         {
-            "documents": data["documents"],
-            "passages": data["passages"],
-            "by_type": dict(data["counts"]),
-            "topics": [
-                {"topic": t, "label": label, "documents": n} for t, label, n in data["topics"]
-            ],
-            "latest": [doc_info_dict(d, base_url) for d in data["latest"]],
-            "lists": [readinglists.list_summary_dict(rl) for rl in data["lists"]],
+            "documents": data.documents,
+            "passages": data.passages,
+            "by_type": dict(data.counts),
+            "topics": [{"topic": t, "label": label, "documents": n} for t, label, n in data.topics],
+            "latest": [doc_info_dict(d, base_url) for d in data.latest],
+            "lists": [list_summary_dict(rl) for rl in data.lists],
             "endpoints": {
                 "search": url_for("api.search"),
                 "document": "/api/doc/<doc_id>",
@@ -55,42 +59,33 @@ def search():
 
 @bp.get("/doc/<path:doc_id>")
 def document(doc_id: str):
-    snap = searcher().library.snapshot()
-    view = load_document(snap, doc_id)
-    data = document_dict(view, settings().base_url)
-    data["related"] = [
+    data = document_data(doc_id)
+    body = document_dict(data.view, settings().base_url)
+    body["related"] = [
         {"doc_id": info.doc_id, "title": info.title, "type": info.meta.type, "score": score}
-        for info, score in searcher().related(doc_id)
+        for info, score in data.related
     ]
-    return jsonify(data)
+    return jsonify(body)
 
 
 @bp.get("/lists")
 def lists():
-    found, problems = readinglists.load_reading_lists(settings().corpus)
-    return jsonify(
-        {
-            "lists": [readinglists.list_summary_dict(rl) for rl in found],
-            "problems": [p.to_dict() for p in problems],
-        }
-    )
+    data = lists_data()
+    return jsonify(reading_lists_dict(data.lists, data.problems))
 
 
 @bp.get("/lists/<slug>")
 def reading_list(slug: str):
-    snap = searcher().library.snapshot()
-    found = readinglists.get_reading_list(settings().corpus, slug)
-    resolved = readinglists.resolve(found, snap)
-    return jsonify(readinglists.list_dict(found, resolved, settings().base_url))
+    found = list_data(slug)
+    return jsonify(list_dict(found.reading_list, found.items, settings().base_url))
 
 
 @bp.get("/cite/<path:doc_id>")
 def cite(doc_id: str):
     """Without `format`: the citation's fields and every format. With `format`: that format as
     its own media type; `download=1` makes it a file download."""
-    snap = searcher().library.snapshot()
-    anchor = request.args.get("anchor", "").strip()[:200] or None
-    citation = citing.cite(snap, doc_id, anchor, settings().base_url)
+    data = citation_data(doc_id, anchor_from_args())
+    citation = data.citation
     fmt = request.args.get("format", "").strip().lower()
     if not fmt:
         return jsonify(
@@ -98,31 +93,29 @@ def cite(doc_id: str):
                 "citation": asdict(citation),
                 "formats": [
                     {
-                        "format": name,
-                        "label": CITE_LABELS[name],
-                        "media_type": citing.MEDIA_TYPES[name],
-                        "file_name": citing.file_name(citation, name),
-                        "text": citing.render(citation, name),
+                        "format": r.format,
+                        "label": CITE_LABELS[r.format],
+                        "media_type": r.media_type,
+                        "file_name": r.file_name,
+                        "text": r.text,
                         "download": url_for(
                             "api.cite",
                             doc_id=doc_id,
                             anchor=citation.anchor,
-                            format=name,
+                            format=r.format,
                             download=1,
                         ),
                     }
-                    for name in citing.FORMATS
+                    for r in data.formats
                 ],
             }
         )
     if fmt not in citing.FORMATS:
         abort(400, f"Unknown citation format '{fmt[:40]}'; use one of {', '.join(citing.FORMATS)}.")
-    text = citing.render(citation, fmt) + "\n"
-    response = Response(text, content_type=f"{citing.MEDIA_TYPES[fmt]}; charset=utf-8")
+    rendered = data.rendered(fmt)
+    response = Response(rendered.text + "\n", content_type=f"{rendered.media_type}; charset=utf-8")
     disposition = "attachment" if request.args.get("download") in ("1", "true", "yes") else "inline"
-    response.headers.set(
-        "Content-Disposition", disposition, filename=citing.file_name(citation, fmt)
-    )
+    response.headers.set("Content-Disposition", disposition, filename=rendered.file_name)
     response.headers["Content-Security-Policy"] = CSP_FILES
     return response
 
