@@ -64,6 +64,7 @@ bench: install-test
 	$(BIN)/python benchmarks/query.py --quick
 	$(BIN)/python benchmarks/ingest.py --quick
 	$(BIN)/python benchmarks/load.py --quick
+	$(BIN)/python benchmarks/bounds.py --quick
 
 pdfs: install-test
 	$(BIN)/python scripts/build_corpus_pdfs.py

@@ -17,6 +17,8 @@ from typing import Any
 
 import click
 
+from kb.citeformats import CITE_FORMAT_IDS
+from kb.doctypes import DOC_TYPES, TYPE_LABELS, TYPES
 from kb.errors import KbError, NotFound
 from kb.settings import Settings
 
@@ -160,13 +162,15 @@ _LISTED_CHANGES = 20  # files added/updated/removed listed one per line, the res
 
 
 def _print_report(report, verb: str, quiet: bool = False) -> None:
+    from indexer.report import FileStatus
+
     s = report.summary
     for note in report.notes:
         click.echo(f"note: {note}")
     if not quiet and verb == "index" and not report.rebuilt:
-        changed = [f for f in report.files if f.change or f.status == "removed"]
+        changed = [f for f in report.files if f.change or f.status is FileStatus.REMOVED]
         for f in changed[:_LISTED_CHANGES]:
-            label = f.change if f.status == "indexed" else f.status
+            label = f.change if f.status is FileStatus.INDEXED else f.status
             click.echo(f"{label:>8}  {f.path}" + (f"  ({f.doc_id})" if f.doc_id else ""))
         if len(changed) > _LISTED_CHANGES:
             click.echo(f"          … and {len(changed) - _LISTED_CHANGES} more")
@@ -174,7 +178,7 @@ def _print_report(report, verb: str, quiet: bool = False) -> None:
         for f in report.files:
             for warning in f.warnings if f.change else ():
                 click.echo(f" warning  {f.path}: {warning}")
-    problems = [f for f in report.files if f.status in ("skipped", "failed")]
+    problems = [f for f in report.files if f.status in (FileStatus.SKIPPED, FileStatus.FAILED)]
     for f in problems:
         click.echo(f"{f.status:>8}  {f.path}: {f.reason}")
     for p in report.list_problems:
@@ -255,6 +259,13 @@ def _write_error(settings: Settings, exc: OSError) -> str:
             "nothing was written, the previous index keeps serving")  # fmt: skip
 
 
+ADD_HELP = f"""Add files or web pages (http/https URLs of pages or PDFs) to the corpus and index them.
+
+Each goes into the folder of its type ({", ".join(t.folder + "/" for t in TYPES)}); without --type,
+the type is what the file declares or its title suggests, else article. The options given are
+written to a sidecar <file>.meta.toml, with the URL as source_url. Prints each document's id
+and permalink. An existing different file is never overwritten without --replace.
+"""
 ADD_EXIT_CODES_HELP = """
 \b
 Exit codes:
@@ -264,9 +275,9 @@ Exit codes:
 """
 
 
-@main.command("add", epilog=ADD_EXIT_CODES_HELP, writes_index=True)
+@main.command("add", help=ADD_HELP, epilog=ADD_EXIT_CODES_HELP, writes_index=True)
 @click.argument("sources", nargs=-1, required=True)
-@click.option("--type", "doc_type", help="meeting, guide, directive, article, other (folder).")
+@click.option("--type", "doc_type", help=f"{', '.join(DOC_TYPES)} (folder).")
 @click.option("--date", help="The document's date, YYYY-MM-DD.")
 @click.option("--title", help="The document's title.")
 @click.option("--org", multiple=True, help="An organisation it concerns (repeatable).")
@@ -286,15 +297,7 @@ Exit codes:
 @click.pass_context
 def add_cmd(ctx, sources, doc_type, date, title, org, topic, lang, name, replace, timeout, max_mb,
             wait, workers, as_json, quiet) -> None:  # fmt: skip
-    """Add files or web pages (http/https URLs of pages or PDFs) to the corpus and index them.
-
-    Each goes into the folder of its type (meetings/, guides/, directives/, articles/,
-    about/); without --type, the type is what the file declares or its title suggests, else
-    article. The options given are written to a sidecar <file>.meta.toml, with the URL as
-    source_url. Prints each document's id and permalink. An existing different file is
-    never overwritten without --replace.
-    """
-    from indexer.add import add_sources, check_metadata
+    from indexer.add import SourceStatus, add_sources, check_metadata
 
     settings = _settings(ctx)
     try:
@@ -310,7 +313,7 @@ def add_cmd(ctx, sources, doc_type, date, title, org, topic, lang, name, replace
         _echo_json(report.to_dict())
         ctx.exit(report.exit_code)
     for r in report.sources:
-        if r.status == "failed":
+        if r.status is SourceStatus.FAILED:
             click.echo(f"  failed  {r.reason}", err=True)
         else:
             click.echo(f"{r.status:>8}  {r.doc_id}  {r.permalink}")
@@ -398,7 +401,7 @@ def _terminal_snippet(snippet_html: str, color: bool) -> str:
     "--type",
     "type_",
     multiple=True,
-    help="Only this type (meeting, guide, directive, article, other).",
+    help=f"Only this type ({', '.join(DOC_TYPES)}).",
 )
 @click.option("--year", multiple=True, help="Only this year or range (2024, 2023..2024).")
 @click.option("--org", multiple=True, help="Only documents mentioning this organisation.")
@@ -442,8 +445,6 @@ def search_cmd(ctx, query, type_, year, org, topic, lang, sort, page, limit, as_
                f"{result.pages}, {result.elapsed_ms:.0f} ms")  # fmt: skip
     if result.suggestion:
         click.echo(f"Did you mean: {result.suggestion}")
-    from kb.models import TYPE_LABELS
-
     for i, hit in enumerate(result.hits, start=(result.page - 1) * result.page_size + 1):
         meta = hit.doc.meta
         click.echo()
@@ -500,8 +501,6 @@ def show_cmd(ctx, doc_id: str, as_json: bool) -> None:
 
 # ---- cite / lists ------------------------------------------------------------------------------
 
-# The same as kb.cite.FORMATS (a test keeps them equal); kept here so `kb --help` stays fast.
-CITE_FORMATS = ("text", "markdown", "bibtex", "ris", "csl-json")
 NOT_FOUND_EXIT_CODES_HELP = """
 \b
 Exit codes:
@@ -516,7 +515,7 @@ Exit codes:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(CITE_FORMATS),
+    type=click.Choice(CITE_FORMAT_IDS),
     default="text",
     show_default=True,
     help="Citation format.",
@@ -531,7 +530,8 @@ Exit codes:
 @click.pass_context
 def cite_cmd(ctx, ref: str, fmt: str, all_formats: bool, accessed) -> None:
     """Cite a document or passage: REF is DOC_ID or DOC_ID#ANCHOR (as shown by `kb search`)."""
-    from kb.cite import FORMATS, cite, parse_ref, render
+    from kb.cite import cite, parse_ref
+    from kb.citeformats import render
     from kb.library import Library
 
     settings = _settings(ctx)
@@ -546,7 +546,7 @@ def cite_cmd(ctx, ref: str, fmt: str, all_formats: bool, accessed) -> None:
     if not all_formats:
         click.echo(render(citation, fmt))
         return
-    for i, name in enumerate(FORMATS):
+    for i, name in enumerate(CITE_FORMAT_IDS):
         if i:
             click.echo()
         click.echo(f"== {name} ==")
@@ -570,16 +570,16 @@ def cite_cmd(ctx, ref: str, fmt: str, all_formats: bool, accessed) -> None:
 @click.pass_context
 def lists_cmd(ctx, slug: str | None, fmt: str, as_json: bool) -> None:
     """List the reading lists, or print the list SLUG with its items (missing ones marked)."""
+    from kb import listformats as show
     from kb import readinglists as rl
     from kb.library import Library
-    from kb.serialize import list_dict, reading_lists_dict
 
     settings = _settings(ctx)
     fmt = "json" if as_json else fmt
     if slug is None:
         lists, problems = rl.load_reading_lists(settings.corpus)
         if fmt == "json":
-            _echo_json(reading_lists_dict(lists, problems))
+            _echo_json(show.reading_lists_dict(lists, problems))
             return
         for p in problems:
             click.echo(f"warning: {p}", err=True)
@@ -587,19 +587,19 @@ def lists_cmd(ctx, slug: str | None, fmt: str, as_json: bool) -> None:
             click.echo(f"No reading lists in {settings.corpus / rl.LISTS_DIR}.")
         width = max((len(r.slug) for r in lists), default=0)
         for r in lists:
-            about = rl.list_facts(r)
+            about = show.list_facts(r)
             if fmt == "markdown":
-                click.echo(f"- **{r.slug}**: {rl.esc(r.title)} ({rl.esc(about)})")
+                click.echo(f"- **{r.slug}**: {show.esc(r.title)} ({show.esc(about)})")
             else:
                 click.echo(f"{r.slug:<{width}}  {r.title}\n{'':<{width}}  {about}")
         return
     found = rl.open_reading_list(settings.corpus, slug, Library(settings))
     if fmt == "json":
-        _echo_json(list_dict(found.reading_list, found.items, settings.base_url))
+        _echo_json(show.list_dict(found.reading_list, found.items, settings.base_url))
     elif fmt == "markdown":
-        click.echo(rl.render_markdown(found.reading_list, found.items, settings.base_url))
+        click.echo(show.render_markdown(found.reading_list, found.items, settings.base_url))
     else:
-        click.echo(rl.render_text(found.reading_list, found.items))
+        click.echo(show.render_text(found.reading_list, found.items))
 
 
 # ---- serve -------------------------------------------------------------------------------------

@@ -7,6 +7,9 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
+
+from kb.manifest import Cause
 
 # Files at the corpus root that configure kb rather than being documents.
 CONFIG_FILES = frozenset({"organisations.toml", "topics.toml", "glossary.toml"})
@@ -27,6 +30,14 @@ class CorpusFile:
     @property
     def path(self) -> Path:
         return Path(self.location)
+
+
+class DiscoveryProblem(NamedTuple):
+    """A path under the corpus that cannot become a document, and why."""
+
+    rel: str
+    reason: str
+    cause: Cause
 
 
 def is_sidecar(name: str) -> bool:
@@ -66,21 +77,27 @@ def _sidecar(folder: str, name: str, names: frozenset[str] | set[str] | None) ->
     return None
 
 
-def discover(corpus: Path) -> tuple[list[CorpusFile], list[tuple[str, str]]]:
+def discover(corpus: Path) -> tuple[list[CorpusFile], list[DiscoveryProblem]]:
     """Every candidate document under `corpus`, sorted by path; and the paths that could not
-    be read (path, reason), so that nothing is dropped silently.
+    be read, so that nothing is dropped silently.
 
     Costs one stat per file (and per sidecar): this is the whole of a run that finds nothing
     to do, so it reads no file and keeps to plain strings.
     """
     found: list[tuple[str, str, str, int, int, str | None]] = []
-    problems: list[tuple[str, str]] = []
+    problems: list[DiscoveryProblem] = []
     root = str(corpus)
     real_root = os.path.realpath(root)
 
     def on_error(exc: OSError) -> None:
         rel = os.path.relpath(exc.filename, corpus) if exc.filename else "."
-        problems.append((rel.replace(os.sep, "/"), f"cannot read folder: {exc.strerror}"))
+        problems.append(
+            DiscoveryProblem(
+                rel.replace(os.sep, "/"),
+                f"cannot read folder: {exc.strerror}",
+                Cause.UNREADABLE_FOLDER,
+            )
+        )
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=on_error, followlinks=False):
         at_root = dirpath == root
@@ -100,14 +117,30 @@ def discover(corpus: Path) -> tuple[list[CorpusFile], list[tuple[str, str]]]:
                     # A link may point anywhere; only what lies inside the corpus is indexed.
                     target = os.path.realpath(location)
                     if not target.startswith(real_root + os.sep):
-                        problems.append((rel, "symlink to a file outside the corpus: not indexed"))
+                        problems.append(
+                            DiscoveryProblem(
+                                rel,
+                                "symlink to a file outside the corpus: not indexed",
+                                Cause.OUTSIDE_CORPUS,
+                            )
+                        )
                         continue
                     st = os.stat(location)
             except OSError as exc:  # vanished or unreadable between listing and stat
-                problems.append((rel, f"cannot read file: {exc.strerror}"))
+                problems.append(
+                    DiscoveryProblem(
+                        rel, f"cannot read file: {exc.strerror}", Cause.UNREADABLE_FILE
+                    )
+                )
                 continue
             if not stat.S_ISREG(st.st_mode):
-                problems.append((rel, "not a regular file (device, pipe or socket): not indexed"))
+                problems.append(
+                    DiscoveryProblem(
+                        rel,
+                        "not a regular file (device, pipe or socket): not indexed",
+                        Cause.NOT_A_FILE,
+                    )
+                )
                 continue
             sidecar = _sidecar(dirpath, name, names)
             found.append((rel, doc_id_for(rel), location, st.st_size, st.st_mtime_ns, sidecar))

@@ -11,28 +11,10 @@ or pieces of them.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 
+from kb.text import strip_accents
 from kb.vocabulary import Vocabulary
-
-# ø, æ, ß and a few others have no combining form, so NFKD alone leaves them in place.
-_SPECIAL_LETTERS = str.maketrans(
-    {
-        "ø": "o",
-        "Ø": "O",
-        "æ": "ae",
-        "Æ": "AE",
-        "ß": "ss",
-        "œ": "oe",
-        "Œ": "OE",
-        "đ": "d",
-        "Đ": "D",
-        "ł": "l",
-        "Ł": "L",
-    }
-)
-_COMBINING_MARKS = re.compile(r"[\u0300-\u036f]")
 
 # Endings of a name in running text: English and Nordic genitives (IKEA's, Ikeas,
 # H&M:s), Finnish cases after a colon (IKEA:n, SEB:llä), a Finnish genitive (IKEAn).
@@ -44,14 +26,6 @@ _AFTER = r"(?![\w&])"
 _SHORT_WORD_ENDINGS = "(?:s|e|n|en|er|et|ar|or|es|ed|ing|na|ne)?"
 # Names and keywords this short match only as written (case-sensitive, no endings).
 _SHORT_LETTERS = 3
-
-
-def strip_accents(text: str) -> str:
-    """Remove accents but keep case: `Skövde` -> `Skovde`, `DFØ` -> `DFO`."""
-    text = text.translate(_SPECIAL_LETTERS)
-    if text.isascii():
-        return text
-    return _COMBINING_MARKS.sub("", unicodedata.normalize("NFKD", text))
 
 
 def _letters(text: str) -> int:

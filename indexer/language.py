@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from kb.vocabulary import LANGUAGES
+from kb.text import LANGUAGES
 
 # Frequent function words and a few very common domain words per language. A word listed
 # for several languages counts for each of them, shared out evenly, so the distinctive
@@ -191,65 +191,3 @@ def detect_language(text: str, *, default: str = "en") -> str:
     # and twice the runner-up is what a short Swedish or French sentence typically shows.
     short_and_unclear = n < _SHORT_TEXT and (best_score * n < 3 or best_score < 2 * second_score)
     return default if short_and_unclear else best
-
-
-_LANGUAGE_ALIASES: dict[str, str] = {
-    "english": "en",
-    "engelska": "en",
-    "engelsk": "en",
-    "eng": "en",
-    "swedish": "sv",
-    "svenska": "sv",
-    "svensk": "sv",
-    "swe": "sv",
-    "se": "sv",
-    "norwegian": "no",
-    "norsk": "no",
-    "norska": "no",
-    "bokmal": "no",
-    "nynorsk": "no",
-    "nb": "no",
-    "nn": "no",
-    "nob": "no",
-    "nno": "no",
-    "nor": "no",
-    "danish": "da",
-    "dansk": "da",
-    "danska": "da",
-    "dan": "da",
-    "dk": "da",
-    "finnish": "fi",
-    "suomi": "fi",
-    "finska": "fi",
-    "fin": "fi",
-    "french": "fr",
-    "francais": "fr",
-    "franska": "fr",
-    "fra": "fr",
-    "fre": "fr",
-    "german": "de",
-    "deutsch": "de",
-    "tyska": "de",
-    "deu": "de",
-    "ger": "de",
-    "dutch": "nl",
-    "nederlands": "nl",
-    "nederlandska": "nl",
-    "nld": "nl",
-    "dut": "nl",
-}
-
-
-def normalise_language(value: str) -> str | None:
-    """Map `sv-SE`, `nb`, `Swedish`, `svenska`... to a code of kb's languages, else None."""
-    key = str(value).strip().lower().replace("_", "-")
-    key = key.replace("å", "a").replace("ç", "c")
-    if not key:
-        return None
-    primary = key.split("-")[0]
-    for candidate in (key, primary):
-        if candidate in LANGUAGES:
-            return candidate
-        if candidate in _LANGUAGE_ALIASES:
-            return _LANGUAGE_ALIASES[candidate]
-    return None

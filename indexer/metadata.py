@@ -19,19 +19,20 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-from indexer.dates import infer_date, parse_date
 from indexer.entities import EntityMatcher
 from indexer.extract.base import Extraction
-from indexer.language import detect_language, normalise_language
+from indexer.inference import infer_type, title_from_filename
+from indexer.language import detect_language
 from kb.doctypes import normalise_type
 from kb.errors import ConfigError
+from kb.formats import get_format
 from kb.models import DocumentMetadata
-from kb.vocabulary import fold
+from kb.text import infer_date, normalise_language, parse_date
 
 SIDECAR_SUFFIXES = (".meta.toml", ".meta.yaml", ".meta.yml")
 
@@ -69,43 +70,8 @@ _KEY_ALIASES = {
     "doc_type": "type",
     "document_type": "type",
 }
-_SOURCE_LABELS = {
-    "markdown": "front matter",
-    "html": "HTML metadata",
-    "pdf": "PDF metadata",
-}
-
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
-
-# Title words that give a document's type away, tried on the folded title; the earliest
-# match in the title wins ("Meeting report: a new guide" is a meeting).
-_TITLE_TYPE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (
-        "meeting",
-        re.compile(
-            r"\breport from\b|\bmeetings?\b|\bminutes\b|\bmotes(?:anteckningar|rapport)"
-            r"|\bmote(?:referat|protokoll)|\breferat\b|\bprotokoll\b|\bkokous|\bcompte rendu\b"
-        ),
-    ),
-    (
-        "guide",
-        re.compile(
-            r"\bguides?\b|\bguidelines?\b|\bbest[- ]practices?\b|\bhandbo(?:ok|k)\b"
-            r"|\bvagledning|\bveiled(?:er|ning)|\bvejledning|\briktlinjer\b|\bhow to\b"
-            r"|\bchecklists?\b|\bleitfaden\b|\bhandleiding\b"
-        ),
-    ),
-    (
-        "directive",
-        re.compile(
-            r"\bdirectives?\b|\bregulations?\b|\bforskrift|\bforeskrift|\bforordning"
-            r"|\bdirektiv|\brichtlini?e|\blag\b|\blov om\b|§"
-        ),
-    ),
-)
-_LEADING_DATE = re.compile(r"^(\d{4}[-_.]?\d{2}[-_.]?\d{2})[-_. ]+(.+)$")
-
 
 # ---- sidecars --------------------------------------------------------------------------------
 
@@ -158,43 +124,6 @@ def read_sidecar(path: Path) -> dict[str, Any]:
     return data
 
 
-# ---- inference -------------------------------------------------------------------------------
-
-
-def infer_type(rel_path: str, title: str | None) -> str:
-    """Guess the type from the folders of the path (`meetings/`, `riktlinjer/`), else from
-    words in the title ("Report from...", "guide", "forskrift"), else "other".
-
-    "article" is only ever given by a folder: nothing in a title says "article".
-    """
-    for folder in PurePosixPath(rel_path.replace("\\", "/")).parts[:-1]:
-        doc_type = normalise_type(folder)
-        if doc_type is not None and doc_type != "other":
-            return doc_type
-    folded = fold(title or "")
-    earliest: tuple[int, str] | None = None
-    for doc_type, pattern in _TITLE_TYPE_PATTERNS:
-        match = pattern.search(folded)
-        if match and (earliest is None or match.start() < earliest[0]):
-            earliest = (match.start(), doc_type)
-    return earliest[1] if earliest else "other"
-
-
-def title_from_filename(rel_path: str) -> str:
-    """A readable title from the file name: `2024-04-24-forum-meeting.md` ->
-    "Forum meeting 2024-04-24"."""
-    stem = PurePosixPath(rel_path.replace("\\", "/")).stem
-    date = None
-    match = _LEADING_DATE.match(stem)
-    if match and (date := parse_date(match.group(1).replace("_", "-").replace(".", "-"))):
-        stem = match.group(2)
-    words = " ".join(re.split(r"[-_\s]+", stem)).strip()
-    title = words[:1].upper() + words[1:]
-    if date:
-        title = f"{title} {date}".strip()
-    return title or stem
-
-
 # ---- merging ---------------------------------------------------------------------------------
 
 
@@ -210,7 +139,8 @@ def describe(
     key, unusable date or language), each naming where the bad value came from.
     """
     warnings: list[str] = []
-    embedded_label = _SOURCE_LABELS.get(extraction.format, "embedded metadata")
+    fmt = get_format(extraction.format)
+    embedded_label = fmt.metadata_source if fmt else "embedded metadata"
     sources = [
         ("sidecar", _canonical_keys(sidecar, "sidecar", warnings)),
         (embedded_label, _canonical_keys(extraction.metadata, None, warnings)),

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from indexer.extract.base import Block
 from kb.models import Passage
-from kb.vocabulary import fold
+from kb.text import fold
 
 MAX_CHARS = 1200
 _SENTENCE_END = re.compile(r"(?<=[.!?…:;])\s+")

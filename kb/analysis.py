@@ -20,7 +20,7 @@ from whoosh.analysis import (
 )
 from whoosh.lang import stemmer_for_language, stopwords_for_language
 
-from kb.vocabulary import fold
+from kb.text import fold
 
 # Languages with their own stemmed field. Anything else is indexed in `text_xx` (unstemmed).
 STEMMED_LANGUAGES = ("en", "sv", "no", "da", "fi", "fr", "de", "nl")

@@ -14,7 +14,7 @@ from functools import lru_cache
 from itertools import compress
 
 from kb.analysis import TOKEN_PATTERN, stem
-from kb.vocabulary import fold
+from kb.text import fold
 
 _TOKEN_RE = re.compile(TOKEN_PATTERN)
 

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb import schema as f
+from kb.engine.evaluate import Evaluator
+from kb.engine.postings import PostingsIndex
 from kb.errors import IndexUnavailable, KbError
 from kb.models import DocumentMetadata
-from kb.ranking import scoring_model
 from kb.settings import Settings
 from kb.store import Generation, IndexStore
 from kb.vocabulary import Vocabulary, load_vocabulary
@@ -109,14 +110,25 @@ class Snapshot:
         """This thread's searcher for this snapshot."""
         searcher = getattr(self._local, "searcher", None)
         if searcher is None:
-            searcher = self.index.searcher(weighting=scoring_model())
+            # Scores come from kb.engine, not from whoosh's weighting models.
+            searcher = self.index.searcher()
             self._local.searcher = searcher
         return searcher
+
+    def postings(self) -> PostingsIndex:
+        """This snapshot's postings arrays, shared by every thread."""
+        return self.stable(
+            ("postings",), lambda: PostingsIndex(self.searcher, self.searcher().doc_count_all())
+        )
+
+    def evaluator(self) -> Evaluator:
+        """Evaluates query plans and filters over this snapshot."""
+        return self.stable(("evaluator",), lambda: Evaluator(self.postings()))
 
     def cached(self, key: tuple, compute) -> frozenset:
         """Sets stable within a snapshot (a prefix's expansions): keep recent ones, at most
         CACHE_ENTRIES of them holding at most CACHE_ITEMS items in all. Postings and match
-        sets have their own cache (kb.postings)."""
+        sets have their own cache (kb.engine.postings)."""
         with self._cache_lock:
             if key in self._filter_cache:
                 self._filter_cache.move_to_end(key)

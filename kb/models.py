@@ -4,25 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-DOC_TYPES = ("meeting", "guide", "directive", "article", "other")
-TYPE_LABELS = {
-    "meeting": "Meeting report",
-    "guide": "Best-practice guide",
-    "directive": "Directive",
-    "article": "Article",
-    "other": "Other",
-}
-LANGUAGE_NAMES = {
-    "en": "English",
-    "sv": "Swedish",
-    "no": "Norwegian",
-    "da": "Danish",
-    "fi": "Finnish",
-    "fr": "French",
-    "de": "German",
-    "nl": "Dutch",
-}
-
 
 @dataclass(frozen=True)
 class Passage:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from kb.doctypes import normalise_type
-from kb.models import DOC_TYPES, LANGUAGE_NAMES
-from kb.vocabulary import Vocabulary, fold
+from kb.doctypes import DOC_TYPES, normalise_type
+from kb.text import LANGUAGE_NAMES, fold, normalise_language
+from kb.vocabulary import Vocabulary
 
 MAX_QUERY_CHARS = 1000
 MAX_TERMS = 48
@@ -24,12 +25,6 @@ MAX_DEPTH = 20
 YEAR_MIN, YEAR_MAX = 1900, 2100
 FILTER_FIELDS = ("type", "year", "org", "topic", "lang")
 SEARCH_FIELDS = ("title",)
-LANGUAGE_ALIASES = {
-    "english": "en", "swedish": "sv", "svenska": "sv", "norwegian": "no", "norsk": "no",
-    "bokmal": "no", "nb": "no", "nn": "no", "danish": "da", "dansk": "da", "finnish": "fi",
-    "suomi": "fi", "french": "fr", "francais": "fr", "german": "de", "deutsch": "de",
-    "dutch": "nl", "nederlands": "nl",
-}  # fmt: skip
 
 
 # ---- the tree a query becomes -------------------------------------------------------------
@@ -138,16 +133,24 @@ class QueryParser:
     def __init__(self, vocabulary: Vocabulary) -> None:
         self.vocabulary = vocabulary
 
-    def parse(self, raw: str) -> ParsedQuery:
+    def parse(self, raw: str, filters: Mapping[str, Iterable[str]] | None = None) -> ParsedQuery:
+        """Parse query text; `filters` (values by filter name, as chosen in a form or given
+        as options) are resolved value by value, never read as query text."""
         messages: list[str] = []
         text = clean_input(raw or "", messages)
-        filters = Filters()
-        tokens = self._tokens(text, filters, messages)
+        found = Filters()
+        tokens = self._tokens(text, found, messages)
         node = _Grammar(tokens, messages).parse()
         node = _limit_terms(node, messages)
-        read_as = _render(node, filters)
+        for name, values in (filters or {}).items():
+            for value in values:
+                value = " ".join((value or "").split())
+                if value:
+                    for resolved in self.resolve_filter(name, value, messages):
+                        found.add(name, resolved)
+        read_as = _render(node, found)
         messages = list(dict.fromkeys(messages))  # a repair repeated in nested groups: say it once
-        return ParsedQuery(node, filters, messages, read_as, adjusted=bool(messages))
+        return ParsedQuery(node, found, messages, read_as, adjusted=bool(messages))
 
     # Tokens, with filters taken out as they are met.
     def _tokens(self, text: str, filters: Filters, messages: list[str]) -> list[_Tok]:
@@ -237,9 +240,18 @@ class QueryParser:
                 if node is not None:
                     out.append(_Tok("term", node=node, negated=negated))
             return
-        resolved = getattr(self, f"_value_{name}")(value, messages)
-        for v in resolved:
+        for v in self.resolve_filter(name, value, messages):
             filters.add(name, v, negated)
+
+    def resolve_filter(self, name: str, value: str, messages: list[str]) -> list[str]:
+        """The index values one filter value stands for (`org`: "Skövde" -> "skovde-kommun";
+        `year`: "2023..2024" -> both years); none, with a note in `messages`, when it
+        matches nothing or the filter is unknown."""
+        if name not in FILTER_FIELDS:
+            known = ", ".join(FILTER_FIELDS)
+            messages.append(f"Unknown filter '{name}' (known: {known}). The filter was ignored.")
+            return []
+        return getattr(self, f"_value_{name}")(value, messages)
 
     def _value_type(self, value: str, messages: list[str]) -> list[str]:
         t = normalise_type(value)
@@ -289,9 +301,8 @@ class QueryParser:
         return [topic.id]
 
     def _value_lang(self, value: str, messages: list[str]) -> list[str]:
-        v = fold(value)
-        v = LANGUAGE_ALIASES.get(v, v)
-        if v not in LANGUAGE_NAMES:
+        v = normalise_language(value)
+        if v is None:
             messages.append(
                 f"Unknown language '{value}'; use one of: {', '.join(LANGUAGE_NAMES)}. The filter was ignored."
             )

@@ -21,19 +21,17 @@ and the list is still shown with that item marked missing.
 from __future__ import annotations
 
 import re
-import textwrap
 import tomllib
 from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
 
-from kb.cite import markdown_escape as esc
 from kb.cite import parse_ref
-from kb.documents import load_document, permalink
+from kb.documents import load_document
 from kb.errors import ConfigError, NotFound
 from kb.library import DocInfo, Library, Snapshot
-from kb.models import TYPE_LABELS, Passage
+from kb.models import Passage
 
 LISTS_DIR = "reading-lists"
 SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -303,96 +301,3 @@ def sections(resolved: list[ResolvedItem]) -> list[tuple[str | None, list[Resolv
         else:
             groups.append((r.item.section, [r]))
     return groups
-
-
-# ---- text and Markdown -----------------------------------------------------------------------
-
-
-def _duration(minutes: int | None) -> str:
-    if not minutes:
-        return ""
-    hours, rest = divmod(minutes, 60)
-    if not hours:
-        return f"about {minutes} min"
-    return f"about {hours} h {rest} min" if rest else f"about {hours} h"
-
-
-def list_facts(reading_list: ReadingList) -> str:
-    """`For: New members · 8 items · about 55 min`."""
-    n = len(reading_list.items)
-    parts = [f"For: {reading_list.audience}"] if reading_list.audience else []
-    parts.append(f"{n} item{'s' if n != 1 else ''}")
-    if reading_list.estimated_minutes:
-        parts.append(_duration(reading_list.estimated_minutes))
-    return " · ".join(parts)
-
-
-def _item_facts(r: ResolvedItem) -> str:
-    facts = []
-    if r.doc is not None:
-        facts.append(TYPE_LABELS.get(r.doc.meta.type, r.doc.meta.type))
-        if r.doc.meta.date:
-            facts.append(r.doc.meta.date)
-    if r.passage is not None:
-        if r.passage.heading_path:
-            facts.append(f"§ {r.passage.heading_path[-1]}")
-        if r.passage.page:
-            facts.append(f"p. {r.passage.page}")
-    if r.item.minutes:
-        facts.append(f"{r.item.minutes} min")
-    return ", ".join(facts)
-
-
-def _wrap(text: str, indent: str = "") -> str:
-    return textwrap.fill(
-        text, 88, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False
-    )
-
-
-def render_text(reading_list: ReadingList, resolved: list[ResolvedItem]) -> str:
-    """A list for the terminal: sections, numbered items, notes; missing items marked."""
-    out = [reading_list.title, list_facts(reading_list)]
-    if reading_list.description:
-        out += ["", _wrap(reading_list.description)]
-    for section, group in sections(resolved):
-        out.append("")
-        if section:
-            out += [section, "-" * len(section)]
-        for r in group:
-            if r.problem:
-                out.append(f"{r.item.number:>2}. [missing: {r.problem}]")
-            else:
-                facts = _item_facts(r)
-                out.append(f"{r.item.number:>2}. {r.doc.title}" + (f" ({facts})" if facts else ""))
-            out.append(f"    {r.item.ref}")
-            if r.item.note:
-                out.append(_wrap(r.item.note, "    "))
-    return "\n".join(out)
-
-
-def render_markdown(reading_list: ReadingList, resolved: list[ResolvedItem], base_url: str) -> str:
-    """A list as Markdown: sections as headings, items as a numbered list with links."""
-    out = [f"# {esc(reading_list.title)}", "", f"*{esc(list_facts(reading_list))}*"]
-    if reading_list.description:
-        out += ["", esc(reading_list.description)]
-    for section, group in sections(resolved):
-        out.append("")
-        if section:
-            out += [f"## {esc(section)}", ""]
-        for r in group:
-            if r.problem:
-                line = f"{r.item.number}. \\[missing: {esc(r.problem)}\\] {esc(r.item.ref)}"
-            else:
-                doc_id, anchor = parse_ref(r.item.ref)
-                link = permalink(base_url, doc_id, anchor)
-                facts = _item_facts(r)
-                line = f"{r.item.number}. [{esc(r.doc.title)}]({link})" + (
-                    f" ({esc(facts)})" if facts else ""
-                )
-            if r.item.note:
-                # A backslash at the end of a line is a hard line break; the note stays in the item.
-                indent = " " * len(f"{r.item.number}. ")
-                out += [line + "\\", indent + esc(r.item.note)]
-            else:
-                out.append(line)
-    return "\n".join(out)

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import TYPE_CHECKING
 
-from kb.cite import parse_ref
+from kb.doctypes import TYPE_LABELS
 from kb.documents import DocumentView, permalink
 from kb.library import DocInfo
-from kb.models import LANGUAGE_NAMES, TYPE_LABELS
-from kb.readinglists import ListProblem, ReadingList, ResolvedItem, sections
-
-if TYPE_CHECKING:  # only for the annotations: `kb lists --json` need not load the searcher
-    from kb.search import DocumentHit, SearchResult
+from kb.search import DocumentHit, SearchResult
+from kb.text import LANGUAGE_NAMES
 
 
 def doc_info_dict(info: DocInfo, base_url: str) -> dict:
@@ -104,82 +100,3 @@ def document_dict(view: DocumentView, base_url: str) -> dict:
         for p in view.passages
     ]
     return out
-
-
-# ---- reading lists ----------------------------------------------------------------------------
-
-
-def list_summary_dict(reading_list: ReadingList) -> dict:
-    """One line of `kb lists --json` and `/api/lists`."""
-    return {
-        "slug": reading_list.slug,
-        "title": reading_list.title,
-        "audience": reading_list.audience,
-        "description": reading_list.description,
-        "estimated_minutes": reading_list.estimated_minutes,
-        "item_count": len(reading_list.items),
-        "path": reading_list.path,
-    }
-
-
-def item_dict(r: ResolvedItem, base_url: str) -> dict:
-    doc_id, anchor = parse_ref(r.item.ref)
-    out = {
-        "number": r.item.number,
-        "ref": r.item.ref,
-        "note": r.item.note,
-        "section": r.item.section,
-        "minutes": r.item.minutes,
-        "doc_id": doc_id,
-        "anchor": anchor,
-        "missing": r.problem,
-        "title": None,
-        "type": None,
-        "type_label": None,
-        "date": None,
-        "language": None,
-        "page": None,
-        "heading_path": [],
-        "permalink": None,
-    }
-    if r.doc is not None and r.problem is None:
-        meta = r.doc.meta
-        out.update(
-            {
-                "title": meta.title,
-                "type": meta.type,
-                "type_label": TYPE_LABELS.get(meta.type, meta.type),
-                "date": meta.date,
-                "language": meta.language,
-                "permalink": permalink(base_url, doc_id, anchor),
-            }
-        )
-        if r.passage is not None:
-            out["page"] = r.passage.page
-            out["heading_path"] = list(r.passage.heading_path)
-    return out
-
-
-def list_dict(reading_list: ReadingList, resolved: list[ResolvedItem], base_url: str) -> dict:
-    """The JSON shape of one list (`kb lists SLUG --format json`, `/api/lists/<slug>`).
-
-    `items` in order, each with `missing` (null, or why the ref does not resolve); `sections`
-    groups consecutive items by section as lists of item numbers.
-    """
-    return {
-        **list_summary_dict(reading_list),
-        "missing": sum(1 for r in resolved if r.problem),
-        "items": [item_dict(r, base_url) for r in resolved],
-        "sections": [
-            {"title": title, "items": [r.item.number for r in group]}
-            for title, group in sections(resolved)
-        ],
-    }
-
-
-def reading_lists_dict(lists: list[ReadingList], problems: list[ListProblem]) -> dict:
-    """Every reading list and the problems of their files (`kb lists --json`, `/api/lists`)."""
-    return {
-        "lists": [list_summary_dict(r) for r in lists],
-        "problems": [p.to_dict() for p in problems],
-    }

@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections import Counter
 
 from kb.library import Library
+from kb.manifest import EntryStatus, ManifestEntry
 from kb.settings import Settings
 from kb.store import IndexStore
 
 
 def _by_count(counter: Counter) -> dict[str, int]:
     return dict(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _problem(entry: ManifestEntry) -> dict[str, str | None]:
+    return {"path": entry.path, "reason": entry.reason}
 
 
 def index_status(settings: Settings, library: Library | None = None) -> dict:
@@ -31,7 +36,7 @@ def index_status(settings: Settings, library: Library | None = None) -> dict:
         passages_by_type[d.meta.type] += d.passages
         passages_by_lang[d.meta.language] += d.passages
     entries = sorted(manifest.entries.values(), key=lambda e: e.path)
-    failed = [{"path": e.path, "reason": e.reason} for e in entries if e.status == "failed"]
+    failed = [_problem(e) for e in entries if e.status is EntryStatus.FAILED]
     # Folders that could not be read have no manifest entry; the last run remembers them.
     known = {f["path"] for f in failed}
     failed += [f for f in manifest.last_run.get("failed", []) if f.get("path") not in known]
@@ -51,7 +56,7 @@ def index_status(settings: Settings, library: Library | None = None) -> dict:
         "passages_by_language": _by_count(passages_by_lang),
         "last_run": manifest.last_run,
         "failed": failed,
-        "skipped": [{"path": e.path, "reason": e.reason} for e in entries if e.status == "skipped"],
+        "skipped": [_problem(e) for e in entries if e.status is EntryStatus.SKIPPED],
         "writer_pid": holder.pid if holder else None,
         "reading_list_problems": manifest.list_problems,
     }

@@ -7,25 +7,12 @@ They live as TOML beside the documents (`corpus/organisations.toml`, `corpus/top
 from __future__ import annotations
 
 import tomllib
-import unicodedata
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 
 from kb.errors import ConfigError
-
-LANGUAGES = ("en", "sv", "no", "da", "fi", "fr", "de", "nl")
-
-
-@lru_cache(maxsize=65536)
-def fold(text: str) -> str:
-    """Lower-case and strip accents, so `Skövde`, `skovde` and `SKÖVDE` compare equal.
-
-    ø, æ and ß have no combining form in Unicode, so they are mapped by hand.
-    """
-    text = text.lower().replace("ø", "o").replace("æ", "ae").replace("ß", "ss")
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+from kb.text import fold
 
 
 @dataclass(frozen=True)

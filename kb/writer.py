@@ -29,7 +29,7 @@ from dataclasses import asdict
 from kb import schema as f
 from kb.analysis import FoldFilter, language_field
 from kb.models import Document, DocumentMetadata, Passage
-from kb.vocabulary import fold
+from kb.text import fold
 
 
 def document_record(doc: Document) -> dict:
@@ -121,7 +121,7 @@ def merge_policy(writer, segments: list) -> list:
     smallest (by live documents) are merged into the latter: their number stays bounded, at
     a cost proportional to the small segments copied.
     """
-    from whoosh.reading import SegmentReader
+    from kb.engine.codec import segment_reader
 
     live = [s for s in segments if s.doc_count() > 0]
     if len(live) < MAX_SEGMENTS:  # with the one this commit writes: at most MAX_SEGMENTS
@@ -129,7 +129,7 @@ def merge_policy(writer, segments: list) -> list:
     ordered = sorted(live, key=lambda s: s.doc_count())
     merged = ordered[: len(live) + 1 - MAX_SEGMENTS]
     for segment in merged:
-        reader = SegmentReader(writer.storage, writer.schema, segment)
+        reader = segment_reader(writer.storage, writer.schema, segment)
         try:
             writer.add_reader(reader)
         finally:
@@ -151,15 +151,16 @@ def open_writer(ix, **kwargs):
 def fast_schema(schema):
     """A copy of `schema` whose text fields index values with `_fast_index`; fields whose
     analyser or format it does not know keep whoosh's own."""
-    proxy = copy.copy(schema)
-    proxy._fields = dict(schema._fields)  # whoosh's Schema keeps its fields in `_fields`
-    for name, field in schema._fields.items():
+    from kb.engine.codec import schema_fields, schema_with_fields
+
+    replaced = {}
+    for name, field in schema_fields(schema).items():
         fast = _fast_index(field)
         if fast is not None:
             clone = copy.copy(field)
             clone.index = fast
-            proxy._fields[name] = clone
-    return proxy
+            replaced[name] = clone
+    return schema_with_fields(schema, replaced)
 
 
 def _fast_index(field) -> Callable[..., Iterator[tuple]] | None:

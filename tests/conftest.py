@@ -11,11 +11,26 @@ from click.testing import CliRunner
 
 from indexer.build import run_index
 from kb.settings import Settings
+from tests import prerequisites
+from tests.prerequisites import REALCORPUS  # noqa: F401  (the tests import it from here)
+
+pytest_plugins = ["pytester"]  # tests/test_prerequisites.py runs small suites with it
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_CORPUS = ROOT / "corpus"
-REALCORPUS = ROOT.parent / "shared" / "realcorpus"
 EVAL = ROOT.parent / "shared" / "eval"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{prerequisites.MARKER}(*names): needs these prerequisites (tests/prerequisites.py); "
+        "skipped when missing, a failure under CI",
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    prerequisites.check_marked(item)
 
 
 def write(path: Path, text: str) -> Path:

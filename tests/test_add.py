@@ -245,11 +245,9 @@ def test_url_failures_are_explained_and_write_nothing(runner, small_index, serve
                                                       options, message):  # fmt: skip
     corpus_before = files_under(small_index.corpus)
     index_before = files_under(small_index.index)
-    started = time.monotonic()
     result = kb(runner, small_index, "add", f"{server}{path}", *options)
     assert result.exit_code == 2, result.output
-    assert message in result.output
-    assert time.monotonic() - started < 2.5
+    assert message in result.output  # how long it takes: benchmarks/bounds.py
     assert files_under(small_index.corpus) == corpus_before
     index_after = files_under(small_index.index)
     index_after.pop("LOCK", None), index_before.pop("LOCK", None)
@@ -276,3 +274,29 @@ def test_kb_add_as_a_process(small_index: Settings, server):
     assert "added  guides/green-it-buying  http://127.0.0.1:5000/doc/guides/green-it-buying" in (
         result.stdout
     )
+
+
+def test_add_checks_reading_lists_as_index_does(runner, small_index, tmp_path):
+    """`kb add` runs the same indexing as `kb index`: a reading list ref it resolves is no
+    longer reported, one still broken stays reported by the add, by status and by index."""
+    write(small_index.corpus / "reading-lists/new.toml", """
+        title = "New"
+        [[item]]
+        ref = "guides/refurbished-laptops"
+        note = "Added soon."
+        [[item]]
+        ref = "guides/nothing-here"
+        note = "Gone."
+        """)  # fmt: skip
+    assert kb(runner, small_index, "index").exit_code == 0
+
+    def refs(data: dict) -> list[tuple]:
+        return [(p["file"], p["item"], p["ref"]) for p in data["reading_list_problems"]]
+
+    still_broken = [("reading-lists/new.toml", 2, "guides/nothing-here")]
+    source = write(tmp_path / "refurbished-laptops.md", NOTE)
+    result = kb(runner, small_index, "add", str(source), "--type", "guide", "--json")
+    assert result.exit_code == 0, result.output
+    assert refs(json.loads(result.output)["index"]) == still_broken
+    assert refs(json.loads(kb(runner, small_index, "status", "--json").output)) == still_broken
+    assert refs(json.loads(kb(runner, small_index, "index", "--json").output)) == still_broken

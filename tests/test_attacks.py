@@ -22,7 +22,6 @@ import os
 import re
 import shutil
 import sys
-import time
 import uuid
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -773,12 +772,12 @@ def test_huge_bodies_are_refused_before_they_are_buffered(site):
     assert refused(site.port, "", raw_head=head, body=chunked)[0] in (413, "reset")
     # A body larger than any request may have is refused on its announcement, before it is
     # read or buffered (waitress would otherwise take up to 1 GB per request into memory or
-    # temporary files, and wait for it).
+    # temporary files, and wait for it). No body is sent: an answer at all shows the server
+    # did not wait for one. How long it takes: benchmarks/bounds.py.
     for length in (2 * 1024 * 1024, 999_999_999_999):
-        started = time.monotonic()
         head = f"POST /api/search HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n"
         reply = http_request(site.port, "", raw_head=head.encode(), timeout=10)
-        assert reply.status == 413 and time.monotonic() - started < 5, length
+        assert reply.status == 413, length
     reply = http_request(site.port, "/", headers={"X-Big": "a" * 300_000})
     assert reply.status in (400, 413, 431)
     assert_no_leak(reply.body, site, "big header")
@@ -788,9 +787,7 @@ def test_thousands_of_parameters_are_refused_clearly(site):
     many = "&".join(["a=1"] * 5000)
     for url, is_api in ((f"/search?q=repair&{many}", False), (f"/api/search?q=repair&{many}", True),
                         (f"/doc/articles/evil?{many}", False)):  # fmt: skip
-        started = time.monotonic()
-        response = site.client.get(url)
-        assert time.monotonic() - started < 2, url[:40]
+        response = site.client.get(url)  # how long it takes: benchmarks/bounds.py
         assert response.status_code == 400, url[:40]
         assert "Too many parameters" in response.get_data(as_text=True)
         assert is_json_error(response, 400) == is_api
@@ -817,10 +814,8 @@ def test_thousands_of_parameters_are_refused_clearly(site):
 )
 def test_page_and_size_abuse_is_clamped(site, params, page, size):
     for path in ("/api/search", "/search"):
-        started = time.monotonic()
         response = site.client.get(f"{path}?{urlencode({'q': 'kbxss', **params})}")
-        assert time.monotonic() - started < 2
-        assert response.status_code == 200, (path, params)
+        assert response.status_code == 200, (path, params)  # time: benchmarks/bounds.py
         if path.startswith("/api/"):
             data = response.get_json()
             assert 1 <= data["page"] <= 1000
@@ -832,7 +827,7 @@ def test_page_and_size_abuse_is_clamped(site, params, page, size):
 
 
 def test_overlong_and_odd_queries_get_a_clear_answer_quickly(site):
-    started = time.monotonic()
+    """How quickly: benchmarks/bounds.py."""
     response = site.client.get("/search?q=" + "a" * 100_000)
     assert response.status_code == 414
     assert "The address is too long" in response.get_data(as_text=True)
@@ -848,7 +843,6 @@ def test_overlong_and_odd_queries_get_a_clear_answer_quickly(site):
             assert response.status_code == 200, (path, query[:20], response.status_code)
             assert_no_leak(response.get_data(), site, query[:20])
     assert site.client.get("/search?q=%ff%fe%ed%a0%80").status_code == 200
-    assert time.monotonic() - started < 30
 
 
 # ---- methods --------------------------------------------------------------------------------------

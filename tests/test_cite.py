@@ -14,18 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pylatexenc.latex2text import LatexNodes2Text
 
-from cli import CITE_FORMATS, main
+from cli import main
 from indexer.build import run_index
-from kb.cite import (
-    FORMATS,
-    MEDIA_TYPES,
-    Citation,
-    bibtex_escape,
-    cite,
-    file_name,
-    parse_ref,
-    render,
-)
+from kb.cite import Citation, cite, parse_ref
+from kb.citeformats import CITE_FORMAT_IDS, CITE_FORMATS, bibtex_escape, file_name, render
 from kb.documents import load_document
 from kb.errors import NotFound
 from kb.library import Library, Snapshot
@@ -99,7 +91,7 @@ def test_every_format_renders_for_every_document_and_passage(snap: Snapshot) -> 
     citations = all_citations(snap) + passage_citations(snap)
     assert len(citations) > len(snap.catalogue)
     for c in citations:
-        for fmt in FORMATS:
+        for fmt in CITE_FORMAT_IDS:
             out = render(c, fmt)
             assert out.strip(), (c.doc_id, fmt)
             assert c.permalink in out or fmt == "bibtex", (c.doc_id, fmt)
@@ -265,7 +257,7 @@ def test_render_rejects_unknown_format_and_names_files(snap: Snapshot) -> None:
     c = cite(snap, MEETING, None, BASE)
     with pytest.raises(ValueError, match="unknown citation format"):
         render(c, "endnote")
-    names = {fmt: file_name(c, fmt) for fmt in FORMATS}
+    names = {fmt: file_name(c, fmt) for fmt in CITE_FORMAT_IDS}
     assert names == {
         "text": f"{c.key}.txt",
         "markdown": f"{c.key}.md",
@@ -273,9 +265,10 @@ def test_render_rejects_unknown_format_and_names_files(snap: Snapshot) -> None:
         "ris": f"{c.key}.ris",
         "csl-json": f"{c.key}.json",
     }
-    assert set(MEDIA_TYPES) == set(FORMATS)
-    assert MEDIA_TYPES["bibtex"] == "application/x-bibtex"
-    assert MEDIA_TYPES["csl-json"] == "application/vnd.citationstyles.csl+json"
+    media_types = {fmt.id: fmt.media_type for fmt in CITE_FORMATS}
+    assert set(media_types) == set(CITE_FORMAT_IDS)
+    assert media_types["bibtex"] == "application/x-bibtex"
+    assert media_types["csl-json"] == "application/vnd.citationstyles.csl+json"
 
 
 # ---- special characters ---------------------------------------------------------------------------
@@ -405,7 +398,12 @@ def kb(runner, settings: Settings, *args: str):
 
 
 def test_cli_formats_match_the_library() -> None:
-    assert CITE_FORMATS == FORMATS
+    (fmt,) = [p for p in main.commands["cite"].params if p.name == "fmt"]
+    assert (
+        tuple(fmt.type.choices)
+        == CITE_FORMAT_IDS
+        == ("text", "markdown", "bibtex", "ris", "csl-json")
+    )
 
 
 def test_cli_cite_text(runner, bundled_index: Settings) -> None:
@@ -421,7 +419,7 @@ def test_cli_cite_bibtex_and_all(runner, bundled_index: Settings) -> None:
     assert parse_bibtex(result.output)[0].key == "alfc2024forum-1b548b"
     result = kb(runner, bundled_index, "cite", MEETING, "--all")
     assert result.exit_code == 0
-    for fmt in FORMATS:
+    for fmt in CITE_FORMAT_IDS:
         assert f"== {fmt} ==" in result.output
     csl = result.output.split("== csl-json ==\n", 1)[1]
     assert json.loads(csl)[0]["id"] == "alfc2024forum-1b548b"

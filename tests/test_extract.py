@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import logging
 import shutil
@@ -21,12 +20,10 @@ from indexer.extract.base import Extraction, ExtractionProblem, Failed, Skipped
 from indexer.extract.html import decode_html, extract_html
 from indexer.extract.markdown import extract_markdown
 from indexer.extract.pdf import clean_page_text, extract_pdf
-from indexer.extract.text import decode_text, extract_text, normalise_date, normalise_language
+from indexer.extract.text import decode_text, extract_text
+from tests.prerequisites import REALCORPUS, needs, require
 
-REALCORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "realcorpus"
-needs_realcorpus = pytest.mark.skipif(
-    not REALCORPUS.is_dir(), reason="../shared/realcorpus not found"
-)
+needs_realcorpus = needs("realcorpus")
 
 
 def all_text(extraction: Extraction) -> str:
@@ -100,8 +97,7 @@ def pdf_file(tmp_path: Path, data: bytes, name: str = "doc.pdf") -> Path:
 def pdf_reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Runs a PDF test twice: page text from pdftotext (when installed), and from pypdf."""
     if request.param == "pdftotext":
-        if shutil.which("pdftotext") is None:
-            pytest.skip("pdftotext (poppler-utils) is not installed")
+        require("pdftotext")
         monkeypatch.setenv(pdftotext.ENV_SWITCH, "1")
     else:
         monkeypatch.setenv(pdftotext.ENV_SWITCH, "0")
@@ -237,58 +233,6 @@ def test_text_file_in_cp1252(tmp_path: Path) -> None:
     extraction = extract_file(path)
     assert extraction.title == "Mötesanteckningar"
     assert "Åtgärder för återbruk." in all_text(extraction)
-
-
-# --- dates and languages --------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (dt.date(2024, 3, 5), "2024-03-05"),
-        (dt.datetime(2024, 3, 5, 23, 59), "2024-03-05"),
-        ("2024-03-05", "2024-03-05"),
-        ("2024-3-5", "2024-03-05"),
-        ("2024-03-05T10:00:00Z", "2024-03-05"),
-        ("2024-03-05T23:30:00-05:00", "2024-03-05"),
-        ("2024-03-05 10:00", "2024-03-05"),
-        ("2024/03/05", "2024-03-05"),
-        ("D:20211108161356+01'00'", "2021-11-08"),
-        ("20211108", "2021-11-08"),
-        ("Tue, 10 Jun 2003 04:00:00 GMT", "2003-06-10"),
-        ("10 November 2022", "2022-11-10"),
-        ("November 10, 2022", "2022-11-10"),
-        ("1er mars 2024", "2024-03-01"),
-        ("15 maj 2023", "2023-05-15"),
-        ("2024-02-30", None),
-        ("03/04/2024", None),
-        ("2024", None),
-        ("soon", None),
-        ("", None),
-        (None, None),
-        (20240305, None),
-    ],
-)
-def test_normalise_date(value: object, expected: str | None) -> None:
-    assert normalise_date(value) == expected
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("sv-SE", "sv"),
-        ("fr_FR", "fr"),
-        ("EN", "en"),
-        ("nb", "no"),
-        ("nn-NO", "no"),
-        ("no", "no"),
-        ("x-default", None),
-        ("", None),
-        (None, None),
-    ],
-)
-def test_normalise_language(value: object, expected: str | None) -> None:
-    assert normalise_language(value) == expected
 
 
 # --- HTML --------------------------------------------------------------------------------------
@@ -444,6 +388,15 @@ def test_html_title_precedence(head: str, body: str, title: str | None) -> None:
 )
 def test_html_date_sources(head: str, body: str, date: str | None) -> None:
     extraction = extract_html(page(head, body + "<p>Body.</p>"))
+    assert extraction.metadata.get("date") == date
+
+
+@pytest.mark.parametrize(
+    ("content", "date"),
+    [("24. desember 2023", "2023-12-24"), ("24. huhtikuuta 2024", "2024-04-24")],
+)
+def test_html_meta_date_in_nordic_words(content: str, date: str) -> None:
+    extraction = extract_html(page(f'<meta name="date" content="{content}">', "<p>Body.</p>"))
     assert extraction.metadata.get("date") == date
 
 
@@ -648,6 +601,12 @@ def test_markdown_front_matter_into_metadata() -> None:
 def test_markdown_front_matter_dates_normalised(value: str, expected: str) -> None:
     extraction = extract_markdown(f"---\ndate: {value}\n---\nBody.\n")
     assert extraction.metadata["date"] == expected
+
+
+def test_markdown_front_matter_reads_dates_as_a_sidecar_does() -> None:
+    extraction = extract_markdown("---\ndate: 24.04.2024\n---\nBody.\n")
+    assert extraction.metadata["date"] == "2024-04-24"
+    assert extraction.warnings == []
 
 
 def test_markdown_unparseable_date_is_dropped_with_a_warning() -> None:
@@ -1163,7 +1122,7 @@ def fake_pdftotext(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str)
     return started
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext is not installed")
+@needs("pdftotext")
 def test_pdftotext_reads_the_text_when_installed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -29,15 +29,18 @@ from pathlib import Path
 
 import pytest
 
-import indexer.build
+import indexer.plan
+import indexer.run
 from benchmarks.soak import KbServer, http_request
 from indexer.build import run_index
 from kb.errors import CorpusEmpty
+from kb.generation import MANIFEST
 from kb.library import Library
 from kb.search import Searcher, SearchRequest
 from kb.settings import Settings
-from kb.store import CURRENT, MANIFEST, IndexStore
+from kb.store import CURRENT, IndexStore
 from tests.conftest import ROOT, write
+from tests.prerequisites import missing
 
 KB = [sys.executable, "-c", "from cli import main; main()"]
 SMALL_DOCS = 4  # documents in conftest's small corpus
@@ -147,15 +150,16 @@ def test_disk_full_during_incremental_run_keeps_the_previous_index(small_index, 
 
 @pytest.fixture
 def tiny_disk(tmp_path: Path):
-    """A 3 MB tmpfs, or a skip where this machine does not let the tests mount one."""
+    """A 3 MB tmpfs; where this machine does not let the tests mount one, a skip (a failure
+    under CI)."""
     mount = tmp_path / "disk"
     mount.mkdir()
     if os.geteuid() != 0 or not shutil.which("mount"):
-        pytest.skip("mounting a tmpfs needs root; the RLIMIT_FSIZE tests cover a full disk")
+        missing("mounting a tmpfs needs root and mount; the RLIMIT_FSIZE tests cover a full disk")
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)],
                           capture_output=True, text=True)  # fmt: skip
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()}); RLIMIT_FSIZE covers it")
+        missing(f"cannot mount a tmpfs here ({done.stderr.strip()}); RLIMIT_FSIZE covers it")
     try:
         yield mount
     finally:
@@ -269,14 +273,14 @@ def test_an_emptied_corpus_folder_removes_nothing(small_index, runner):
 def test_unreadable_file_is_reported_and_retried_when_readable(small_index, monkeypatch):
     target = small_index.corpus / "guides/lifespan.md"
     target.write_text(target.read_text() + "\nNow with a kingfisher.\n")
-    real_sha = indexer.build.file_sha256
+    real_sha = indexer.plan.file_sha256
 
     def sha(path: Path) -> str:
         if Path(path) == target:
             raise PermissionError(13, "Permission denied", str(path))
         return real_sha(path)
 
-    monkeypatch.setattr(indexer.build, "file_sha256", sha)
+    monkeypatch.setattr(indexer.plan, "file_sha256", sha)
     report = run_index(small_index, workers=1)
     assert report.exit_code == 1
     failed = {f.path: f.reason for f in report.files if f.status == "failed"}
@@ -292,14 +296,14 @@ def test_unreadable_file_is_reported_and_retried_when_readable(small_index, monk
 def test_file_vanishing_between_discovery_and_reading(small_index, monkeypatch):
     write(small_index.corpus / "guides/ghost.md", "# Ghost\n\nA kingfisher ghost.\n")
     write(small_index.corpus / "guides/stays.md", "# Stays\n\nA robin stays.\n")
-    real_discover = indexer.build.discover
+    real_discover = indexer.run.discover
 
     def discover_then_delete(corpus):
         found = real_discover(corpus)
         (small_index.corpus / "guides/ghost.md").unlink()
         return found
 
-    monkeypatch.setattr(indexer.build, "discover", discover_then_delete)
+    monkeypatch.setattr(indexer.run, "discover", discover_then_delete)
     files = report_of(small_index)
     assert files["guides/ghost.md"] == ("failed", "cannot read file: No such file or directory")
     assert files["guides/stays.md"][0] == "indexed"
@@ -386,13 +390,28 @@ def assert_unavailable(target: str, reply) -> None:
         assert "text/html" in reply.headers["content-type"] and "kb index" in reply.text
 
 
+def until_all_unavailable(port: int, seconds: float = 30) -> None:
+    """Probe until one round of PROBES all answer 503: the library looks at the index at most
+    once a second, and until it does a thread with the index open may answer from it. Any
+    answer but a 200 or a 503 fails at once."""
+    deadline = time.monotonic() + seconds
+    while True:
+        seen = statuses(port, rounds=1)
+        for target, status, reply in seen:
+            assert status in (200, 503), (target, status, reply.body[:300])
+        if all(status == 503 for _, status, _ in seen):
+            return
+        assert time.monotonic() < deadline, [(t, s) for t, s, _ in seen]
+        time.sleep(0.05)
+
+
 def test_index_deleted_under_a_running_server_answers_503_on_every_thread(small_index):
     """Every server thread had the index open, and could go on reading its unlinked files:
     it must say the index is gone instead."""
     with KbServer(small_index.corpus, small_index.index, threads=4) as server:
         warm_up(server.port)
         shutil.rmtree(small_index.index)
-        time.sleep(1.2)  # the library looks at the index at most once a second
+        until_all_unavailable(server.port)
         for target, _, reply in statuses(server.port):
             assert_unavailable(target, reply)
 
@@ -408,7 +427,7 @@ def test_index_deleted_under_a_running_server_never_500s_and_recovers(small_inde
             assert status in (200, 503), (target, status, reply.body[:300])
             if status == 503:
                 assert_unavailable(target, reply)
-        time.sleep(1.2)
+        until_all_unavailable(server.port)
         for target, _, reply in statuses(server.port):
             assert_unavailable(target, reply)
             assert str(small_index.index) not in reply.text

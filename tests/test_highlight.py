@@ -8,8 +8,9 @@ from kb import schema as f
 from kb.analysis import STEMMED_LANGUAGES, stem
 from kb.highlight import HighlightTerms, mark_all, snippet
 from kb.library import Library
-from kb.vocabulary import fold
+from kb.text import fold
 from tests.conftest import REALCORPUS
+from tests.prerequisites import needs
 
 TRICKY = [
     "lying", "dying", "skies", "ugly", "news", "über", "Größe", "Ökad", "élection", "été",
@@ -38,7 +39,7 @@ def test_a_stem_keeps_its_words_first_letter_on_the_bundled_index(bundled_index)
 
 
 @pytest.mark.realcorpus
-@pytest.mark.skipif(not REALCORPUS.is_dir(), reason="needs ../shared/realcorpus")
+@needs("realcorpus")
 def test_a_stem_keeps_its_words_first_letter_on_real_documents():
     import re
 

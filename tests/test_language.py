@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from indexer.language import detect_language, language_scores, normalise_language
-
-REALCORPUS = Path(__file__).resolve().parents[2] / "shared" / "realcorpus"
+from indexer.language import detect_language, language_scores
+from tests.prerequisites import REALCORPUS, needs
 
 PARAGRAPHS = {
     "en": [
@@ -128,29 +127,6 @@ def test_scores_cover_all_languages() -> None:
     assert max(scores, key=scores.__getitem__) == "sv"
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("sv", "sv"),
-        ("sv-SE", "sv"),
-        ("SV_se", "sv"),
-        ("nb", "no"),
-        ("nn-NO", "no"),
-        ("nob", "no"),
-        ("Swedish", "sv"),
-        ("svenska", "sv"),
-        ("Norsk", "no"),
-        ("da-DK", "da"),
-        ("français", "fr"),
-        ("en-GB", "en"),
-        ("es", None),
-        ("", None),
-    ],
-)
-def test_normalise_language(value: str, expected: str | None) -> None:
-    assert normalise_language(value) == expected
-
-
 # ---- the real corpus -------------------------------------------------------------------------
 
 _SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.S | re.I)
@@ -165,7 +141,7 @@ def _crude_text(path: Path) -> str:
 
 
 @pytest.mark.realcorpus
-@pytest.mark.skipif(not REALCORPUS.is_dir(), reason="../shared/realcorpus not found")
+@needs("realcorpus")
 def test_accuracy_on_real_corpus() -> None:
     total, misses = 0, []
     with open(REALCORPUS / "MANIFEST.tsv", encoding="utf-8", newline="") as manifest:

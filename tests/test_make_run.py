@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -14,6 +13,7 @@ import urllib.request
 import pytest
 
 from tests.conftest import ROOT
+from tests.prerequisites import needs
 
 
 def free_port() -> int:
@@ -23,7 +23,7 @@ def free_port() -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+@needs("make")
 def test_make_run_serves_search(tmp_path):
     port = free_port()
     env = {**os.environ, "KB_INDEX": str(tmp_path / "index")}

@@ -8,20 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from indexer.dates import infer_date, parse_date
-from indexer.entities import EntityMatcher, find_organisations, find_topics, strip_accents
+from indexer.entities import EntityMatcher, find_organisations, find_topics
 from indexer.extract.base import Block, Extraction
-from indexer.metadata import (
-    describe,
-    infer_type,
-    is_sidecar,
-    read_sidecar,
-    sidecar_paths,
-    title_from_filename,
-)
-from kb.doctypes import normalise_type
+from indexer.inference import infer_type, title_from_filename
+from indexer.metadata import describe, is_sidecar, read_sidecar, sidecar_paths
+from kb.doctypes import DOC_TYPES, normalise_type
 from kb.errors import ConfigError
-from kb.models import DOC_TYPES
+from kb.text import infer_date
 from kb.vocabulary import Organisation, Topic, Vocabulary
 
 TODAY = dt.date(2025, 6, 1)
@@ -142,42 +135,6 @@ def test_normalise_type(value: str, expected: str | None) -> None:
 def test_infer_type(rel_path: str, title: str | None, expected: str) -> None:
     assert infer_type(rel_path, title) == expected
     assert expected in DOC_TYPES
-
-
-# ---- dates -----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (dt.date(2024, 4, 24), "2024-04-24"),
-        (dt.datetime(2024, 4, 24, 15, 30), "2024-04-24"),
-        ("2024-04-24", "2024-04-24"),
-        ("2024-04-24T10:00:00+02:00", "2024-04-24"),
-        ("2024-04", "2024-04"),
-        ("2024", "2024"),
-        (2024, "2024"),
-        ("D:20240424103000+02'00'", "2024-04-24"),
-        ("D:202404", "2024-04"),
-        ("20240424", "2024-04-24"),
-        ("April 24, 2024", "2024-04-24"),
-        ("24. april 2024", "2024-04-24"),
-        ("den 24 april 2024", "2024-04-24"),
-        ("24.04.2024", "2024-04-24"),
-        ("24/04/2024", "2024-04-24"),
-        ("2024-02-30", None),
-        ("2024-13-01", None),
-        ("31.04.2024", None),
-        ("1850-01-01", None),
-        ("2101", None),
-        ("soon", None),
-        ("", None),
-        (None, None),
-        (True, None),
-    ],
-)
-def test_parse_date(value: object, expected: str | None) -> None:
-    assert parse_date(value) == expected
 
 
 @pytest.mark.parametrize(
@@ -311,10 +268,6 @@ def test_longest_name_wins(matcher: EntityMatcher) -> None:
 def test_find_organisations_wrapper(vocab: Vocabulary) -> None:
     assert find_organisations("Ikeas och DFØs", vocab) == ("ikea", "dfo")
     assert find_organisations("anything", Vocabulary()) == ()
-
-
-def test_strip_accents_keeps_case() -> None:
-    assert strip_accents("Skövde DFØ Æble straße") == "Skovde DFO AEble strasse"
 
 
 # ---- topics ----------------------------------------------------------------------------------

@@ -1,23 +1,31 @@
-"""Query evaluation over postings arrays (kb.postings) against whoosh's own matchers.
+"""Query evaluation over postings arrays (kb.engine) against whoosh's own matchers.
 
-The arrays must give exactly the passages and scores that `searcher.search` gives for the same
-query tree, on an index of one segment and on one with several segments and deletions (after
-incremental runs); and ranking documents from them must order documents as collapsing a whoosh
-result list would.
+The arrays must give exactly the passages and scores that whoosh's matchers give for the same
+plan (`tests/whoosh_reference.py`), queries as compiled, with every alternative kept (the
+terms that occur nowhere included): on an index of one segment and on one with several
+segments and deletions (after incremental runs), with a cache too small to keep anything;
+and ranking documents from them must order documents as collapsing a whoosh result list
+would.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from whoosh import query as wq
 
 from indexer.build import run_index
 from kb import schema as f
+from kb.compile import Compiler
+from kb.engine import codec
+from kb.engine import postings as engine_postings
+from kb.engine.evaluate import Evaluator
+from kb.engine.plan import Filter, Phrase, Term, any_of
+from kb.engine.postings import PostingsIndex
+from kb.facets import tables
 from kb.library import Library
-from kb.postings import PostingsIndex
 from kb.query import QueryParser
-from kb.search import _Compiler, _Or, _tables, _top_documents
+from kb.rank import top_documents
+from tests import whoosh_reference
 from tests.conftest import write
 
 QUERIES = [
@@ -53,71 +61,58 @@ def _compile(snap, text: str):
     parsed = QueryParser(snap.vocabulary).parse(text)
     if parsed.node is None:
         return None
-    return _Compiler(snap, []).compile(parsed.node)
+    return Compiler(snap, []).compile(parsed.node)[0]
 
 
-def _whoosh_scores(snap, q) -> dict[int, float]:
-    """Scores from whoosh's own matchers, on the query as searches used to hand it to whoosh:
-    pruned of terms that occur nowhere. whoosh's coordination bonus is not the same with and
-    without them; kb's evaluation gives the pruned query's scores either way."""
-    q = _prune(q, snap.searcher().reader())
-    return dict(snap.searcher().search(q, limit=None, terms=False).items())
-
-
-def _prune(q: wq.Query, reader) -> wq.Query:
-    """The query without the alternatives that occur nowhere in the index (a word's stem in
-    the other languages' fields, mostly): they match nothing and add nothing to a score, but
-    whoosh builds and walks a matcher for each. An alternative keeps at least two parts (a
-    single one would lose the coordination bonus)."""
-    if isinstance(q, wq.Or) and len(q.subqueries) > 1:
-        subs = [_prune(sub, reader) for sub in q.subqueries]
-        kept = [
-            sub for sub in subs
-            if not (isinstance(sub, wq.Term) and reader.doc_frequency(sub.fieldname, sub.text) == 0)
-        ]  # fmt: skip
-        if len(kept) < 2:
-            kept = (kept + [sub for sub in subs if sub not in kept])[:2]
-        out = q.copy()
-        out.subqueries = kept
-        return out
-    if isinstance(q, wq.CompoundQuery):
-        out = q.copy()
-        out.subqueries = [_prune(sub, reader) for sub in q.subqueries]
-        return out
-    if isinstance(q, wq.AndNot):
-        out = q.copy()
-        out.a, out.b = _prune(q.a, reader), _prune(q.b, reader)
-        return out
-    return q
-
-
-def _evaluated(snap, q) -> dict[int, float]:
-    ev = PostingsIndex(snap.searcher, snap.searcher().doc_count_all()).evaluate(q)
+def _evaluated(snap, plan) -> dict[int, float]:
+    index = PostingsIndex(snap.searcher, snap.searcher().doc_count_all())
+    ev = Evaluator(index).evaluate(plan)
     return {int(d): float(ev.score[d]) for d in ev.docnums()}
 
 
-def test_matches_and_scores_equal_whoosh(bundled_index):
-    snap = Library(bundled_index).snapshot()
+def _assert_same(snap, texts, minimum: int) -> None:
     compared = 0
-    for text in QUERIES:
-        q = _compile(snap, text)
-        if q is None:
+    for text in texts:
+        plan = _compile(snap, text)
+        if plan is None:
             continue
-        expected = _whoosh_scores(snap, q)
-        got = _evaluated(snap, q)
+        expected = whoosh_reference.scores(snap, plan)
+        got = _evaluated(snap, plan)
         assert set(got) == set(expected), text
         for docnum, score in expected.items():
             assert got[docnum] == pytest.approx(score, rel=1e-9, abs=1e-12), (text, docnum)
         compared += bool(expected)
-    assert compared >= 18  # most queries match something in the bundled corpus
+    assert compared >= minimum  # most queries match something
+
+
+def test_matches_and_scores_equal_whoosh(bundled_index):
+    _assert_same(Library(bundled_index).snapshot(), QUERIES, 18)
+
+
+def test_scores_equal_whoosh_when_nothing_stays_cached(bundled_index, monkeypatch):
+    """With a cache of 40 entries, most postings are too large to keep and the rest are
+    evicted as it fills: the answers stay the same."""
+    monkeypatch.setattr(engine_postings, "CACHE_ENTRIES", 40)
+    snap = Library(bundled_index).snapshot()
+    _assert_same(snap, QUERIES, 18)
+    index = PostingsIndex(snap.searcher, snap.searcher().doc_count_all())
+    stored: set[tuple] = set()
+    store = index._store
+    monkeypatch.setattr(index, "_store", lambda key, found: (stored.add(key), store(key, found)))
+    evaluator = Evaluator(index)
+    first = [evaluator.evaluate(_compile(snap, text)) for text in QUERIES]
+    assert index._entries <= 40 and len(stored) > len(index._cache)  # some were evicted
+    again = [evaluator.evaluate(_compile(snap, text)) for text in QUERIES]
+    for a, b in zip(first, again, strict=True):
+        assert np.array_equal(a.mask, b.mask) and np.array_equal(a.score, b.score)
 
 
 def test_cached_postings_give_the_same_answer_twice(bundled_index):
     snap = Library(bundled_index).snapshot()
-    index = PostingsIndex(snap.searcher, snap.searcher().doc_count_all())
-    q = _compile(snap, "climate criteria weighting")
-    first = index.evaluate(q)
-    second = index.evaluate(q)
+    evaluator = Evaluator(PostingsIndex(snap.searcher, snap.searcher().doc_count_all()))
+    plan = _compile(snap, "climate criteria weighting")
+    first = evaluator.evaluate(plan)
+    second = evaluator.evaluate(plan)
     assert np.array_equal(first.mask, second.mask)
     assert np.array_equal(first.score, second.score)
     assert first.mask.any()
@@ -125,7 +120,7 @@ def test_cached_postings_give_the_same_answer_twice(bundled_index):
 
 def test_several_segments_with_deletions(small_settings):
     """After incremental runs the index has several segments and deleted passages: none of
-    the deleted passages may match, and scores still equal whoosh's."""
+    the deleted passages may match, and scores still equal whoosh's, for one word and many."""
     run_index(small_settings)
     corpus = small_settings.corpus
     for i in range(3):
@@ -140,30 +135,41 @@ def test_several_segments_with_deletions(small_settings):
         run_index(small_settings)
     snap = Library(small_settings).snapshot()
     searcher = snap.searcher()
-    assert len(searcher.leaf_searchers()) > 1 or searcher.reader().has_deletions()
+    assert len(searcher.leaf_searchers()) > 1 and searcher.reader().has_deletions()
     deleted = set()
     for sub, offset in searcher.leaf_searchers():
         deleted |= {d + offset for d in (sub.reader().deleted_docs_set or ())}
-    for text in ["repair", "climate", "laptops", "cafés", "lifespan repair", '"climate criteria"']:
-        q = _compile(snap, text)
-        expected = _whoosh_scores(snap, q)
-        got = _evaluated(snap, q)
-        assert set(got) == set(expected), text
-        assert not set(got) & deleted
-        if len(searcher.leaf_searchers()) == 1 or " " not in text:
-            # whoosh counts the terms of the coordination bonus per segment; one word has none
-            for docnum, score in expected.items():
-                assert got[docnum] == pytest.approx(score, rel=1e-9), (text, docnum)
+    texts = [
+        "repair", "climate", "laptops", "cafés", "lifespan repair", '"climate criteria"',
+        "repair cafés round", "climate criteria laptops note", "extra note -climate",
+        '"repair of laptops" lifespan', "title:forum qqqzzz", *QUERIES,
+    ]  # fmt: skip
+    _assert_same(snap, texts, 8)
+    for text in texts:
+        plan = _compile(snap, text)
+        assert plan is None or not set(_evaluated(snap, plan)) & deleted
 
 
 def test_filters_as_masks_equal_whoosh(bundled_index):
     snap = Library(bundled_index).snapshot()
-    index = PostingsIndex(snap.searcher, snap.searcher().doc_count_all())
+    evaluator = Evaluator(PostingsIndex(snap.searcher, snap.searcher().doc_count_all()))
+    every = np.ones(evaluator.postings.size, dtype=bool)
     for name, values in [(f.TYPE, ["guide"]), (f.LANG, ["sv", "no"]), (f.YEAR, ["2024"])]:
-        q = _Or([wq.Term(name, v) for v in values])
-        expected = set(q.docs(snap.searcher()))
-        assert set(index.evaluate(q).docnums().tolist()) == expected
+        expected = set(whoosh_reference.scores(snap, any_of(Term(name, v) for v in values)))
+        allowed = evaluator.restrict(every, [Filter(name, frozenset(values))])
+        assert set(np.flatnonzero(allowed).tolist()) == expected
+        excluded = evaluator.restrict(every, [Filter(name, frozenset(values), exclude=True)])
+        assert not set(np.flatnonzero(excluded).tolist()) & expected
         assert expected
+
+
+def test_lengths_of_a_field_a_segment_does_not_have(bundled_index):
+    """A segment without a field has no lengths column for it: every length is 0."""
+    reader = Library(bundled_index).snapshot().searcher().reader()
+    segment = reader.leaf_readers()[0][0] if reader.is_atomic() is False else reader
+    lengths = codec.length_bytes(segment, "text_no_such_field")
+    assert lengths.shape == (segment.doc_count_all(),) and not lengths.any()
+    assert codec.length_bytes(segment, f.EXACT).any()
 
 
 def _reference_ranking(document_of, doc_ids, score, mask, wanted):
@@ -182,12 +188,28 @@ def test_top_documents_orders_as_whoosh_collapses(bundled_index, seed):
     """Random scores with many ties: the documents and their order are those of sorting every
     passage by (score descending, number) and keeping each document's first."""
     snap = Library(bundled_index).snapshot()
-    tables = _tables(snap)
+    table = tables(snap)
     rng = np.random.default_rng(seed)
-    size = len(tables.every)
+    size = len(table.every)
     score = rng.integers(0, 4 if seed % 2 else 50, size).astype(np.float64) / 3
-    mask = tables.every & (rng.random(size) < (0.3 + seed / 20))
+    mask = table.every & (rng.random(size) < (0.3 + seed / 20))
     for wanted in (1, 3, 10, 40):
-        assert _top_documents(tables, score, mask, wanted) == _reference_ranking(
-            tables.document_of, tables.doc_ids, score, mask, wanted
+        assert top_documents(table, score, mask, wanted) == _reference_ranking(
+            table.document_of, table.doc_ids, score, mask, wanted
         )
+
+
+def test_terms_the_index_cannot_hold_match_nothing(bundled_index):
+    """A field the schema lacks, or a phrase with a word the index lacks, matches nothing and
+    counts no terms (so it takes no part in coordination)."""
+    snap = Library(bundled_index).snapshot()
+    evaluator = Evaluator(PostingsIndex(snap.searcher, snap.searcher().doc_count_all()))
+    for plan in [
+        Term("no_such_field", "climate"),
+        Phrase(f.EXACT, ("climate", "qqqzzz")),
+        Phrase(f.EXACT, ("qqqzzz", "climate")),
+    ]:
+        found = evaluator.evaluate(plan)
+        assert not found.mask.any() and found.terms == 0, plan
+    absent = evaluator.evaluate(Phrase(f.EXACT, ("criteria", "climate", "lifespan")))
+    assert not absent.mask.any() and absent.terms == 3  # every word is there, not in a row

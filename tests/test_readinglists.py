@@ -10,17 +10,15 @@ import pytest
 from cli import main
 from kb.errors import ConfigError, NotFound
 from kb.library import Library
+from kb.listformats import list_dict, render_markdown, render_text
 from kb.readinglists import (
     ListProblem,
     get_reading_list,
     load_reading_lists,
-    render_markdown,
-    render_text,
     resolve,
     sections,
     validate,
 )
-from kb.serialize import list_dict
 from kb.settings import Settings
 from tests.conftest import write
 

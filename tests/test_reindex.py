@@ -8,6 +8,7 @@ from another process while the index is rebuilt.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -256,22 +257,22 @@ def test_parallel_extraction_gives_the_same_index_as_serial(tmp_path: Path, smal
 
 
 def _extract_or_die(items):
-    """Stands in for indexer.build._extract_chunk in the workers: dies on one file."""
-    import indexer.build as build
+    """Stands in for indexer.workers._extract_chunk in the workers: dies on one file."""
+    import indexer.workers as workers
 
     if any("crash-me" in cf.rel for cf, _ in items):
         os._exit(3)
-    return [build.extract_document(build._worker.corpus, cf, sha, build._worker.matcher)
+    return [workers.extract_document(workers._worker.corpus, cf, sha, workers._worker.matcher)
             for cf, sha in items]  # fmt: skip
 
 
 def test_a_dying_worker_fails_only_its_file(small_corpus: Path, tmp_path: Path, monkeypatch):
-    import indexer.build as build
+    import indexer.workers as workers
 
     for i in range(24):
         write(small_corpus / f"notes/n{i:02d}.md", f"# Note {i}\n\nRepair note {i}.\n")
     write(small_corpus / "notes/crash-me.md", "# Crash\n\nThis one kills its worker.\n")
-    monkeypatch.setattr(build, "_extract_chunk", _extract_or_die)
+    monkeypatch.setattr(workers, "_extract_chunk", _extract_or_die)
     settings = Settings.resolve(small_corpus, tmp_path / "index")
     report = run_index(settings, workers=2)
     failed = [f for f in report.files if f.status == "failed"]
@@ -438,7 +439,7 @@ def test_library_keeps_serving_when_the_new_index_cannot_be_opened(small_index: 
 # ---- the writer lock --------------------------------------------------------------------------------
 
 
-def test_second_writer_is_refused_naming_the_holder_then_waits(runner, small_index):
+def test_second_writer_is_refused_naming_the_holder_then_waits(runner, small_index, monkeypatch):
     store = IndexStore(small_index.index)
     with store.writer_lock():
         result = kb(runner, small_index, "index")
@@ -450,21 +451,31 @@ def test_second_writer_is_refused_naming_the_holder_then_waits(runner, small_ind
         assert f"process {os.getpid()} is updating the index now" in status.output
     assert store.lock_holder() is None
 
-    held = threading.Event()
+    # The lock is held until the waiting run has found it taken (its flock was refused).
+    held, refused = threading.Event(), threading.Event()
+    real_flock = fcntl.flock
 
-    def hold_for_a_while():
+    def flock(fd, operation):
+        try:
+            return real_flock(fd, operation)
+        except BlockingIOError:
+            refused.set()
+            raise
+
+    monkeypatch.setattr(fcntl, "flock", flock)
+
+    def hold_until_the_run_waits():
         with store.writer_lock():
             held.set()
-            time.sleep(0.8)
+            refused.wait(60)
 
-    thread = threading.Thread(target=hold_for_a_while)
+    thread = threading.Thread(target=hold_until_the_run_waits)
     thread.start()
-    held.wait(5)
-    started = time.monotonic()
+    assert held.wait(60), "the lock was never taken"
     result = kb(runner, small_index, "index", "--wait", "10")
     thread.join()
     assert result.exit_code == 0, result.output
-    assert time.monotonic() - started >= 0.5
+    assert refused.is_set(), "the run did not wait for the lock: it was never refused it"
     assert "up to date" in result.output
 
 
@@ -488,11 +499,15 @@ def kb_args(settings: Settings, *args: str) -> list[str]:
     return [*KB, "--corpus", str(settings.corpus), "--index", str(settings.index), *args]
 
 
-def start_kb(settings: Settings, *args: str) -> subprocess.Popen:
+def start_paused_kb(settings: Settings, point: str, marker: Path, *args: str) -> subprocess.Popen:
+    """`kb` that stops at `point` of its run (see tests/drivers/paused_kb.py), creates
+    `marker` there and waits to be killed."""
+    marker.unlink(missing_ok=True)
+    command = [sys.executable, "-m", "tests.drivers.paused_kb", point, str(marker),
+               "--corpus", str(settings.corpus), "--index", str(settings.index), *args]  # fmt: skip
     return subprocess.Popen(
-        kb_args(settings, *args), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def run_kb(settings: Settings, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -544,27 +559,28 @@ def kill(proc: subprocess.Popen) -> set[int]:
     return family
 
 
-def wait_until(proc: subprocess.Popen, condition, timeout: float = 60) -> None:
-    """Poll (every 2 ms) until `condition()` holds, while `proc` runs."""
+def wait_for_marker(proc: subprocess.Popen, marker: Path, timeout: float = 120) -> None:
+    """Wait until `proc` (a paused_kb) has created `marker`: it is stopped at its point."""
     deadline = time.monotonic() + timeout
-    while not condition():
-        assert proc.poll() is None, "the run finished before the moment to kill it"
-        assert time.monotonic() < deadline, "the moment to kill never came"
-        time.sleep(0.002)
+    while not marker.exists():
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            pytest.fail(f"the run ended (exit {proc.returncode}) before the point to kill it "
+                        f"({marker.name}):\n{out}\n{err}")  # fmt: skip
+        assert time.monotonic() < deadline, f"the run did not reach {marker.name} in {timeout} s"
+        time.sleep(0.01)
 
 
-def new_files(folder: Path, prefix: str, before: set[str]):
-    def check() -> bool:
-        try:
-            return any(n.startswith(prefix) and n not in before for n in os.listdir(folder))
-        except OSError:
-            return False
-
-    return check
-
-
-def building(index: Path) -> Path | None:
-    return next(index.glob(".building-*"), None)
+def kill_at(settings: Settings, point: str, marker: Path, *args: str) -> set[int]:
+    """Start `kb` with `args`, SIGKILL it once it is stopped at `point`; its descendants."""
+    proc = start_paused_kb(settings, point, marker, *args)
+    try:
+        wait_for_marker(proc, marker)
+        return kill(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
 
 
 def assert_gone(pids: set[int]) -> None:
@@ -593,27 +609,22 @@ def notes(notes_index: Settings, tmp_path: Path) -> Settings:
     return Settings.resolve(tmp_path / "corpus", tmp_path / "index")
 
 
+# Where a run is killed (points of tests/drivers/paused_kb.py): while starting (it holds the
+# lock, nothing is written), while extracting and adding (whoosh's writer has been given
+# ADDED records), and during the commit (segment files written, not yet the table of contents).
+ADDED = 150
+KILL_POINTS = {"while starting": "lock", "while extracting and adding": f"add:{ADDED}",
+               "during the commit": "toc"}  # fmt: skip
+
+
 @pytest.mark.slow
-def test_kill_during_rebuild_keeps_serving_and_next_run_recovers(notes: Settings):
+def test_kill_during_rebuild_keeps_serving_and_next_run_recovers(notes: Settings, tmp_path):
     make_notes(notes.corpus, NOTES, 100)
-
-    def start():
-        return start_kb(notes, "index", "--rebuild", "--workers", "2")
-
-    moments = {
-        "while starting": lambda p: time.sleep(0.3),
-        "while extracting and adding": lambda p: (
-            wait_until(p, lambda: building(notes.index) is not None), time.sleep(0.4)),
-        "during the commit": lambda p: (
-            wait_until(p, lambda: building(notes.index) is not None),
-            wait_until(p, new_files(building(notes.index), "MAIN_", set()))),
-    }  # fmt: skip
-    for moment in moments.values():
-        proc = start()
-        moment(proc)
-        assert_gone(kill(proc))
-        assert (notes.index / CURRENT).read_text().strip() == "gen-000001"
-        assert doc_count(notes) == NOTES
+    for moment, point in KILL_POINTS.items():
+        marker = tmp_path / f"reached-{point}"
+        assert_gone(kill_at(notes, point, marker, "index", "--rebuild", "--workers", "2"))
+        assert (notes.index / CURRENT).read_text().strip() == "gen-000001", moment
+        assert doc_count(notes) == NOTES, moment
     assert search_total(notes) == NOTES  # `kb search` answers from the previous state
 
     result = run_kb(notes, "index", "--wait", "0")
@@ -624,43 +635,27 @@ def test_kill_during_rebuild_keeps_serving_and_next_run_recovers(notes: Settings
 
 
 @pytest.mark.slow
-def test_kill_during_incremental_run_keeps_serving_and_next_run_recovers(notes: Settings):
+def test_kill_during_incremental_run_keeps_serving_and_next_run_recovers(notes: Settings,
+                                                                         tmp_path):  # fmt: skip
     make_notes(notes.corpus, 0, 300, word="kingfisher")  # changed
     make_notes(notes.corpus, NOTES, 200)  # new
-    gen = current_gen(notes)
-
-    def writer_opened(before: int | None):
-        def check() -> bool:  # whoosh's temporary folder, made anew when the writer opens
-            try:
-                return (gen / "MAIN.tmp").stat().st_ctime_ns != before
-            except OSError:
-                return False
-
-        return check
-
-    moments = {
-        "while starting": lambda p, before: time.sleep(0.3),
-        # As soon as the writer is open: adding 500 notes now takes well under a second.
-        "while extracting and adding": lambda p, before: (
-            wait_until(p, writer_opened(before)), time.sleep(0.05)),
-    }  # fmt: skip
-    for moment in moments.values():
-        tmp = gen / "MAIN.tmp"
-        before = tmp.stat().st_ctime_ns if tmp.exists() else None
-        proc = start_kb(notes, "index", "--workers", "2")
-        moment(proc, before)
-        assert_gone(kill(proc))
-        assert doc_count(notes) == NOTES
+    for moment, point in KILL_POINTS.items():
+        marker = tmp_path / f"reached-{point}"
+        assert_gone(kill_at(notes, point, marker, "index", "--workers", "2"))
+        count = doc_count(notes)
+        changed = Searcher(Library(notes)).search(SearchRequest(q="kingfisher")).total
+        assert (count, changed) in {(NOTES, 0), (NOTES + 200, 300)}  # all or nothing
+        assert (count, changed) == (NOTES, 0), moment  # killed before its commit took effect
         assert search_ids(notes, "kingfisher") == []
+    assert search_total(notes) == NOTES
 
-    # Kill as soon as whoosh writes a segment: during (or just after) the commit.
-    before = set(os.listdir(gen))
-    proc = start_kb(notes, "index", "--workers", "2")
-    wait_until(proc, new_files(gen, "MAIN_", before | {"MAIN_WRITELOCK"}))
-    assert_gone(kill(proc))
+    # Killed after whoosh's commit, before the manifest: the index has all the changes, and
+    # the next run finds that it moved on from its manifest.
+    marker = tmp_path / "reached-manifest"
+    assert_gone(kill_at(notes, "manifest", marker, "index", "--workers", "2"))
     count = doc_count(notes)
     changed = Searcher(Library(notes)).search(SearchRequest(q="kingfisher")).total
-    assert (count, changed) in {(NOTES, 0), (NOTES + 200, 300)}  # all or nothing
+    assert (count, changed) == (NOTES + 200, 300)
     assert search_total(notes) == count
 
     result = run_kb(notes, "index")
@@ -671,21 +666,31 @@ def test_kill_during_incremental_run_keeps_serving_and_next_run_recovers(notes: 
 
 
 @pytest.mark.slow
-def test_two_concurrent_runs_one_waits_or_is_refused(notes: Settings):
+def test_two_concurrent_runs_one_waits_or_is_refused(notes: Settings, tmp_path):
     make_notes(notes.corpus, NOTES, 100)
-    first = start_kb(notes, "index", "--rebuild", "--workers", "1")
-    store = IndexStore(notes.index)
-    deadline = time.monotonic() + 30
-    while (holder := store.lock_holder()) is None or holder.pid != first.pid:
-        assert time.monotonic() < deadline and first.poll() is None
-        time.sleep(0.02)
-    refused = run_kb(notes, "index")
-    assert refused.returncode == 2
-    assert f"being written by process {first.pid}" in refused.stderr
-    waited = run_kb(notes, "index", "--wait", "120")
-    assert first.wait(120) == 0
-    assert waited.returncode == 0, waited.stderr
-    assert "up to date" in waited.stdout  # the first run did the work
+    # The first run stops once it holds the lock, until the second is waiting for it.
+    locked, busy = tmp_path / "first-holds-the-lock", tmp_path / "second-waits"
+    first = start_paused_kb(notes, "lock", locked, "index", "--rebuild", "--workers", "1")
+    waiting = None
+    try:
+        wait_for_marker(first, locked)
+        holder = IndexStore(notes.index).lock_holder()
+        assert holder is not None and holder.pid == first.pid
+        refused = run_kb(notes, "index")
+        assert refused.returncode == 2
+        assert f"being written by process {first.pid}" in refused.stderr
+        waiting = start_paused_kb(notes, "busy", busy, "index", "--wait", "120")
+        wait_for_marker(waiting, busy)
+        locked.unlink()  # the first run goes on
+        assert first.wait(120) == 0
+        out, err = waiting.communicate(timeout=120)
+    finally:
+        for proc in (first, waiting):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+    assert waiting.returncode == 0, err
+    assert "up to date" in out  # the first run did the work
     assert search_total(notes) == NOTES + 100
 
 
@@ -699,16 +704,22 @@ READER = textwrap.dedent(
 
     settings = Settings.resolve(sys.argv[1], sys.argv[2])
     stop = Path(sys.argv[3])
+    ready = Path(sys.argv[4])
     library = Library(settings, check_interval=0)
     searcher = Searcher(library)
     seen, errors, searches = set(), [], 0
-    while not stop.exists():
+    last_round = False
+    while not last_round:
+        # One more round once told to stop: it sees the index as the test left it.
+        last_round = stop.exists()
         try:
             seen.add(searcher.search(SearchRequest(q="kbmarker")).total)
             seen.add(len(library.snapshot().catalogue))
         except Exception as exc:
             errors.append(f"{type(exc).__name__}: {exc}")
         searches += 1
+        if searches == 1:
+            ready.touch()  # the index is open and searched: the test may start writing
     print(json.dumps({"seen": sorted(seen), "errors": errors[:5], "searches": searches}))
     """
 )
@@ -716,19 +727,22 @@ READER = textwrap.dedent(
 
 @pytest.mark.slow
 def test_searches_during_rebuild_and_update_never_fail_nor_see_half(notes: Settings, tmp_path):
-    stop = tmp_path / "stop"
+    stop, ready = tmp_path / "stop", tmp_path / "ready"
     reader = subprocess.Popen(
-        [sys.executable, "-c", READER, str(notes.corpus), str(notes.index), str(stop)],
+        [sys.executable, "-c", READER, str(notes.corpus), str(notes.index), str(stop), str(ready)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        time.sleep(1.0)  # the reader has opened the index and is searching
+        deadline = time.monotonic() + 60
+        while not ready.exists():  # the reader has opened the index and is searching
+            assert reader.poll() is None, reader.communicate()
+            assert time.monotonic() < deadline, "the reader did not start searching"
+            time.sleep(0.01)
         make_notes(notes.corpus, NOTES, 200)
         assert run_kb(notes, "index", "--rebuild").returncode == 0
         for i in range(0, 100):
             (notes.corpus / "notes" / f"part-{i // 100:02d}" / f"note-{i:05d}.md").unlink()
         assert run_kb(notes, "index").returncode == 0
-        time.sleep(0.5)
     finally:
         stop.touch()
         out, err = reader.communicate(timeout=60)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.prerequisites import missing, require
 
 ROOT = Path(__file__).resolve().parents[1]
 AUDIT_ALLOWLIST = ROOT / ".ci" / "audit-allowlist.txt"
@@ -41,11 +42,10 @@ SECRET_FILE_NAMES = re.compile(
 
 
 def tracked_files() -> list[str]:
-    if shutil.which("git") is None:
-        pytest.skip("git is not installed")
+    require("git")
     result = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=False)
     if result.returncode != 0:
-        pytest.skip(f"not a git work tree: {result.stderr.decode(errors='replace').strip()}")
+        missing(f"needs a git work tree: {result.stderr.decode(errors='replace').strip()}")
     return [name for name in result.stdout.decode().split("\0") if name]
 
 

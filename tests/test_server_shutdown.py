@@ -1,4 +1,10 @@
-"""SIGTERM to the server lets requests already received finish before it exits."""
+"""SIGTERM to the server lets requests already received finish before it exits.
+
+The slow request of each test app holds its handler until the test lets it go: it creates a
+file in a handshake folder when it starts (so the test knows it is in flight), then waits for
+a `release` file there. The test sends SIGTERM, waits until the server no longer accepts
+connections (it is draining), and only then releases the request: no guessed delays.
+"""
 
 from __future__ import annotations
 
@@ -12,23 +18,35 @@ import textwrap
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT
 
-APP = textwrap.dedent(
+# The slow handler both apps share: argv[2] is the handshake folder.
+SLOW = """
+def slow():
+    import os, threading, time
+    from pathlib import Path
+    folder = Path(sys.argv[2])
+    (folder / f"started-{os.getpid()}-{threading.get_ident()}").touch()
+    deadline = time.monotonic() + 60
+    while not (folder / "release").exists():
+        if time.monotonic() > deadline:
+            return "never released"
+        time.sleep(0.01)
+    return "finished"
+"""
+
+APP = SLOW + textwrap.dedent(
     """
-    import sys, time
+    import sys
     from flask import Flask
     from webui.server import serve
 
     app = Flask("slow")
-
-    @app.get("/slow")
-    def slow():
-        time.sleep(1.5)
-        return "finished"
+    app.get("/slow")(slow)
 
     @app.get("/ok")
     def ok():
@@ -38,6 +56,29 @@ APP = textwrap.dedent(
     print("stopped", flush=True)
     """
 )
+
+
+def in_flight(folder: Path, count: int, proc: subprocess.Popen, seconds: float = 30) -> None:
+    """Wait until `count` slow requests are being handled."""
+    deadline = time.monotonic() + seconds
+    while len(list(folder.glob("started-*"))) < count:
+        assert proc.poll() is None, "the server ended"
+        assert time.monotonic() < deadline, f"{count} slow requests were not all in flight"
+        time.sleep(0.01)
+
+
+def stop_accepting(port: int, proc: subprocess.Popen, seconds: float = 30) -> None:
+    """SIGTERM the server, and wait until it refuses new connections: it is draining."""
+    proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                pass
+        except OSError:
+            return
+        assert time.monotonic() < deadline, "the server kept accepting after SIGTERM"
+        time.sleep(0.01)
 
 
 def free_port() -> int:
@@ -58,11 +99,12 @@ def wait_until_serving(port: int, path: str, seconds: float = 20) -> None:
             time.sleep(0.1)
 
 
-def test_sigterm_finishes_requests_in_flight():
+def test_sigterm_finishes_requests_in_flight(tmp_path):
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-c", APP, str(port)], cwd=ROOT, stdout=subprocess.PIPE, text=True
-    )
+        [sys.executable, "-c", APP, str(port), str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
     try:
         wait_until_serving(port, "/ok")
         answers: list[str] = []
@@ -73,8 +115,9 @@ def test_sigterm_finishes_requests_in_flight():
 
         worker = threading.Thread(target=fetch)
         worker.start()
-        time.sleep(0.5)  # the request is being handled
-        proc.send_signal(signal.SIGTERM)
+        in_flight(tmp_path, 1, proc)
+        stop_accepting(port, proc)
+        (tmp_path / "release").touch()
         worker.join(timeout=10)
         assert answers == ["finished"]
         assert proc.wait(timeout=10) == 0
@@ -86,19 +129,15 @@ def test_sigterm_finishes_requests_in_flight():
             proc.kill()
 
 
-PROCESSES_APP = textwrap.dedent(
+PROCESSES_APP = SLOW + textwrap.dedent(
     """
-    import os, sys, time
+    import os, sys
     from flask import Flask
     from webui.server import listening_sockets, serve_processes
 
     def make_app():
         app = Flask("slow")
-
-        @app.get("/slow")
-        def slow():
-            time.sleep(1.5)
-            return "finished"
+        app.get("/slow")(slow)
 
         @app.get("/pid")
         def pid():
@@ -106,7 +145,9 @@ PROCESSES_APP = textwrap.dedent(
 
         return app
 
-    serve_processes(make_app, listening_sockets("127.0.0.1", int(sys.argv[1])), 2, threads=2)
+    # Three threads each: the three slow requests are handled at once, however the two
+    # processes share them.
+    serve_processes(make_app, listening_sockets("127.0.0.1", int(sys.argv[1])), 2, threads=3)
     print("stopped", flush=True)
     """
 )
@@ -118,10 +159,10 @@ def children(pid: int) -> set[int]:
 
 
 @pytest.mark.slow
-def test_sigterm_drains_every_worker_process():
+def test_sigterm_drains_every_worker_process(tmp_path):
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-c", PROCESSES_APP, str(port)],
+        [sys.executable, "-c", PROCESSES_APP, str(port), str(tmp_path)],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -142,8 +183,9 @@ def test_sigterm_drains_every_worker_process():
         fetchers = [threading.Thread(target=fetch) for _ in range(3)]
         for t in fetchers:
             t.start()
-        time.sleep(0.5)  # the requests are being handled
-        proc.send_signal(signal.SIGTERM)
+        in_flight(tmp_path, 3, proc)
+        stop_accepting(port, proc)
+        (tmp_path / "release").touch()
         for t in fetchers:
             t.join(timeout=10)
         assert answers == ["finished"] * 3

@@ -6,18 +6,11 @@ from dataclasses import asdict
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
 
-from kb import cite as citing
-from kb.serialize import (
-    doc_info_dict,
-    document_dict,
-    list_dict,
-    list_summary_dict,
-    reading_lists_dict,
-    search_result_dict,
-)
+from kb.citeformats import CITE_FORMAT_IDS
+from kb.listformats import list_dict, list_summary_dict, reading_lists_dict
+from kb.serialize import doc_info_dict, document_dict, search_result_dict
 from webui.context import anchor_from_args, search_request_from_args, searcher, settings
 from webui.pagedata import citation_data, document_data, home_data, list_data, lists_data
-from webui.pages import CITE_LABELS
 from webui.security import CSP_FILES
 from webui.suggest import Suggester
 
@@ -93,16 +86,16 @@ def cite(doc_id: str):
                 "citation": asdict(citation),
                 "formats": [
                     {
-                        "format": r.format,
-                        "label": CITE_LABELS[r.format],
-                        "media_type": r.media_type,
+                        "format": r.entry.id,
+                        "label": r.entry.label,
+                        "media_type": r.entry.media_type,
                         "file_name": r.file_name,
                         "text": r.text,
                         "download": url_for(
                             "api.cite",
                             doc_id=doc_id,
                             anchor=citation.anchor,
-                            format=r.format,
+                            format=r.entry.id,
                             download=1,
                         ),
                     }
@@ -110,10 +103,14 @@ def cite(doc_id: str):
                 ],
             }
         )
-    if fmt not in citing.FORMATS:
-        abort(400, f"Unknown citation format '{fmt[:40]}'; use one of {', '.join(citing.FORMATS)}.")
+    if fmt not in CITE_FORMAT_IDS:
+        abort(
+            400, f"Unknown citation format '{fmt[:40]}'; use one of {', '.join(CITE_FORMAT_IDS)}."
+        )
     rendered = data.rendered(fmt)
-    response = Response(rendered.text + "\n", content_type=f"{rendered.media_type}; charset=utf-8")
+    response = Response(
+        rendered.text + "\n", content_type=f"{rendered.entry.media_type}; charset=utf-8"
+    )
     disposition = "attachment" if request.args.get("download") in ("1", "true", "yes") else "inline"
     response.headers.set("Content-Disposition", disposition, filename=rendered.file_name)
     response.headers["Content-Security-Policy"] = CSP_FILES

@@ -12,7 +12,7 @@ from kb.documents import DocumentView
 from kb.highlight import HighlightTerms, mark_all
 from kb.library import DocInfo
 from kb.models import Passage
-from kb.vocabulary import fold
+from kb.text import fold
 
 WORDS_PER_MINUTE = 220
 MAX_HEADING_LEVEL = 4

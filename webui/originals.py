@@ -7,23 +7,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from kb.formats import Format, format_for_suffix, get_format
 from kb.library import DocInfo
 from kb.settings import Settings
-
-# How each format is sent. Anything that a browser could run (HTML) is a download or plain text,
-# never a page rendered from our origin: originals are untrusted.
-MEDIA = {
-    "pdf": ("application/pdf", False),
-    "markdown": ("text/plain", False),
-    "md": ("text/plain", False),
-    "mdx": ("text/plain", False),
-    "text": ("text/plain", False),
-    "txt": ("text/plain", False),
-    "html": ("text/html", True),
-    "htm": ("text/html", True),
-}
-FORMAT_LABELS = {"pdf": "PDF", "html": "HTML", "htm": "HTML", "md": "Markdown",
-                 "mdx": "Markdown", "markdown": "Markdown", "txt": "text", "text": "text"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -52,13 +38,22 @@ def original_file(settings: Settings, info: DocInfo) -> OriginalFile | None:
         return None
     if not path.is_relative_to(corpus) or not path.is_file():
         return None
-    suffix = path.suffix.lower().lstrip(".")
-    mimetype, attachment = MEDIA.get(
-        info.format, MEDIA.get(suffix, ("application/octet-stream", True))
+    # Anything that a browser could run (HTML) is a download, never a page rendered from our
+    # origin: originals are untrusted. A format kb does not know is a download too.
+    fmt = _format_of(info, path)
+    mimetype, attachment = (
+        (fmt.media_type, fmt.as_attachment) if fmt else ("application/octet-stream", True)
     )
     return OriginalFile(path, mimetype, attachment, safe_download_name(path.name))
 
 
+def _format_of(info: DocInfo, path: Path) -> Format | None:
+    """The format the index recorded, else the one of the file's suffix."""
+    return get_format(info.format) or format_for_suffix(path.suffix)
+
+
 def format_label(info: DocInfo) -> str:
-    suffix = Path(info.path).suffix.lower().lstrip(".")
-    return FORMAT_LABELS.get(info.format, FORMAT_LABELS.get(suffix, suffix.upper() or "file"))
+    """`PDF`, `Markdown`: what the link to the original says the file is."""
+    path = Path(info.path)
+    fmt = _format_of(info, path)
+    return fmt.label if fmt else (path.suffix.lower().lstrip(".").upper() or "file")

@@ -8,11 +8,12 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 
-from kb import cite as citing
 from kb import readinglists
+from kb.cite import Citation, cite
+from kb.citeformats import CITE_FORMATS, CiteFormat, cite_format, file_name
+from kb.doctypes import DOC_TYPES
 from kb.documents import DocumentView, load_document
 from kb.library import DocInfo
-from kb.models import DOC_TYPES
 from kb.readinglists import ListProblem, ReadingList, ResolvedList
 from kb.vocabulary import Vocabulary
 from webui.context import searcher, settings
@@ -75,8 +76,7 @@ def document_data(doc_id: str) -> DocumentData:
 class RenderedCitation:
     """A citation in one format, with what a download of it needs."""
 
-    format: str
-    media_type: str
+    entry: CiteFormat
     file_name: str
     text: str
 
@@ -86,27 +86,27 @@ class CitationData:
     """A citation of a document or one of its passages; the formats are rendered on first use
     (a download needs one format only)."""
 
-    citation: citing.Citation
+    citation: Citation
     doc: DocInfo
 
-    def rendered(self, fmt: str) -> RenderedCitation:
+    def rendered(self, format_id: str) -> RenderedCitation:
+        """The citation in one format; ValueError for an unknown format id."""
+        entry = cite_format(format_id)
         return RenderedCitation(
-            format=fmt,
-            media_type=citing.MEDIA_TYPES[fmt],
-            file_name=citing.file_name(self.citation, fmt),
-            text=citing.render(self.citation, fmt),
+            entry, file_name(self.citation, entry.id), entry.renderer(self.citation)
         )
 
     @cached_property
     def formats(self) -> tuple[RenderedCitation, ...]:
-        return tuple(self.rendered(fmt) for fmt in citing.FORMATS)
+        """Every format, in the order of the cite menu."""
+        return tuple(self.rendered(entry.id) for entry in CITE_FORMATS)
 
 
 def citation_data(doc_id: str, anchor: str | None) -> CitationData:
     """What the citation page shows (and `/api/cite/<doc_id>` returns); NotFound for an unknown
     document or anchor."""
     snap = searcher().library.snapshot()
-    citation = citing.cite(snap, doc_id, anchor, settings().base_url)
+    citation = cite(snap, doc_id, anchor, settings().base_url)
     return CitationData(citation, snap.catalogue[doc_id])
 
 

@@ -17,12 +17,13 @@ from flask import (
     send_file,
 )
 
-from kb import cite as citing
 from kb import readinglists
+from kb.citeformats import CITE_FORMATS
+from kb.doctypes import TYPE_LABELS, TYPE_PLURALS
 from kb.highlight import HighlightTerms
-from kb.models import LANGUAGE_NAMES, TYPE_LABELS
 from kb.search import SearchResult
 from kb.status import index_status
+from kb.text import LANGUAGE_NAMES
 from webui.context import (
     FILTER_LABELS,
     FILTER_PARAMS,
@@ -40,20 +41,6 @@ from webui.security import CSP_FILES
 
 bp = Blueprint("pages", __name__)
 
-TYPE_PLURALS = {
-    "meeting": "Meeting reports",
-    "guide": "Best-practice guides",
-    "directive": "Directives",
-    "article": "Articles",
-    "other": "Other documents",
-}
-CITE_LABELS = {
-    "text": "Plain text",
-    "markdown": "Markdown",
-    "bibtex": "BibTeX",
-    "ris": "RIS",
-    "csl-json": "CSL-JSON",
-}
 MAX_HIGHLIGHT_QUERY = 500
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 VERSION_RE = re.compile(r"[0-9a-f]{4,64}")
@@ -67,8 +54,7 @@ def labels() -> dict:
         "TYPE_PLURALS": TYPE_PLURALS,
         "LANGUAGE_NAMES": LANGUAGE_NAMES,
         "FILTER_LABELS": FILTER_LABELS,
-        "CITE_LABELS": CITE_LABELS,
-        "CITE_FORMATS": citing.FORMATS,
+        "CITE_FORMATS": CITE_FORMATS,
     }
 
 

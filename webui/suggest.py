@@ -12,9 +12,9 @@ import weakref
 from dataclasses import dataclass
 
 from kb import schema as f
+from kb.doctypes import TYPE_LABELS
 from kb.library import Snapshot
-from kb.models import TYPE_LABELS
-from kb.vocabulary import fold
+from kb.text import fold
 
 MAX_SUGGEST_CHARS = 100
 TERM_SCAN_CAP = 400

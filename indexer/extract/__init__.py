@@ -7,20 +7,30 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from kb.formats import FORMATS, format_for_suffix, supported_suffixes
 
 from .base import Block, Extraction, ExtractionProblem, Failed, Skipped
 from .text import decode_text, extract_text
 
-# Each format's extractor is imported when first needed: bs4 and pypdf cost a few hundred
-# milliseconds to import, which a run that only touched one Markdown file should not pay.
-_LAZY = {"extract_html": ".html", "extract_markdown": ".markdown", "extract_pdf": ".pdf"}
+
+def _load(extractor: str) -> Callable[..., Extraction]:
+    """The function a `kb.formats.Format` names as "module:function", imported now.
+
+    Each format's extractor is imported when first needed: bs4 and pypdf cost a few hundred
+    milliseconds to import, which a run that only touched one Markdown file should not pay.
+    """
+    module, _, function = extractor.partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    for fmt in FORMATS:
+        if fmt.extractor.endswith(":" + name):
+            return _load(fmt.extractor)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -39,18 +49,8 @@ __all__ = [
     "extract_text",
 ]
 
-# File suffix (lower case) -> format name.
-SUPPORTED_SUFFIXES: dict[str, str] = {
-    ".md": "markdown",
-    ".markdown": "markdown",
-    ".mdx": "markdown",
-    ".html": "html",
-    ".htm": "html",
-    ".pdf": "pdf",
-    ".txt": "text",
-    ".text": "text",
-}
-
+# File suffix (lower case) -> format id.
+SUPPORTED_SUFFIXES: dict[str, str] = supported_suffixes()
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
 
@@ -69,8 +69,8 @@ def extract_file(
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    kind = SUPPORTED_SUFFIXES.get(suffix)
-    if kind is None:
+    fmt = format_for_suffix(suffix)
+    if fmt is None:
         raise Skipped(f"unsupported file type: {suffix or '(no extension)'}")
     try:
         size = path.stat().st_size
@@ -81,21 +81,13 @@ def extract_file(
     if size > max_bytes:
         raise Skipped(f"file too large: {_megabytes(size)} (limit {_megabytes(max_bytes)})")
 
-    if kind == "pdf":
-        from .pdf import extract_pdf
-
-        return extract_pdf(path, time_limit=time_limit)
+    extractor = _load(fmt.extractor)
+    if fmt.reads == "path":
+        return extractor(path, time_limit=time_limit)
     try:
         data = path.read_bytes()
     except OSError as error:
         raise Failed(f"cannot read file: {error.strerror or error}") from error
-    if kind == "html":
-        from .html import extract_html
-
-        return extract_html(data, path)  # it sniffs the charset itself
-    text = decode_text(data)
-    if kind == "markdown":
-        from .markdown import extract_markdown
-
-        return extract_markdown(text, path)
-    return extract_text(text, path)
+    if fmt.reads == "bytes":
+        return extractor(data, path)  # it sniffs the charset itself
+    return extractor(decode_text(data), path)

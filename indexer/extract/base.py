@@ -20,11 +20,13 @@ class Extraction:
     """What an extractor found in one file, before metadata is merged and passages are cut.
 
     `metadata` holds what the file itself declares (front matter, HTML meta tags, PDF info):
-    keys among title, date (ISO `YYYY-MM-DD`), language, author, description, type,
-    organisations, topics, source_url, keywords, sample. Inference happens later.
+    keys among title, date (ISO `YYYY-MM-DD`; front matter may also give `YYYY-MM` or
+    `YYYY`), language (one of kb's codes, or the tag as written when it names none, so that
+    it can be reported), author, description, type, organisations, topics, source_url,
+    keywords, sample. Inference happens later.
     """
 
-    format: str  # "markdown" | "html" | "pdf" | "text"
+    format: str  # the id of its kb.formats.Format: "markdown", "html", "pdf", "text"
     title: str | None
     blocks: list[Block]
     metadata: dict[str, Any] = field(default_factory=dict)

@@ -1,17 +1,18 @@
 """Plain-text extraction, plus the small text helpers every format extractor shares.
 
 The helpers live here rather than in a `utils` module because they are all about turning
-bytes and loosely formatted values into plain text: decoding, whitespace, dates, language tags.
+bytes into plain text: decoding, binary sniffing, whitespace and paragraphs. Dates and
+language tags are `kb.text`'s.
 """
 
 from __future__ import annotations
 
 import codecs
-import datetime as dt
 import re
-from email.utils import parsedate_to_datetime
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+
+from kb.text import normalise_language
 
 from .base import Block, Extraction, Skipped
 
@@ -84,102 +85,12 @@ def split_paragraphs(text: str) -> list[str]:
     return [p for p in paragraphs if p]
 
 
-# --- dates -----------------------------------------------------------------------------
-
-_ISO_DATE_RE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:$|[T\s_])")
-_SLASH_DATE_RE = re.compile(r"^\s*(\d{4})[/.](\d{1,2})[/.](\d{1,2})\b")
-_COMPACT_DATE_RE = re.compile(r"^\s*(?:D:)?(\d{4})(\d{2})(\d{2})")
-_DAY_FIRST_NAMED_RE = re.compile(r"^\s*(\d{1,2})(?:er|st|nd|rd|th)?\s+([^\W\d]+)\.?,?\s+(\d{4})\b")
-_MONTH_FIRST_NAMED_RE = re.compile(r"^\s*([^\W\d]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b")
-
-# English, French and Swedish month names (and the usual abbreviations): the corpus languages.
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        [
-            "january jan janvier janv januari",
-            "february feb février fevrier févr fevr februari",
-            "march mar mars",
-            "april apr avril avr",
-            "may mai maj",
-            "june jun juin juni",
-            "july jul juillet juil juli",
-            "august aug août aout augusti",
-            "september sep sept septembre",
-            "october oct octobre oktober okt",
-            "november nov novembre",
-            "december dec décembre decembre déc",
-        ],
-        start=1,
-    )
-    for name in names.split()
-}
-
-
-def _valid_date(year: int, month: int, day: int) -> str | None:
-    try:
-        return dt.date(year, month, day).isoformat()
-    except ValueError:
-        return None
-
-
-def normalise_date(value: Any) -> str | None:
-    """`YYYY-MM-DD` from a date, datetime or a date-like string; None when it is not a full date.
-
-    Accepts ISO 8601 (with or without time and zone; the date is taken as written),
-    `YYYY/MM/DD`, PDF dates (`D:20211108161356+01'00'`), RFC 2822 (`Tue, 10 Jun 2003 ...`)
-    and "10 November 2022" / "November 10, 2022" in English, French or Swedish.
-    Purely numeric day-first or month-first forms (`03/04/2024`) are ambiguous and refused.
-    """
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    if not text:
-        return None
-    for pattern in (_ISO_DATE_RE, _SLASH_DATE_RE, _COMPACT_DATE_RE):
-        match = pattern.match(text)
-        if match:
-            year, month, day = (int(g) for g in match.groups())
-            return _valid_date(year, month, day)
-    match = _DAY_FIRST_NAMED_RE.match(text)
-    if match and match.group(2).lower() in _MONTHS:
-        return _valid_date(
-            int(match.group(3)), _MONTHS[match.group(2).lower()], int(match.group(1))
-        )
-    match = _MONTH_FIRST_NAMED_RE.match(text)
-    if match and match.group(1).lower() in _MONTHS:
-        return _valid_date(
-            int(match.group(3)), _MONTHS[match.group(1).lower()], int(match.group(2))
-        )
-    # Weekday names only occur in RFC 2822-style dates; try that parser last, it is strict.
-    if "," in text:
-        try:
-            return parsedate_to_datetime(text).date().isoformat()
-        except (TypeError, ValueError, IndexError):
-            return None
-    return None
-
-
-# --- languages ---------------------------------------------------------------------------
-
-_LANGUAGE_RE = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)*$")
-# Norwegian has two written standards and a macro-language code; search treats them as one.
-_LANGUAGE_ALIASES = {"nb": "no", "nn": "no", "nob": "no", "nno": "no", "nor": "no"}
-
-
-def normalise_language(value: Any) -> str | None:
-    """Primary language subtag in lower case: `sv-SE` -> `sv`, `fr_FR` -> `fr`, `nb` -> `no`."""
-    if not isinstance(value, str):
-        return None
-    match = _LANGUAGE_RE.match(value.strip())
-    if not match:
-        return None
-    primary = match.group(1).lower()
-    return _LANGUAGE_ALIASES.get(primary, primary)
+def declared_language(values: Iterable[object]) -> str | None:
+    """The language a file declares: the first of `values` that names one of kb's languages,
+    else the first text given, kept as written so that the metadata step reports it."""
+    texts = [value.strip() for value in values if isinstance(value, str) and value.strip()]
+    known = (code for text in texts if (code := normalise_language(text)))
+    return next(known, texts[0] if texts else None)
 
 
 # --- the plain-text extractor -------------------------------------------------------------

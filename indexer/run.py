@@ -1,0 +1,195 @@
+"""One index run: discover, plan against the manifest, extract what changed, write.
+
+Files are extracted in worker processes when there are many, while this process alone
+writes. A file that cannot be used is recorded with its reason and never aborts the run.
+
+Nothing here imports whoosh, the extractors or the vocabulary until there is something to
+extract or write: a run that finds nothing to do costs one stat per file and one manifest read.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from indexer.discover import discover
+from indexer.plan import Plan, ToExtract, plan_run, vocabulary_hash
+from indexer.recovery import Start, open_current
+from indexer.report import FileReport, FileStatus, IndexReport
+from indexer.workers import Extractor
+from indexer.write import write_changes, write_generation
+from kb.errors import CorpusEmpty, IndexUnavailable
+from kb.generation import Generation
+from kb.manifest import Manifest, ManifestEntry, now_iso
+from kb.settings import Settings
+from kb.store import IndexStore
+
+if TYPE_CHECKING:
+    from kb.models import Document
+
+Progress = Callable[[int, int, str], None]
+
+
+class IndexRun:
+    """Plans and performs one run; `check=True` extracts without writing anything.
+
+    The caller holds the writer lock (see `indexer.build`), except for a check.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        rebuild: bool = False,
+        workers: int | None = None,
+        progress: Progress | None = None,
+        check: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.corpus = settings.corpus
+        self.store = IndexStore(settings.index)
+        self.rebuild = rebuild
+        self.extractor = Extractor(
+            self.corpus, max(1, workers if workers is not None else (os.cpu_count() or 1))
+        )
+        self.progress = progress
+        self.check = check
+        self.report = IndexReport()
+        self._started = time.monotonic()
+        self._plan = Plan(old=Manifest(), manifest=Manifest())
+
+    def run(self) -> IndexReport:
+        if not self.corpus.is_dir():
+            raise IndexUnavailable(f"corpus folder {self.corpus} does not exist")
+        start = Start() if self.check else open_current(self.store, rebuild=self.rebuild)
+        self.report.notes += start.notes
+        self.report.written = start.adopted
+        old = start.manifest
+        indexed = sum(1 for e in old.entries.values() if e.indexed)
+        vocab_hash = vocabulary_hash(self.corpus)
+        if start.generation and old.vocabulary_hash and old.vocabulary_hash != vocab_hash:
+            self.report.notes.append(
+                "organisations or topics changed: describing every document again"
+            )
+            old = start.rebuild().manifest
+        files, problems = discover(self.corpus)
+        if not self.rebuild and not self.check and not files and not problems and indexed:
+            # An unmounted share or a folder emptied by mistake looks exactly like this:
+            # taking every document for deleted would empty the library members search.
+            raise CorpusEmpty(
+                f"the corpus folder {self.corpus} has no documents, but the index holds "
+                f"{indexed}; nothing was changed. If the folder is meant to be empty, "
+                "run `kb index --rebuild`."
+            )
+        for p in problems:
+            self.report.files.append(FileReport(p.rel, FileStatus.FAILED, reason=p.reason,
+                                                cause=p.cause))  # fmt: skip
+        plan = self._plan = plan_run(files, problems, old, start.index_ids)
+        self.report.files += plan.files
+        if plan.todo:
+            self._validate_vocabulary()
+
+        current = start.generation
+        if self.check:
+            self._check_lists(plan.todo)
+        elif current is None:
+            self._full_build(plan.todo, vocab_hash)
+        elif plan.todo or plan.deleted or plan.dropped or start.index_ids is not None:
+            self._incremental(current, start.index_ids, vocab_hash)
+        else:
+            self.report.generation = current.name
+            if plan.manifest_only:
+                plan.manifest.index_files = old.index_files
+                current.write_manifest(plan.manifest)
+                self.report.written = True
+        self.report.workers = self.extractor.used
+        self.report.files.sort(key=lambda f: f.path)
+        self.report.elapsed_s = time.monotonic() - self._started
+        return self.report
+
+    def _validate_vocabulary(self) -> None:
+        """Fail the run here, before any write, when organisations or topics cannot be read."""
+        from kb.vocabulary import load_vocabulary
+
+        load_vocabulary(self.corpus)
+
+    # -- extraction ---------------------------------------------------------------------------
+
+    def _extract_all(self, todo: ToExtract) -> Iterator[tuple[ManifestEntry, Document | None]]:
+        """Extract every file to do, in order; record each in the manifest and the report,
+        and yield (entry, document or None)."""
+        total = len(todo)
+        plan = self._plan
+        for done, (entry, doc, warnings) in enumerate(self.extractor.extract(todo), start=1):
+            if self.progress:
+                self.progress(done, total, entry.path)
+            plan.manifest.entries[entry.path] = entry
+            self.report.files.append(
+                FileReport.of(entry, FileStatus.of(entry, extracted=True), warnings,
+                              plan.change_of(entry.path))
+            )  # fmt: skip
+            yield entry, doc
+
+    def _documents(self, todo: ToExtract) -> Iterator[Document]:
+        return (doc for _, doc in self._extract_all(todo) if doc is not None)
+
+    def _check_lists(self, todo: ToExtract) -> None:
+        """Extract without writing, and check the reading lists against what was extracted."""
+        from kb.readinglists import check_refs
+
+        anchors = {doc.doc_id: frozenset(p.anchor for p in doc.passages)
+                   for doc in self._documents(todo)}  # fmt: skip
+        self.report.list_problems = [p.to_dict() for p in check_refs(self.corpus, anchors.get)]
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def _full_build(self, todo: ToExtract, vocab_hash: str) -> None:
+        def finish(gen: Generation) -> None:
+            gen.write_manifest(self._finish_manifest(vocab_hash, gen.index_files(), True))
+
+        gen = write_generation(self.store, self._documents(todo), finish)
+        self.report.generation = gen.name
+        self.report.rebuilt = True
+        self.report.written = True
+
+    def _incremental(
+        self, current: Generation, index_ids: set[str] | None, vocab_hash: str
+    ) -> None:
+        """Delete what went away, write what is new or changed, one whoosh commit."""
+        plan = self._plan
+        changed: set[str] = set()  # documents to write over, or to delete if they fail now
+        if index_ids is None:
+            # The manifest vouches for the index: delete exactly the documents it lists.
+            doomed = {e.doc_id for e in plan.deleted + plan.dropped if e.indexed and e.doc_id}
+            for cf, _ in plan.todo:
+                prev = plan.old.entries.get(cf.rel)
+                if prev is not None and prev.indexed and prev.doc_id:
+                    changed.add(prev.doc_id)
+            changed -= doomed
+        else:
+            # It does not: keep only the documents the new manifest vouches for so far.
+            kept = {e.doc_id for e in plan.manifest.entries.values() if e.indexed}
+            doomed = index_ids - kept
+        committed = write_changes(current, self._documents(plan.todo), doomed, changed)
+        # Without a commit the index is what the manifest says (checked in full when it was
+        # not in sync), so the manifest can vouch for the files as they are.
+        verified = committed or index_ids is not None
+        files = current.index_files() if verified else plan.old.index_files
+        current.write_manifest(self._finish_manifest(vocab_hash, files, False))
+        self.report.generation = current.name
+        self.report.written = True
+
+    def _finish_manifest(self, vocab_hash: str, index_files: dict, rebuilt: bool) -> Manifest:
+        m = self._plan.manifest
+        m.vocabulary_hash = vocab_hash
+        m.index_files = index_files
+        m.last_run = {
+            "finished_at": now_iso(),
+            "elapsed_s": round(time.monotonic() - self._started, 3),
+            "rebuilt": rebuilt,
+            "summary": self.report.summary,
+            "failed": [{"path": f.path, "reason": f.reason} for f in self.report.failed()],
+        }
+        return m

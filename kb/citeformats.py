@@ -1,0 +1,315 @@
+"""Citation formats: one `CiteFormat` entry each, with the renderer that writes it.
+
+Plain text and Markdown (author-date), BibTeX, RIS and CSL-JSON. An entry gives the format's
+label (the web's cite menu), file extension and media type (downloads) and its renderer: a
+function from a `kb.cite.Citation` to text. A new format is a renderer and one entry; the
+CLI's `--format` choices, the web's cite menu and page and `/api/cite` all list `CITE_FORMATS`.
+Only the standard library is imported here, so the CLI can build its choices quickly.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kb.doctypes import type_entry
+from kb.text import LANGUAGE_NAMES
+
+if TYPE_CHECKING:
+    from kb.cite import Citation
+
+# ISO 639-1 -> the name babel/polyglossia knows, for biblatex's `langid`
+_LANGID = {
+    "en": "english",
+    "sv": "swedish",
+    "no": "norsk",
+    "da": "danish",
+    "fi": "finnish",
+    "fr": "french",
+    "de": "german",
+    "nl": "dutch",
+}
+
+
+# ---- plain text and Markdown --------------------------------------------------------------------
+
+
+def _where(c: Citation) -> str:
+    """`Section: A › B, p. 3` / `p. 3` / `Section: A` / ``."""
+    parts = []
+    if c.section:
+        parts.append(f"Section: {c.section}")
+    if c.page is not None:
+        parts.append(f"p. {c.page}")
+    return ", ".join(parts)
+
+
+def _sentence(text: str) -> str:
+    """End with a full stop unless the text already ends a sentence."""
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
+def _year(c: Citation) -> str:
+    return str(c.year) if c.year else "n.d."
+
+
+def _describe(c: Citation) -> str:
+    """`Meeting report`, `Article, in Swedish`; "Other" reads better as "Document" here."""
+    label = "Document" if c.type == "other" else c.type_label
+    language = LANGUAGE_NAMES.get(c.language) if c.language != "en" else None
+    return label + (f", in {language}" if language else "")
+
+
+def render_text(c: Citation) -> str:
+    """Author-date: `Author (Year). Title [Type]. Section: …, p. N. <permalink> (accessed …).`"""
+    out = [f"{c.author} ({_year(c)}).", f"{c.title} [{_describe(c)}]."]
+    where = _where(c)
+    if where:
+        out.append(_sentence(where))
+    out.append(f"{c.permalink} (accessed {c.accessed}).")
+    if c.source_url:
+        out.append(f"Original: {c.source_url}")
+    return " ".join(out)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|&#!~])")
+
+
+def markdown_escape(text: str) -> str:
+    """Escape text so Markdown shows it literally (emphasis, links, HTML and entities)."""
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    # A line starting with `-`, `+` or `1.` would become a list item.
+    return re.sub(r"^([-+]|\d+(?=[.)]))", r"\\\1", text)
+
+
+def render_markdown(c: Citation) -> str:
+    """Like the text form, with the title linked to the permalink."""
+    out = [
+        f"{markdown_escape(c.author)} ({_year(c)}).",
+        f"[*{markdown_escape(c.title)}*]({c.permalink}) \\[{markdown_escape(_describe(c))}\\].",
+    ]
+    where = _where(c)
+    if where:
+        out.append(markdown_escape(_sentence(where)))
+    out.append(f"Accessed {c.accessed}.")
+    if c.source_url:
+        out.append(f"Original: <{c.source_url}>")
+    return " ".join(out)
+
+
+# ---- BibTeX ----------------------------------------------------------------------------------
+
+_BIB_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+
+
+def _braces_balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def bibtex_escape(text: str) -> str:
+    """Escape LaTeX's special characters; non-ASCII letters (å, ø, ä) stay UTF-8.
+
+    BibTeX counts `\\{` and `\\}` when it balances braces, so a lone brace is written as
+    `\\textbraceleft{}` / `\\textbraceright{}` instead; balanced pairs stay `\\{ \\}`.
+    """
+    balanced = _braces_balanced(text)
+    out = []
+    for ch in " ".join(text.split()):
+        if ch in _BIB_ESCAPES:
+            out.append(_BIB_ESCAPES[ch])
+        elif ch in "{}":
+            if balanced:
+                out.append("\\" + ch)
+            else:
+                out.append(r"\textbraceleft{}" if ch == "{" else r"\textbraceright{}")
+        else:
+            out.append(ch)
+    # Break TeX's ligatures so the text reads back as typed: -- and --- (dashes), '' and ``
+    # (curly quotes), ?` and !` (inverted marks).
+    escaped = "".join(out).replace("`", "{`}")
+    return re.sub(r"-(?=-)", "-{}", re.sub(r"'(?=')", "'{}", escaped))
+
+
+def _bib_url(url: str) -> str:
+    # Permalinks are percent-encoded, so only braces could upset BibTeX; `\url` copes with % and #.
+    return url.replace("{", "%7B").replace("}", "%7D")
+
+
+def render_bibtex(c: Citation) -> str:
+    entry_type = type_entry(c.type).bibtex
+    author = bibtex_escape(c.author)
+    fields: list[tuple[str, str]] = [
+        ("author", f"{{{author}}}"),  # braced: a corporate name, not "Last, First and …"
+        ("title", f"{{{bibtex_escape(c.title)}}}"),  # braced: keep the title's capitals
+    ]
+    if entry_type == "techreport":
+        fields += [("institution", author), ("type", bibtex_escape(c.type_label))]
+    else:
+        fields.append(("howpublished", bibtex_escape(c.type_label)))
+    if c.year:
+        fields.append(("year", str(c.year)))
+    if c.date and re.fullmatch(r"\d{4}(-\d{2}){0,2}", c.date):
+        fields.append(("date", c.date))
+    if c.page is not None:
+        fields.append(("pages", str(c.page)))
+    note = []
+    if c.section:
+        note.append(f"Section: {c.section}")
+    if c.text_hash:
+        note.append(f"passage version {c.text_hash}")
+    if c.source_url:
+        note.append(f"original: {c.source_url}")
+    if note:
+        fields.append(("note", bibtex_escape("; ".join(note))))
+    fields += [("url", _bib_url(c.permalink)), ("urldate", c.accessed)]
+    if c.language in _LANGID:
+        fields.append(("langid", _LANGID[c.language]))
+    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
+    return f"@{entry_type}{{{c.key},\n{body}\n}}"
+
+
+# ---- RIS -------------------------------------------------------------------------------------
+
+
+def _ris_date(iso: str) -> str:
+    """RIS dates are `YYYY/MM/DD/`; missing parts stay empty."""
+    parts = [*iso.split("-"), "", ""]
+    return f"{parts[0]}/{parts[1]}/{parts[2]}/"
+
+
+def render_ris(c: Citation) -> str:
+    """RIS: `TY` first, `ER` last, one `XX  - value` per line."""
+    lines: list[tuple[str, str]] = [
+        ("TY", type_entry(c.type).ris),
+        ("ID", c.key),
+        ("TI", c.title),
+        ("AU", c.author),
+        ("PB", c.author),
+        ("M3", c.type_label),
+    ]
+    if c.year:
+        lines.append(("PY", str(c.year)))
+    if c.date and re.fullmatch(r"\d{4}(-\d{2}){0,2}", c.date):
+        lines.append(("DA", _ris_date(c.date)))
+    if c.section:
+        lines.append(("SE", c.section))
+    if c.page is not None:
+        lines.append(("SP", str(c.page)))
+    lines += [("LA", c.language), ("UR", c.permalink), ("Y2", _ris_date(c.accessed))]
+    if c.text_hash:
+        lines.append(("N1", f"Passage version {c.text_hash}"))
+    if c.source_url:
+        lines.append(("N1", f"Original: {c.source_url}"))
+    out = [f"{tag}  - {' '.join(value.split())}" for tag, value in lines]
+    out.append("ER  - ")
+    return "\n".join(out)
+
+
+# ---- CSL-JSON --------------------------------------------------------------------------------
+
+
+def _date_parts(iso: str | None) -> dict | None:
+    if not iso:
+        return None
+    parts = [int(p) for p in re.findall(r"\d+", iso)[:3]]
+    return {"date-parts": [parts]} if parts else None
+
+
+def csl_item(c: Citation) -> dict:
+    """One CSL-JSON item (the CSL data schema's `id` and `type`, plus what styles need)."""
+    item: dict = {
+        "id": c.key,
+        "citation-key": c.key,
+        "type": type_entry(c.type).csl,
+        "title": c.title,
+        "author": [{"literal": c.author}],
+        "publisher": c.author,
+        "genre": c.type_label,
+        "language": c.language,
+        "URL": c.permalink,
+        "accessed": _date_parts(c.accessed),
+    }
+    issued = _date_parts(c.date)
+    if issued:
+        item["issued"] = issued
+    if c.section:
+        item["section"] = c.section
+    if c.page is not None:
+        item["page"] = str(c.page)
+    note = []
+    if c.text_hash:
+        note.append(f"Passage version {c.text_hash}")
+    if c.source_url:
+        note.append(f"Original: {c.source_url}")
+    if note:
+        item["note"] = "; ".join(note)
+    return item
+
+
+def render_csl_json(c: Citation) -> str:
+    """A CSL-JSON document: an array holding the one item."""
+    return json.dumps([csl_item(c)], ensure_ascii=False, indent=2)
+
+
+# ---- the registry ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CiteFormat:
+    """One citation format: how it is offered, downloaded and written."""
+
+    id: str  # the value of `--format` and of `/api/cite?format=`
+    label: str  # the web's cite menu and page
+    extension: str  # of a downloaded citation, without the dot
+    media_type: str  # of a downloaded citation
+    renderer: Callable[[Citation], str]  # the citation as text, without a trailing newline
+
+
+# The order is the order of the web's cite menu and of `kb cite --all`.
+CITE_FORMATS: tuple[CiteFormat, ...] = (
+    CiteFormat("text", "Plain text", "txt", "text/plain", render_text),
+    CiteFormat("markdown", "Markdown", "md", "text/markdown", render_markdown),
+    CiteFormat("bibtex", "BibTeX", "bib", "application/x-bibtex", render_bibtex),
+    CiteFormat("ris", "RIS", "ris", "application/x-research-info-systems", render_ris),
+    CiteFormat(
+        "csl-json", "CSL-JSON", "json", "application/vnd.citationstyles.csl+json", render_csl_json
+    ),
+)
+CITE_FORMAT_IDS: tuple[str, ...] = tuple(f.id for f in CITE_FORMATS)
+
+
+def cite_format(format_id: str) -> CiteFormat:
+    """The entry of a format id; ValueError naming the formats there are for another id."""
+    for entry in CITE_FORMATS:
+        if entry.id == format_id:
+            return entry
+    raise ValueError(
+        f"unknown citation format '{format_id}'; choose one of {', '.join(CITE_FORMAT_IDS)}"
+    )
+
+
+def render(citation: Citation, format_id: str) -> str:
+    """The citation in one of CITE_FORMATS (no trailing newline); ValueError for another."""
+    return cite_format(format_id).renderer(citation)
+
+
+def file_name(citation: Citation, format_id: str) -> str:
+    """Download file name, e.g. `alfc2024forum-5b28a1.bib`."""
+    return f"{citation.key}.{cite_format(format_id).extension}"

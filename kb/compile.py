@@ -1,0 +1,254 @@
+"""The parsed query tree (`kb.query`) compiled into the engine's plan (`kb.engine.plan`).
+
+A typed word becomes the alternatives it can be found as: its stem in each language's text
+field, its accent-folded spelling in the exact, title and heading fields, and the glossary's
+words for the same concept in other languages, weighted below it (`kb.ranking`). Words next
+to each other are alternatives with a coordination bonus; prefixes expand to the index's
+words. Compiling also collects the words to highlight.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kb import schema as f
+from kb.analysis import folded_analyzer, plain_analyzer, stem, stemmed_analyzer, stopwords
+from kb.engine import plan as p
+from kb.highlight import HighlightTerms
+from kb.library import Snapshot
+from kb.query import All, Node, Not, Phrase, Word
+from kb.ranking import (
+    COORDINATION,
+    WEIGHT_EXACT,
+    WEIGHT_GLOSSARY,
+    WEIGHT_HEADING,
+    WEIGHT_TEXT,
+    WEIGHT_TITLE,
+)
+from kb.text import fold
+
+PREFIX_EXPANSION_CAP = 64
+PREFIX_SCAN_CAP = 5000
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A query tree as plans: `plan` as searched, `direct` without glossary translations
+    (what ranks in the first tier; the same as `plan` unless `expanded`), and the words to
+    highlight."""
+
+    plan: p.Plan | None
+    direct: p.Plan | None
+    expanded: bool
+    highlight: HighlightTerms
+
+
+def compile_query(snap: Snapshot, node: Node | None, messages: list[str]) -> Compiled:
+    """Compile a query tree; notes for the reader (a prefix cut short) go to `messages`."""
+    compiler = Compiler(snap, messages)
+    plan, direct = compiler.compile(node) if node is not None else (None, None)
+    return Compiled(plan, direct, compiler.expanded, compiler.highlight_terms())
+
+
+def every_passage() -> p.Term:
+    """The plan matching every passage (what a query of only exclusions excludes from)."""
+    return p.Term(f.KIND, f.KIND_PASSAGE)
+
+
+# A query tree's plan with the glossary's translations, and without them: compiled in one
+# pass, side by side.
+Pair = tuple[p.Plan | None, p.Plan | None]
+
+
+class Compiler:
+    """Compiles query trees against one snapshot (its languages, glossary and words)."""
+
+    def __init__(self, snap: Snapshot, messages: list[str]) -> None:
+        self.snap = snap
+        self.messages = messages
+        self.expanded = False  # whether the glossary added anything
+        self.languages = snap.languages or ("en",)
+        self.words: set[str] = set()
+        self.stems: set[tuple[str, str]] = set()
+        self.prefixes: list[str] = []
+        self.concepts = snap.stable(("concepts",), lambda: _concepts_by_term(snap))
+
+    def highlight_terms(self) -> HighlightTerms:
+        return HighlightTerms(frozenset(self.words), frozenset(self.stems), tuple(self.prefixes))
+
+    def compile(self, node: Node) -> Pair:
+        """The node's plan with glossary translations, and without."""
+        if isinstance(node, Word):
+            return self.word(node)
+        if isinstance(node, Phrase):
+            return self.phrase(node)
+        if isinstance(node, Not):
+            inner = self.compile(node.node)
+            return _side_by_side(
+                lambda i: p.Excluding(every_passage(), inner[i]) if inner[i] is not None else None
+            )
+        positives: list[Pair] = []
+        negatives: list[Pair] = []
+        # A word typed twice adds nothing but cost.
+        for child in dict.fromkeys(node.nodes):
+            if isinstance(child, Not):
+                negatives.append(self._silent(child.node))
+            else:
+                positives.append(self.compile(child))
+        return _side_by_side(
+            lambda i: _combine(
+                node,
+                [q[i] for q in positives if q[i] is not None],
+                [q[i] for q in negatives if q[i] is not None],
+            )
+        )
+
+    def _silent(self, node: Node) -> Pair:
+        """Compile without collecting highlight terms (for excluded words)."""
+        saved = (set(self.words), set(self.stems), list(self.prefixes))
+        q = self.compile(node)
+        self.words, self.stems, self.prefixes = saved
+        return q
+
+    def _is_stopword(self, word: str) -> bool:
+        return any(word in stopwords(lang) for lang in self.languages)
+
+    def word(self, node: Word) -> Pair:
+        if node.prefix:
+            found = self.prefix(fold(node.text.lower()), node.field)
+            return found, found
+        subs = self._word(node, None)
+        if node.field == "title":
+            return p.any_of(subs), p.any_of(subs)
+        return p.any_of(subs + self.glossary(fold(node.text.lower()))), p.any_of(subs)
+
+    def _word(self, node: Word, langs: tuple[str, ...] | None) -> list[p.Plan]:
+        """A word's alternatives: its stem in each language's field (or only in `langs`),
+        its spelling in the exact, title and heading fields."""
+        low = node.text.lower()
+        folded = fold(low)
+        subs: list[p.Plan] = []
+        if node.field == "title":
+            subs.append(p.Term(f.TITLE, folded))
+        else:
+            for lang in self.languages if langs is None else langs:
+                fieldname = f"text_{lang}" if lang != "xx" else f.UNSTEMMED_TEXT
+                tokens = [t.text for t in _analyzer_for(fieldname)(node.text)]
+                if len(tokens) == 1:
+                    subs.append(p.Term(fieldname, tokens[0], boost=WEIGHT_TEXT))
+                    self.stems.add((lang, stem(low, lang)))
+            if not self._is_stopword(low) or not subs:
+                subs.append(p.Term(f.EXACT, folded, boost=WEIGHT_EXACT))
+                subs.append(p.Term(f.TITLE, folded, boost=WEIGHT_TITLE))
+                subs.append(p.Term(f.HEADING, folded, boost=WEIGHT_HEADING))
+        self.words.add(folded)
+        return subs
+
+    def phrase(self, node: Phrase) -> Pair:
+        subs = self._phrase(node, None)
+        if node.field is not None:
+            return p.any_of(subs), p.any_of(subs)
+        return p.any_of(subs + self.glossary(fold(" ".join(node.words)))), p.any_of(subs)
+
+    def _phrase(self, node: Phrase, langs: tuple[str, ...] | None) -> list[p.Plan]:
+        """A phrase's alternatives: in each language's field (or only in `langs`) and the
+        exact field; a title: phrase in the title field."""
+        subs: list[p.Plan] = []
+        fields = [(f.TITLE, 1.0)] if node.field == "title" else [
+            *((f"text_{lang}", WEIGHT_TEXT) for lang in (self.languages if langs is None else langs)),
+            (f.EXACT, WEIGHT_EXACT),
+        ]  # fmt: skip
+        for fieldname, boost in fields:
+            tokens = [t.text for t in _analyzer_for(fieldname)(" ".join(node.words))]
+            if len(tokens) > 1:
+                subs.append(p.Phrase(fieldname, tuple(tokens), boost=boost))
+            elif tokens:
+                subs.append(p.Term(fieldname, tokens[0], boost=boost))
+        for w in node.words:
+            self.words.add(fold(w))
+        return subs
+
+    def glossary(self, folded: str) -> list[p.Plan]:
+        """Other languages' words for the same concept, weighted below the typed word."""
+        out: list[p.Plan] = []
+        for concept in self.concepts.get(folded, ()):
+            for lang, term in concept.terms_by_language():
+                if fold(term) == folded:
+                    continue
+                # A translation is only looked up in its own language's stemmed field
+                # (and the shared exact field): "klimat" is Swedish, not an English word.
+                langs = (lang,) if lang in self.languages else ()
+                parts = tuple(term.split())
+                q = p.any_of(
+                    self._phrase(Phrase(parts), langs)
+                    if len(parts) > 1
+                    else self._word(Word(parts[0]), langs)
+                )
+                if q is not None:
+                    out.append(p.boosted(q, WEIGHT_GLOSSARY))
+                    self.expanded = True
+        return out
+
+    def prefix(self, folded: str, field_name: str | None) -> p.Plan | None:
+        fieldname = f.TITLE if field_name == "title" else f.EXACT
+        key = ("prefix", fieldname, folded)
+        searcher = self.snap.searcher()
+
+        def expand():
+            reader = searcher.reader()
+            found = []
+            for i, term in enumerate(reader.expand_prefix(fieldname, folded)):
+                if i >= PREFIX_SCAN_CAP:
+                    break
+                found.append(term.decode("utf-8") if isinstance(term, bytes) else term)
+            return found
+
+        terms = sorted(self.snap.cached(key, expand))  # frozenset of terms, cached
+        if len(terms) > PREFIX_EXPANSION_CAP:
+            reader = searcher.reader()
+            terms = sorted(terms, key=lambda t: -reader.doc_frequency(fieldname, t))[
+                :PREFIX_EXPANSION_CAP
+            ]
+            self.messages.append(
+                f"'{folded}*' matches many words; searched for the {PREFIX_EXPANSION_CAP} most common."
+            )
+        self.prefixes.append(folded)
+        return p.any_of(p.Term(fieldname, t) for t in terms)
+
+
+def _side_by_side(build) -> Pair:
+    return build(0), build(1)
+
+
+def _combine(node: Node, positives: list[p.Plan], negatives: list[p.Plan]) -> p.Plan | None:
+    """An All or Any node's plan from its children's: all or any of the positive ones, less
+    any of the negative ones."""
+    if not positives and not negatives:
+        return None
+    if isinstance(node, All) and len(positives) > 1:
+        base: p.Plan = p.AllOf(tuple(positives))
+    elif isinstance(node, All):
+        base = positives[0] if positives else every_passage()
+    elif positives:
+        base = p.any_of(positives, coordination=None if node.explicit else COORDINATION)
+    else:
+        base = every_passage()
+    if negatives:
+        return p.Excluding(base, p.any_of(negatives))
+    return base
+
+
+def _concepts_by_term(snap: Snapshot) -> dict[str, list]:
+    concepts: dict[str, list] = {}
+    for concept in snap.vocabulary.concepts:
+        for term in concept.all_terms:
+            concepts.setdefault(fold(term), []).append(concept)
+    return concepts
+
+
+def _analyzer_for(fieldname: str):
+    if fieldname in (f.EXACT, f.TITLE, f.HEADING):
+        return folded_analyzer()
+    if fieldname == f.UNSTEMMED_TEXT:
+        return plain_analyzer()
+    return stemmed_analyzer(fieldname.removeprefix("text_"))

@@ -1,0 +1,172 @@
+"""The one place that reads whoosh's internals: postings blocks, stored field lengths, word
+positions, the schema's field table and segment readers.
+
+whoosh decodes postings one at a time in Python; reading its blocks, length columns and
+pickled positions directly is what makes evaluating a query over arrays fast. Those are
+private structures of one whoosh release, so this module refuses to load with any whoosh it
+was not written for: a silent change in them would give wrong scores, not an error.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import pickle
+from collections.abc import Iterator
+
+import numpy as np
+import whoosh
+from whoosh import formats
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.reading import SegmentReader
+from whoosh.system import _INT_SIZE
+from whoosh.util.numeric import byte_to_length
+
+# Releases whose postings blocks, length columns and position encoding this module reads.
+WRITTEN_FOR = ("2.7.5",)
+
+
+class UnsupportedWhoosh(ImportError):
+    """The installed whoosh is not one this module knows the internals of."""
+
+
+def check_version(version: str) -> None:
+    """Raise UnsupportedWhoosh unless `version` is one of WRITTEN_FOR."""
+    if version not in WRITTEN_FOR:
+        raise UnsupportedWhoosh(
+            f"kb reads whoosh's internal postings format and was written for whoosh "
+            f"{', '.join(WRITTEN_FOR)}, but whoosh {version} is installed. Install a "
+            f"supported version (pip install 'whoosh-reloaded=={WRITTEN_FOR[-1]}'), or check "
+            f"kb/engine/codec.py against the new one and add it to WRITTEN_FOR."
+        )
+
+
+check_version(whoosh.versionstring())
+
+# A stored length byte -> the field length whoosh scores with.
+LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+
+Block = tuple[np.ndarray, np.ndarray, list[bytes] | None]
+
+
+def term_blocks(
+    reader, fieldname: str, btext: bytes, fmt, with_values: bool, wanted: np.ndarray | None = None
+) -> Iterator[Block]:
+    """A term's postings in one segment, block by block: (ids, weights, encoded values or
+    None), deleted documents included (callers keep the live ones). With `wanted` (sorted
+    segment-local numbers), blocks holding none of them are skipped by their headers,
+    without being read."""
+    m = reader._terms.matcher(fieldname, btext, fmt)
+    after = -1  # the highest id of the blocks before
+    while m.is_active():
+        if wanted is not None:
+            first = np.searchsorted(wanted, after, side="right")
+            if first >= len(wanted):
+                return
+            if wanted[first] > m._maxid:
+                after = m._maxid
+                m._next_block()
+                continue
+        ids, weights = _block_arrays(m)
+        if with_values and m._values is None:
+            m._read_values()
+        yield ids, weights, (m._values if with_values else None)
+        after = m._maxid
+        m._next_block()
+
+
+def raw_postings(
+    reader, fieldname: str, btext: bytes, fmt, with_values: bool = False
+) -> tuple[np.ndarray, np.ndarray, list[bytes] | None]:
+    """A term's postings in one segment, deleted documents included: (ids, weights, encoded
+    values or None)."""
+    id_parts, weight_parts, values = [], [], [] if with_values else None
+    for ids, weights, block_values in term_blocks(reader, fieldname, btext, fmt, with_values):
+        id_parts.append(ids)
+        weight_parts.append(weights)
+        if values is not None:
+            values.extend(block_values)
+    if not id_parts:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64), values
+    return np.concatenate(id_parts), np.concatenate(weight_parts), values
+
+
+def _block_arrays(m) -> tuple[np.ndarray, np.ndarray]:
+    """The ids and weights of a postings block as arrays: the block's stored id deltas
+    summed and its weights converted in compiled code, instead of whoosh decoding them one
+    by one in Python (most of the time of reading a common word's postings)."""
+    if m._data is None:
+        m._read_data()
+    stored_ids, stored_weights = m._data[0], m._data[1]
+    count = m._blocklength
+    if m._byteids or m._ids is not None:
+        if m._ids is None:
+            m._read_ids()
+        ids = np.asarray(m._ids, dtype=np.int64)
+    else:
+        ids = np.cumsum(np.asarray(stored_ids, dtype=np.int64))
+    if stored_weights is None:
+        weights = np.ones(count, dtype=np.float64)
+    elif isinstance(stored_weights, float):
+        weights = np.full(count, stored_weights, dtype=np.float64)
+    else:
+        weights = np.asarray(stored_weights, dtype=np.float64)
+    return ids, weights
+
+
+_PICKLE_HEAD = b"\x80\x02"  # protocol 2, as the Positions format writes each list
+
+
+def decode_positions(fmt, values: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """Word positions from posting values: (positions per posting, all positions).
+
+    The Positions format stores a posting as its position count and a pickled list of
+    position deltas. Decoding thousands one by one is most of a phrase search's time, so
+    the pickled lists are joined into one pickled list of lists and loaded in one call.
+    """
+    if type(fmt) is not formats.Positions:
+        raise TypeError(f"word positions are read from a Positions field, not {fmt!r}")
+    if not values:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    body = b"".join([v[_INT_SIZE + 2 : -1] for v in values])
+    deltas = pickle.loads(_PICKLE_HEAD + b"](" + body + b"e.")
+    if len(deltas) != len(values):
+        raise ValueError("word positions could not be decoded")
+    counts = np.fromiter(map(len, deltas), dtype=np.int64, count=len(deltas))
+    flat = np.fromiter(itertools.chain.from_iterable(deltas), dtype=np.int64, count=counts.sum())
+    positions = np.cumsum(flat)
+    # Each posting's deltas start again from 0: remove what the postings before it added.
+    starts = np.cumsum(counts) - counts
+    before = np.concatenate(([0], positions))[starts]
+    return counts, positions - np.repeat(before, counts)
+
+
+def length_bytes(reader, fieldname: str) -> np.ndarray:
+    """Every document's stored length byte for a field in one segment (0 where the segment
+    has no lengths for the field, as whoosh reads it)."""
+    n = reader.doc_count_all()
+    column = reader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+    out = np.full(n, LENGTHS_COLUMN.default_value(), dtype=np.uint8)
+    if column is None:
+        return out
+    stored = min(column._count, n)  # documents after the last one with the field: default
+    if stored:
+        out[:stored] = np.frombuffer(column._dbfile.get(column._basepos, stored), np.uint8)
+    return out
+
+
+def schema_with_fields(schema, replaced: dict):
+    """A copy of `schema` with some of its field objects replaced (by name)."""
+    proxy = copy.copy(schema)
+    proxy._fields = {**schema._fields, **replaced}
+    return proxy
+
+
+def schema_fields(schema) -> dict:
+    """A schema's field objects by name, including those of dynamic fields already seen."""
+    return dict(schema._fields)
+
+
+def segment_reader(storage, schema, segment) -> SegmentReader:
+    """A reader of one segment of an index being written (to merge it into the new one)."""
+    return SegmentReader(storage, schema, segment)

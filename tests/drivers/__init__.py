@@ -1,0 +1,1 @@
+"""Programs the tests start as child processes (see each module's docstring)."""
