@@ -40,8 +40,6 @@ EXIT_CODES: dict[type[KbError], int] = {NotFound: 1, KbError: 2}
 class Fatal(click.ClickException):
     """`Error: <message>` on stderr, and the exit code (2 unless given)."""
 
-    exit_code = 2
-
     def __init__(self, message: str, exit_code: int = 2) -> None:
         super().__init__(message)
         self.exit_code = exit_code
@@ -77,7 +75,8 @@ class KbGroup(click.Group):
             raise self._failure(ctx, exc) from exc
         except OSError as exc:
             command = self._command(ctx)
-            if command is None or not command.writes_index:
+            # A closed stdout is not a failure to write the index (which was written).
+            if command is None or not command.writes_index or isinstance(exc, BrokenPipeError):
                 raise
             raise Fatal(_write_error(ctx.obj, exc)) from exc
 

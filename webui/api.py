@@ -1,4 +1,5 @@
-"""The JSON twin of every page, under /api. Errors are JSON too (see `webui.errors`)."""
+"""The JSON twin of every page, under /api: the page's data (`webui.pagedata`) serialized.
+Errors are JSON too (see `webui.errors`)."""
 
 from __future__ import annotations
 

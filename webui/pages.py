@@ -1,5 +1,6 @@
 """HTML pages: home, search, document (and its original file and citations), reading lists,
-OpenSearch, and the health check. Each page's JSON twin lives in `webui.api`."""
+OpenSearch, and the health check. Each page renders the data of `webui.pagedata` that its
+JSON twin in `webui.api` serializes."""
 
 from __future__ import annotations
 
