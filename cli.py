@@ -13,6 +13,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -32,8 +33,70 @@ Exit codes:
 """
 
 
+# The exit code of each kind of KbError (the most specific class listed wins); the epilogs
+# below document them.
+EXIT_CODES: dict[type[KbError], int] = {NotFound: 1, KbError: 2}
+
+
 class Fatal(click.ClickException):
-    exit_code = 2
+    """`Error: <message>` on stderr, and the exit code (2 unless given)."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class KbCommand(click.Command):
+    """A `kb` subcommand, with what its failures need besides the error's own message."""
+
+    def __init__(
+        self,
+        *args: Any,
+        not_found_hint: str | None = None,
+        writes_index: bool = False,
+        names_writer: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.not_found_hint = not_found_hint  # follows a NotFound's message: where to look
+        self.writes_index = writes_index  # an OSError is a failure to write the index
+        self.names_writer = names_writer  # a failure names the process writing the index now
+
+
+class KbGroup(click.Group):
+    """The `kb` command group: the one place where errors from the library become a message
+    and an exit code (EXIT_CODES), whichever subcommand raised them."""
+
+    command_class = KbCommand
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KbError as exc:
+            raise self._failure(ctx, exc) from exc
+        except OSError as exc:
+            command = self._command(ctx)
+            # A closed stdout is not a failure to write the index (which was written).
+            if command is None or not command.writes_index or isinstance(exc, BrokenPipeError):
+                raise
+            raise Fatal(_write_error(ctx.obj, exc)) from exc
+
+    def _command(self, ctx: click.Context) -> KbCommand | None:
+        command = self.commands.get(ctx.invoked_subcommand or "")
+        return command if isinstance(command, KbCommand) else None
+
+    def _failure(self, ctx: click.Context, exc: KbError) -> Fatal:
+        message = str(exc)
+        command = self._command(ctx)
+        if command is not None and command.not_found_hint and isinstance(exc, NotFound):
+            message = f"{message}; {command.not_found_hint}"
+        if command is not None and command.names_writer:
+            from kb.status import writer_pid
+
+            pid = writer_pid(ctx.obj)
+            message += f" (process {pid} is writing the index now)" if pid else ""
+        code = next(EXIT_CODES[k] for k in type(exc).__mro__ if k in EXIT_CODES)
+        return Fatal(message, code)
 
 
 def _echo_json(data) -> None:
@@ -44,7 +107,7 @@ def _settings(ctx: click.Context) -> Settings:
     return ctx.obj
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=KbGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--corpus",
     type=click.Path(file_okay=False, path_type=Path),
@@ -138,7 +201,7 @@ def _print_report(report, verb: str, quiet: bool = False) -> None:
     click.echo(f"{verb_done}: {parts} ({report.elapsed_s:.1f}s{workers}).")
 
 
-@main.command("index", epilog=EXIT_CODES_HELP)
+@main.command("index", epilog=EXIT_CODES_HELP, writes_index=True)
 @click.option("--rebuild", is_flag=True, help="Build a complete new generation and switch to it.")
 @click.option("--rollback", is_flag=True, help="Switch back to the previous generation.")
 @click.option(
@@ -174,20 +237,15 @@ def index_cmd(
     from indexer.build import run_index
 
     settings = _settings(ctx)
-    try:
-        if rollback:
-            gen = do_rollback(settings, wait=wait)
-            if as_json:
-                _echo_json({"rolled_back_to": gen.name})
-            else:
-                click.echo(f"Rolled back to generation {gen.name}.")
-            return
-        progress = _progress_printer(not (as_json or quiet) and sys.stderr.isatty())
-        report = run_index(settings, rebuild=rebuild, wait=wait, workers=workers, progress=progress)
-    except KbError as exc:  # IndexLocked names the PID holding the lock
-        raise Fatal(str(exc)) from exc
-    except OSError as exc:
-        raise Fatal(_write_error(settings, exc)) from exc
+    if rollback:
+        gen = do_rollback(settings, wait=wait)
+        if as_json:
+            _echo_json({"rolled_back_to": gen.name})
+        else:
+            click.echo(f"Rolled back to generation {gen.name}.")
+        return
+    progress = _progress_printer(not (as_json or quiet) and sys.stderr.isatty())
+    report = run_index(settings, rebuild=rebuild, wait=wait, workers=workers, progress=progress)
     if as_json:
         _echo_json(report.to_dict())
     else:
@@ -217,7 +275,7 @@ Exit codes:
 """
 
 
-@main.command("add", help=ADD_HELP, epilog=ADD_EXIT_CODES_HELP)
+@main.command("add", help=ADD_HELP, epilog=ADD_EXIT_CODES_HELP, writes_index=True)
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--type", "doc_type", help=f"{', '.join(DOC_TYPES)} (folder).")
 @click.option("--date", help="The document's date, YYYY-MM-DD.")
@@ -245,17 +303,12 @@ def add_cmd(ctx, sources, doc_type, date, title, org, topic, lang, name, replace
     try:
         meta = check_metadata(settings.corpus, doc_type=doc_type, date=date, title=title,
                               organisations=org, topics=topic, language=lang)  # fmt: skip
-    except KbError as exc:
+    except KbError as exc:  # a mistake in the options: shown with the command's usage
         raise click.UsageError(str(exc)) from exc
     progress = _progress_printer(not (as_json or quiet) and sys.stderr.isatty())
-    try:
-        report = add_sources(settings, list(sources), meta, replace=replace, name=name,
-                             timeout=timeout, max_bytes=int(max_mb * 1024 * 1024), wait=wait,
-                             workers=workers, progress=progress)  # fmt: skip
-    except KbError as exc:
-        raise Fatal(str(exc)) from exc
-    except OSError as exc:
-        raise Fatal(_write_error(settings, exc)) from exc
+    report = add_sources(settings, list(sources), meta, replace=replace, name=name,
+                         timeout=timeout, max_bytes=int(max_mb * 1024 * 1024), wait=wait,
+                         workers=workers, progress=progress)  # fmt: skip
     if as_json:
         _echo_json(report.to_dict())
         ctx.exit(report.exit_code)
@@ -278,10 +331,7 @@ def check_cmd(ctx, as_json: bool, workers: int | None) -> None:
     """Extract every file without writing anything, and report what would happen."""
     from indexer.build import check_corpus
 
-    try:
-        report = check_corpus(_settings(ctx), workers=workers)
-    except KbError as exc:
-        raise Fatal(str(exc)) from exc
+    report = check_corpus(_settings(ctx), workers=workers)
     if as_json:
         _echo_json(report.to_dict())
     else:
@@ -289,21 +339,15 @@ def check_cmd(ctx, as_json: bool, workers: int | None) -> None:
     ctx.exit(report.exit_code)
 
 
-@main.command("status")
+@main.command("status", names_writer=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @click.pass_context
 def status_cmd(ctx, as_json: bool) -> None:
     """Show the current index generation, when it was built, documents and passages by type
     and language, the last run, and the files that failed."""
-    from kb.status import index_status, writer_pid
+    from kb.status import index_status
 
-    settings = _settings(ctx)
-    try:
-        status = index_status(settings)
-    except KbError as exc:
-        pid = writer_pid(settings)
-        busy = f" (process {pid} is writing the index now)" if pid else ""
-        raise Fatal(f"{exc}{busy}") from exc
+    status = index_status(_settings(ctx))
     if as_json:
         _echo_json(status)
         return
@@ -388,10 +432,7 @@ def search_cmd(ctx, query, type_, year, org, topic, lang, sort, page, limit, as_
     request = SearchRequest(
         q=" ".join(query), filters=filters, sort=sort, page=page, page_size=limit
     )
-    try:
-        result = open_searcher(settings).search(request)
-    except KbError as exc:
-        raise Fatal(str(exc)) from exc
+    result = open_searcher(settings).search(request)
     if as_json:
         _echo_json(search_result_dict(result, settings.base_url))
         return
@@ -438,13 +479,7 @@ def show_cmd(ctx, doc_id: str, as_json: bool) -> None:
 
     settings = _settings(ctx)
     doc_id = doc_id.split("#", 1)[0]
-    try:
-        view = load_document(Library(settings).snapshot(), doc_id)
-    except NotFound as exc:
-        click.echo(f"Error: {exc}", err=True)
-        ctx.exit(1)
-    except KbError as exc:
-        raise Fatal(str(exc)) from exc
+    view = load_document(Library(settings).snapshot(), doc_id)
     data = document_dict(view, settings.base_url)
     if as_json:
         _echo_json(data)
@@ -501,19 +536,13 @@ def cite_cmd(ctx, ref: str, fmt: str, all_formats: bool, accessed) -> None:
 
     settings = _settings(ctx)
     doc_id, anchor = parse_ref(ref)
-    try:
-        citation = cite(
-            Library(settings).snapshot(),
-            doc_id,
-            anchor,
-            settings.base_url,
-            accessed.date() if accessed else None,
-        )
-    except NotFound as exc:
-        click.echo(f"Error: {exc}", err=True)
-        ctx.exit(1)
-    except KbError as exc:
-        raise Fatal(str(exc)) from exc
+    citation = cite(
+        Library(settings).snapshot(),
+        doc_id,
+        anchor,
+        settings.base_url,
+        accessed.date() if accessed else None,
+    )
     if not all_formats:
         click.echo(render(citation, fmt))
         return
@@ -524,7 +553,11 @@ def cite_cmd(ctx, ref: str, fmt: str, all_formats: bool, accessed) -> None:
         click.echo(render(citation, name))
 
 
-@main.command("lists", epilog=NOT_FOUND_EXIT_CODES_HELP)
+@main.command(
+    "lists",
+    epilog=NOT_FOUND_EXIT_CODES_HELP,
+    not_found_hint="see `kb lists` for the lists there are",
+)
 @click.argument("slug", required=False)
 @click.option(
     "--format",
@@ -539,7 +572,6 @@ def lists_cmd(ctx, slug: str | None, fmt: str, as_json: bool) -> None:
     """List the reading lists, or print the list SLUG with its items (missing ones marked)."""
     from kb import listformats as show
     from kb import readinglists as rl
-    from kb.errors import ConfigError
     from kb.library import Library
 
     settings = _settings(ctx)
@@ -547,8 +579,7 @@ def lists_cmd(ctx, slug: str | None, fmt: str, as_json: bool) -> None:
     if slug is None:
         lists, problems = rl.load_reading_lists(settings.corpus)
         if fmt == "json":
-            _echo_json({"lists": [show.list_summary_dict(r) for r in lists],
-                        "problems": [p.to_dict() for p in problems]})  # fmt: skip
+            _echo_json(show.reading_lists_dict(lists, problems))
             return
         for p in problems:
             click.echo(f"warning: {p}", err=True)
@@ -562,23 +593,13 @@ def lists_cmd(ctx, slug: str | None, fmt: str, as_json: bool) -> None:
             else:
                 click.echo(f"{r.slug:<{width}}  {r.title}\n{'':<{width}}  {about}")
         return
-    try:
-        reading_list = rl.get_reading_list(settings.corpus, slug)
-    except NotFound as exc:
-        click.echo(f"Error: {exc}; see `kb lists` for the lists there are", err=True)
-        ctx.exit(1)
-    except ConfigError as exc:
-        raise Fatal(str(exc)) from exc
-    try:
-        resolved = rl.resolve(reading_list, Library(settings).snapshot())
-    except KbError as exc:
-        raise Fatal(str(exc)) from exc
+    found = rl.open_reading_list(settings.corpus, slug, Library(settings))
     if fmt == "json":
-        _echo_json(show.list_dict(reading_list, resolved, settings.base_url))
+        _echo_json(show.list_dict(found.reading_list, found.items, settings.base_url))
     elif fmt == "markdown":
-        click.echo(show.render_markdown(reading_list, resolved, settings.base_url))
+        click.echo(show.render_markdown(found.reading_list, found.items, settings.base_url))
     else:
-        click.echo(show.render_text(reading_list, resolved))
+        click.echo(show.render_text(found.reading_list, found.items))
 
 
 # ---- serve -------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from kb.accounts import ROLES, AccountStore, check_password, normalise_email
-from kb.errors import AccountError, KbError, UnknownAccount
+from kb.errors import AccountError, UnknownAccount
 from kb.settings import Settings
 
 USERS_EXIT_CODES_HELP = """
@@ -27,23 +27,8 @@ Exit codes:
 """
 
 
-class UsersError(click.ClickException):
-    exit_code = 2
-
-
-class NoSuchAccount(click.ClickException):
-    exit_code = 1
-
-
 def _store(ctx: click.Context) -> AccountStore:
     return ctx.find_object(AccountStore)
-
-
-def _fail(exc: KbError) -> click.ClickException:
-    """The user's mistake as a message and exit code, once, here."""
-    if isinstance(exc, UnknownAccount):
-        return NoSuchAccount(str(exc))
-    return UsersError(str(exc))
 
 
 def _read_password(from_stdin: bool, email: str) -> str:
@@ -53,10 +38,7 @@ def _read_password(from_stdin: bool, email: str) -> str:
         password = click.prompt(
             f"Password for {email}", hide_input=True, confirmation_prompt="Repeat the password"
         )
-    try:
-        check_password(password, email)
-    except AccountError as exc:
-        raise _fail(exc) from None
+    check_password(password, email)
     return password
 
 
@@ -87,15 +69,12 @@ def add_cmd(ctx: click.Context, email: str, org: str, role: str, password_stdin:
     from kb.vocabulary import load_vocabulary
 
     store = _store(ctx)
-    try:
-        email = check_email(email)
-        org_id = organisation_id(load_vocabulary(ctx.find_object(Settings).corpus), org)
-        if store.get(email) is not None:  # say so before asking for a password
-            raise AccountError(f"an account for {email} exists already")
-        password = _read_password(password_stdin, email)
-        account = store.add(email, org_id, password, role)
-    except KbError as exc:
-        raise _fail(exc) from None
+    email = check_email(email)
+    org_id = organisation_id(load_vocabulary(ctx.find_object(Settings).corpus), org)
+    if store.get(email) is not None:  # say so before asking for a password
+        raise AccountError(f"an account for {email} exists already")
+    password = _read_password(password_stdin, email)
+    account = store.add(email, org_id, password, role)
     click.echo(f"Added {account.role} {account.email} ({account.organisation}).")
 
 
@@ -104,10 +83,7 @@ def add_cmd(ctx: click.Context, email: str, org: str, role: str, password_stdin:
 @click.pass_context
 def list_cmd(ctx: click.Context, as_json: bool) -> None:
     """List the accounts (never their passwords)."""
-    try:
-        accounts = _store(ctx).accounts()
-    except KbError as exc:
-        raise _fail(exc) from None
+    accounts = _store(ctx).accounts()
     if as_json:
         click.echo(json.dumps([a.to_dict() for a in accounts], ensure_ascii=False, indent=2))
         return
@@ -127,24 +103,18 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
 def passwd_cmd(ctx: click.Context, email: str, password_stdin: bool) -> None:
     """Set a new password for EMAIL; sessions signed in with the old one end."""
     store = _store(ctx)
-    try:
-        if store.get(email) is None:
-            raise UnknownAccount(f"there is no account for {normalise_email(email)}")
-        store.set_password(email, _read_password(password_stdin, email))
-    except KbError as exc:
-        raise _fail(exc) from None
+    if store.get(email) is None:
+        raise UnknownAccount(f"there is no account for {normalise_email(email)}")
+    store.set_password(email, _read_password(password_stdin, email))
     click.echo(f"Changed the password of {normalise_email(email)}.")
 
 
 def _change(ctx: click.Context, email: str, action: str) -> None:
     store = _store(ctx)
-    try:
-        if action == "removed":
-            store.remove(email)
-        else:
-            store.set_disabled(email, action == "disabled")
-    except KbError as exc:
-        raise _fail(exc) from None
+    if action == "removed":
+        store.remove(email)
+    else:
+        store.set_disabled(email, action == "disabled")
     click.echo(f"{action.capitalize()} {normalise_email(email)}.")
 
 

@@ -1,4 +1,5 @@
-"""Errors kb raises; the CLI and the web UI turn them into messages, once, at the edge."""
+"""Errors kb raises; the CLI and the web UI turn them into messages, once, at the edge:
+`cli.KbGroup` into an exit code (`cli.EXIT_CODES`), `webui.errors` into an HTTP status."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ class AccountExists(AccountError):
     """An account with this email address exists already."""
 
 
-class UnknownAccount(AccountError):
+class UnknownAccount(AccountError, NotFound):
     """There is no account with this email address."""
 
 

@@ -9,7 +9,7 @@ from kb.cite import parse_ref
 from kb.citeformats import markdown_escape as esc
 from kb.doctypes import TYPE_LABELS
 from kb.documents import permalink
-from kb.readinglists import ReadingList, ResolvedItem, sections
+from kb.readinglists import ListProblem, ReadingList, ResolvedItem, sections
 
 
 def list_summary_dict(reading_list: ReadingList) -> dict:
@@ -22,6 +22,15 @@ def list_summary_dict(reading_list: ReadingList) -> dict:
         "estimated_minutes": reading_list.estimated_minutes,
         "item_count": len(reading_list.items),
         "path": reading_list.path,
+    }
+
+
+def reading_lists_dict(lists: list[ReadingList], problems: list[ListProblem]) -> dict:
+    """Every reading list and the problems found in their files (`kb lists --json`,
+    `/api/lists`)."""
+    return {
+        "lists": [list_summary_dict(r) for r in lists],
+        "problems": [p.to_dict() for p in problems],
     }
 
 

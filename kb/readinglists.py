@@ -30,7 +30,7 @@ from pathlib import Path
 from kb.cite import parse_ref
 from kb.documents import load_document
 from kb.errors import ConfigError, NotFound
-from kb.library import DocInfo, Snapshot
+from kb.library import DocInfo, Library, Snapshot
 from kb.models import Passage
 
 LISTS_DIR = "reading-lists"
@@ -233,6 +233,27 @@ def resolve(reading_list: ReadingList, snap: Snapshot) -> list[ResolvedItem]:
                 continue
         resolved.append(ResolvedItem(item, doc, passage, None))
     return resolved
+
+
+@dataclass(frozen=True)
+class ResolvedList:
+    """A reading list with its items looked up in the index."""
+
+    reading_list: ReadingList
+    items: list[ResolvedItem]
+
+    @property
+    def missing(self) -> int:
+        """How many items do not resolve."""
+        return sum(1 for r in self.items if r.problem)
+
+
+def open_reading_list(corpus: Path, slug: str, library: Library) -> ResolvedList:
+    """The list `slug` resolved against the library's current snapshot: what `kb lists SLUG`,
+    the list's page and its JSON show. NotFound for an unknown slug comes before
+    IndexUnavailable, so a mistyped name is reported as such even without an index."""
+    reading_list = get_reading_list(corpus, slug)
+    return ResolvedList(reading_list, resolve(reading_list, library.snapshot()))
 
 
 def check_refs(

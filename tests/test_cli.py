@@ -134,3 +134,51 @@ def test_corpus_config_is_read_not_indexed(runner, small_settings):
     report = json.loads(result.output)
     assert "kb.toml" not in {f["path"] for f in report["files"]}
     assert report["summary"]["skipped"] == 0
+
+
+def test_library_errors_become_a_message_and_an_exit_code_in_one_place(runner):
+    """The group maps every subcommand's KbError: NotFound exits 1, any other 2, each as
+    `Error: <message>` on stderr; a command may add a hint to NotFound."""
+    from cli import KbGroup
+    from kb.errors import ConfigError, NotFound
+
+    group = KbGroup()
+
+    @group.command("missing")
+    def missing() -> None:
+        raise NotFound("no document with id 'x'")
+
+    @group.command("lost", not_found_hint="see `kb lists` for the lists there are")
+    def lost() -> None:
+        raise NotFound("no reading list 'y'")
+
+    @group.command("broken")
+    def broken() -> None:
+        raise ConfigError("topics.toml: invalid TOML")
+
+    result = runner.invoke(group, ["missing"])
+    assert (result.exit_code, result.stderr) == (1, "Error: no document with id 'x'\n")
+    result = runner.invoke(group, ["lost"])
+    assert result.exit_code == 1
+    assert result.stderr == "Error: no reading list 'y'; see `kb lists` for the lists there are\n"
+    result = runner.invoke(group, ["broken"])
+    assert (result.exit_code, result.stderr) == (2, "Error: topics.toml: invalid TOML\n")
+    assert result.stdout == ""
+
+
+def test_unknown_list_says_where_to_look(runner, small_index):
+    result = kb(runner, small_index, "lists", "nope")
+    assert result.exit_code == 1
+    assert "Error: no reading list 'nope'; see `kb lists` for the lists there are" in result.stderr
+
+
+def test_status_without_an_index_names_the_process_writing_one(runner, small_settings):
+    import os
+
+    from kb.store import IndexStore
+
+    with IndexStore(small_settings.index).writer_lock():
+        result = kb(runner, small_settings, "status")
+    assert result.exit_code == 2
+    assert "kb index" in result.stderr
+    assert f"(process {os.getpid()} is writing the index now)" in result.stderr

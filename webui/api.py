@@ -1,4 +1,5 @@
-"""The JSON twin of every page, under /api. Errors are JSON too (see `webui.errors`)."""
+"""The JSON twin of every page, under /api: the page's data (`webui.pagedata`) serialized.
+Errors are JSON too (see `webui.errors`)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,11 @@ from dataclasses import asdict
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
 
-from kb import cite as citing
-from kb import listformats, readinglists
-from kb.citeformats import CITE_FORMAT_IDS, CITE_FORMATS, cite_format, file_name
-from kb.documents import load_document
+from kb.citeformats import CITE_FORMAT_IDS
+from kb.listformats import list_dict, list_summary_dict, reading_lists_dict
 from kb.serialize import doc_info_dict, document_dict, search_result_dict
-from webui.context import search_request_from_args, searcher, settings
-from webui.pages import home_data
+from webui.context import anchor_from_args, search_request_from_args, searcher, settings
+from webui.pagedata import citation_data, document_data, home_data, list_data, lists_data
 from webui.security import CSP_FILES
 from webui.suggest import Suggester
 
@@ -28,14 +27,12 @@ def index():
     base_url = settings().base_url
     return jsonify(
         {
-            "documents": data["documents"],
-            "passages": data["passages"],
-            "by_type": dict(data["counts"]),
-            "topics": [
-                {"topic": t, "label": label, "documents": n} for t, label, n in data["topics"]
-            ],
-            "latest": [doc_info_dict(d, base_url) for d in data["latest"]],
-            "lists": [listformats.list_summary_dict(rl) for rl in data["lists"]],
+            "documents": data.documents,
+            "passages": data.passages,
+            "by_type": dict(data.counts),
+            "topics": [{"topic": t, "label": label, "documents": n} for t, label, n in data.topics],
+            "latest": [doc_info_dict(d, base_url) for d in data.latest],
+            "lists": [list_summary_dict(rl) for rl in data.lists],
             "endpoints": {
                 "search": url_for("api.search"),
                 "document": "/api/doc/<doc_id>",
@@ -56,42 +53,33 @@ def search():
 
 @bp.get("/doc/<path:doc_id>")
 def document(doc_id: str):
-    snap = searcher().library.snapshot()
-    view = load_document(snap, doc_id)
-    data = document_dict(view, settings().base_url)
-    data["related"] = [
+    data = document_data(doc_id)
+    body = document_dict(data.view, settings().base_url)
+    body["related"] = [
         {"doc_id": info.doc_id, "title": info.title, "type": info.meta.type, "score": score}
-        for info, score in searcher().related(doc_id)
+        for info, score in data.related
     ]
-    return jsonify(data)
+    return jsonify(body)
 
 
 @bp.get("/lists")
 def lists():
-    found, problems = readinglists.load_reading_lists(settings().corpus)
-    return jsonify(
-        {
-            "lists": [listformats.list_summary_dict(rl) for rl in found],
-            "problems": [p.to_dict() for p in problems],
-        }
-    )
+    data = lists_data()
+    return jsonify(reading_lists_dict(data.lists, data.problems))
 
 
 @bp.get("/lists/<slug>")
 def reading_list(slug: str):
-    snap = searcher().library.snapshot()
-    found = readinglists.get_reading_list(settings().corpus, slug)
-    resolved = readinglists.resolve(found, snap)
-    return jsonify(listformats.list_dict(found, resolved, settings().base_url))
+    found = list_data(slug)
+    return jsonify(list_dict(found.reading_list, found.items, settings().base_url))
 
 
 @bp.get("/cite/<path:doc_id>")
 def cite(doc_id: str):
     """Without `format`: the citation's fields and every format. With `format`: that format as
     its own media type; `download=1` makes it a file download."""
-    snap = searcher().library.snapshot()
-    anchor = request.args.get("anchor", "").strip()[:200] or None
-    citation = citing.cite(snap, doc_id, anchor, settings().base_url)
+    data = citation_data(doc_id, anchor_from_args())
+    citation = data.citation
     fmt = request.args.get("format", "").strip().lower()
     if not fmt:
         return jsonify(
@@ -99,20 +87,20 @@ def cite(doc_id: str):
                 "citation": asdict(citation),
                 "formats": [
                     {
-                        "format": entry.id,
-                        "label": entry.label,
-                        "media_type": entry.media_type,
-                        "file_name": file_name(citation, entry.id),
-                        "text": entry.renderer(citation),
+                        "format": r.entry.id,
+                        "label": r.entry.label,
+                        "media_type": r.entry.media_type,
+                        "file_name": r.file_name,
+                        "text": r.text,
                         "download": url_for(
                             "api.cite",
                             doc_id=doc_id,
                             anchor=citation.anchor,
-                            format=entry.id,
+                            format=r.entry.id,
                             download=1,
                         ),
                     }
-                    for entry in CITE_FORMATS
+                    for r in data.formats
                 ],
             }
         )
@@ -120,11 +108,12 @@ def cite(doc_id: str):
         abort(
             400, f"Unknown citation format '{fmt[:40]}'; use one of {', '.join(CITE_FORMAT_IDS)}."
         )
-    entry = cite_format(fmt)
-    text = entry.renderer(citation) + "\n"
-    response = Response(text, content_type=f"{entry.media_type}; charset=utf-8")
+    rendered = data.rendered(fmt)
+    response = Response(
+        rendered.text + "\n", content_type=f"{rendered.entry.media_type}; charset=utf-8"
+    )
     disposition = "attachment" if request.args.get("download") in ("1", "true", "yes") else "inline"
-    response.headers.set("Content-Disposition", disposition, filename=file_name(citation, fmt))
+    response.headers.set("Content-Disposition", disposition, filename=rendered.file_name)
     response.headers["Content-Security-Policy"] = CSP_FILES
     return response
 

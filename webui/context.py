@@ -18,6 +18,7 @@ FILTER_LABELS = {
 }
 MAX_PARAM_VALUES = 20  # values per filter; more are ignored
 MAX_PARAM_CHARS = 200  # characters per filter value
+MAX_ANCHOR_CHARS = 200
 MAX_PAGE_SIZE = 50
 DEFAULT_PAGE_SIZE = 10
 
@@ -66,3 +67,8 @@ def search_request_from_args() -> SearchRequest:
         page=int_arg("page", 1, 1, MAX_PAGE),
         page_size=int_arg("size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE),
     )
+
+
+def anchor_from_args() -> str | None:
+    """The passage a citation is asked for (`?anchor=`), or None for the whole document."""
+    return request.args.get("anchor", "").strip()[:MAX_ANCHOR_CHARS] or None

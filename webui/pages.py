@@ -1,11 +1,11 @@
 """HTML pages: home, search, document (and its original file and citations), reading lists,
-OpenSearch, and the health check. Each page's JSON twin lives in `webui.api`."""
+OpenSearch, and the health check. Each page renders the data of `webui.pagedata` that its
+JSON twin in `webui.api` serializes."""
 
 from __future__ import annotations
 
 import re
-from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from flask import (
     Blueprint,
@@ -18,11 +18,9 @@ from flask import (
     send_file,
 )
 
-from kb import cite as citing
 from kb import readinglists
 from kb.citeformats import CITE_FORMATS
-from kb.doctypes import DOC_TYPES, TYPE_LABELS, TYPE_PLURALS
-from kb.documents import load_document
+from kb.doctypes import TYPE_LABELS, TYPE_PLURALS
 from kb.highlight import HighlightTerms
 from kb.search import SearchResult
 from kb.status import index_status
@@ -30,6 +28,7 @@ from kb.text import LANGUAGE_NAMES
 from webui.context import (
     FILTER_LABELS,
     FILTER_PARAMS,
+    anchor_from_args,
     filters_from_args,
     search_request_from_args,
     searcher,
@@ -38,6 +37,7 @@ from webui.context import (
 from webui.document_page import build_document_page
 from webui.links import url_with
 from webui.originals import format_label, original_file
+from webui.pagedata import citation_data, document_data, home_data, list_data, lists_data
 from webui.security import CSP_FILES
 
 bp = Blueprint("pages", __name__)
@@ -83,32 +83,17 @@ def minutes(value: int | None) -> str:
     return f"{hours} h {rest} min" if rest else f"{hours} h"
 
 
+def _fields(data) -> dict:
+    """A page's data as template variables, one per field (not copied, unlike `asdict`)."""
+    return {f.name: getattr(data, f.name) for f in fields(data)}
+
+
 # ---- home -------------------------------------------------------------------------------------
-
-
-def home_data() -> dict:
-    """What the home page shows (and `/api/` returns)."""
-    snap = searcher().library.snapshot()
-    docs = list(snap.catalogue.values())
-    by_type = Counter(d.meta.type for d in docs)
-    topics = Counter(t for d in docs for t in d.meta.topics)
-    latest = sorted(docs, key=lambda d: (d.meta.date or "", d.doc_id), reverse=True)[:6]
-    lists, _problems = readinglists.load_reading_lists(settings().corpus)
-    names = snap.vocabulary
-    return {
-        "documents": len(docs),
-        "passages": snap.passage_count,
-        "counts": [(t, by_type[t]) for t in DOC_TYPES if by_type[t]],
-        "topics": [(t, names.topic_name(t), n) for t, n in topics.most_common(12)],
-        "latest": latest,
-        "lists": lists,
-        "vocab": names,
-    }
 
 
 @bp.get("/")
 def home():
-    return render_template("pages/home.html", **home_data())
+    return render_template("pages/home.html", **_fields(home_data()))
 
 
 # ---- search -----------------------------------------------------------------------------------
@@ -228,21 +213,20 @@ def highlight_query() -> str:
 
 @bp.get("/doc/<path:doc_id>")
 def document(doc_id: str):
-    snap = searcher().library.snapshot()
-    view = load_document(snap, doc_id)
+    data = document_data(doc_id)
+    doc = data.view.doc
     q = highlight_query()
     version = request.args.get("v", "").strip().lower()
     version = version if VERSION_RE.fullmatch(version) else ""
     terms = searcher().highlight_terms(q) if q else HighlightTerms()
-    page = build_document_page(view, terms, q=q, version=version)
     return render_template(
         "pages/document.html",
-        page=page,
-        doc=view.doc,
-        related=searcher().related(doc_id),
-        original=original_file(settings(), view.doc) is not None,
-        original_label=format_label(view.doc),
-        vocab=snap.vocabulary,
+        page=build_document_page(data.view, terms, q=q, version=version),
+        doc=doc,
+        related=data.related,
+        original=original_file(settings(), doc) is not None,
+        original_label=format_label(doc),
+        vocab=data.vocab,
         base_url=settings().base_url,
     )
 
@@ -270,13 +254,13 @@ def original(doc_id: str):
 @bp.get("/cite/<path:doc_id>")
 def cite_page(doc_id: str):
     """Every citation format of a document or passage on one page (works without JavaScript)."""
-    snap = searcher().library.snapshot()
-    anchor = request.args.get("anchor", "").strip()[:200] or None
-    citation = citing.cite(snap, doc_id, anchor, settings().base_url)
-    formats = [(fmt.id, fmt.label, fmt.renderer(citation)) for fmt in CITE_FORMATS]
-    info = snap.catalogue[doc_id]
+    data = citation_data(doc_id, anchor_from_args())
     return render_template(
-        "pages/cite.html", citation=citation, formats=formats, doc=info, anchor=citation.anchor
+        "pages/cite.html",
+        citation=data.citation,
+        formats=data.formats,
+        doc=data.doc,
+        anchor=data.citation.anchor,
     )
 
 
@@ -285,20 +269,17 @@ def cite_page(doc_id: str):
 
 @bp.get("/lists")
 def lists():
-    found, problems = readinglists.load_reading_lists(settings().corpus)
-    return render_template("pages/lists.html", lists=found, problems=problems)
+    return render_template("pages/lists.html", **_fields(lists_data()))
 
 
 @bp.get("/lists/<slug>")
 def reading_list(slug: str):
-    snap = searcher().library.snapshot()
-    found = readinglists.get_reading_list(settings().corpus, slug)
-    resolved = readinglists.resolve(found, snap)
+    found = list_data(slug)
     return render_template(
         "pages/list.html",
-        rl=found,
-        groups=readinglists.sections(resolved),
-        missing=sum(1 for r in resolved if r.problem),
+        rl=found.reading_list,
+        groups=readinglists.sections(found.items),
+        missing=found.missing,
         base_url=settings().base_url,
     )
 

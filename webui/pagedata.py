@@ -1,0 +1,131 @@
+"""The data of each page, built by one function per page: the HTML route (`webui.pages`)
+renders it through its template, its JSON twin under /api (`webui.api`) serializes it, so the
+two always show the same thing. A search page's data is kb's own `SearchResult`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from functools import cached_property
+
+from kb import readinglists
+from kb.cite import Citation, cite
+from kb.citeformats import CITE_FORMATS, CiteFormat, cite_format, file_name
+from kb.doctypes import DOC_TYPES
+from kb.documents import DocumentView, load_document
+from kb.library import DocInfo
+from kb.readinglists import ListProblem, ReadingList, ResolvedList
+from kb.vocabulary import Vocabulary
+from webui.context import searcher, settings
+
+LATEST_SHOWN = 6
+TOPICS_SHOWN = 12
+
+
+@dataclass(frozen=True)
+class HomeData:
+    """Counts, the latest documents, the topics most written about, and the reading lists."""
+
+    documents: int
+    passages: int
+    counts: list[tuple[str, int]]  # (type, documents), in the order of DOC_TYPES
+    topics: list[tuple[str, str, int]]  # (topic id, name, documents), most documents first
+    latest: list[DocInfo]
+    lists: list[ReadingList]
+    vocab: Vocabulary
+
+
+def home_data() -> HomeData:
+    """What the home page shows (and `/api/` returns)."""
+    snap = searcher().library.snapshot()
+    docs = list(snap.catalogue.values())
+    by_type = Counter(d.meta.type for d in docs)
+    topics = Counter(t for d in docs for t in d.meta.topics)
+    latest = sorted(docs, key=lambda d: (d.meta.date or "", d.doc_id), reverse=True)
+    lists, _problems = readinglists.load_reading_lists(settings().corpus)
+    names = snap.vocabulary
+    return HomeData(
+        documents=len(docs),
+        passages=snap.passage_count,
+        counts=[(t, by_type[t]) for t in DOC_TYPES if by_type[t]],
+        topics=[(t, names.topic_name(t), n) for t, n in topics.most_common(TOPICS_SHOWN)],
+        latest=latest[:LATEST_SHOWN],
+        lists=lists,
+        vocab=names,
+    )
+
+
+@dataclass(frozen=True)
+class DocumentData:
+    """A document with all its passages, and the documents related to it."""
+
+    view: DocumentView
+    related: list[tuple[DocInfo, float]]
+    vocab: Vocabulary
+
+
+def document_data(doc_id: str) -> DocumentData:
+    """What the document page shows (and `/api/doc/<doc_id>` returns); NotFound for an
+    unknown id."""
+    snap = searcher().library.snapshot()
+    view = load_document(snap, doc_id)
+    return DocumentData(view, searcher().related(doc_id), snap.vocabulary)
+
+
+@dataclass(frozen=True)
+class RenderedCitation:
+    """A citation in one format, with what a download of it needs."""
+
+    entry: CiteFormat
+    file_name: str
+    text: str
+
+
+@dataclass(frozen=True)
+class CitationData:
+    """A citation of a document or one of its passages; the formats are rendered on first use
+    (a download needs one format only)."""
+
+    citation: Citation
+    doc: DocInfo
+
+    def rendered(self, format_id: str) -> RenderedCitation:
+        """The citation in one format; ValueError for an unknown format id."""
+        entry = cite_format(format_id)
+        return RenderedCitation(
+            entry, file_name(self.citation, entry.id), entry.renderer(self.citation)
+        )
+
+    @cached_property
+    def formats(self) -> tuple[RenderedCitation, ...]:
+        """Every format, in the order of the cite menu."""
+        return tuple(self.rendered(entry.id) for entry in CITE_FORMATS)
+
+
+def citation_data(doc_id: str, anchor: str | None) -> CitationData:
+    """What the citation page shows (and `/api/cite/<doc_id>` returns); NotFound for an unknown
+    document or anchor."""
+    snap = searcher().library.snapshot()
+    citation = cite(snap, doc_id, anchor, settings().base_url)
+    return CitationData(citation, snap.catalogue[doc_id])
+
+
+@dataclass(frozen=True)
+class ListsData:
+    """The reading lists, and the problems found in their files."""
+
+    lists: list[ReadingList]
+    problems: list[ListProblem]
+
+
+def lists_data() -> ListsData:
+    """What the reading-lists page shows (and `/api/lists` returns)."""
+    return ListsData(*readinglists.load_reading_lists(settings().corpus))
+
+
+def list_data(slug: str) -> ResolvedList:
+    """One reading list with its items resolved (the list's page and `/api/lists/<slug>`);
+    NotFound for an unknown slug."""
+    library = searcher().library
+    library.snapshot()  # without an index, every page is unavailable (503), this one too
+    return readinglists.open_reading_list(settings().corpus, slug, library)
