@@ -118,6 +118,15 @@ class Visibility:
         return self.level
 
 
+def visibility_tokens(value: str) -> frozenset[str]:
+    """The tokens of a stored, already checked visibility value (`str(Visibility)`): the
+    index holds them on every record, and the scorer masks by them."""
+    level, _, orgs = value.partition(":")
+    if level == "organisation":
+        return frozenset(ORGANISATION_PREFIX + org for org in orgs.split(",") if org)
+    return frozenset({value})
+
+
 def readable(principal: Principal) -> frozenset[str]:
     """The visibility tokens `principal` may read; `{EVERYTHING}` for the server's shell."""
     if principal.kind is PrincipalKind.SHELL:

@@ -36,6 +36,9 @@ class DocumentMetadata:
     description: str | None = None
     source_url: str | None = None
     sample: bool = False
+    # Who may read it (kb.access): public, members or organisation:<id>[,<id>...]. Never
+    # public by default: the indexer always sets it, from the document or the corpus config.
+    visibility: str = "members"
 
     @property
     def year(self) -> int | None:

@@ -13,7 +13,7 @@ from whoosh import fields as wf
 
 from kb.analysis import STEMMED_LANGUAGES, folded_analyzer, plain_analyzer, stemmed_analyzer
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the visibility field
 
 KIND = "kind"
 KIND_PASSAGE = "passage"
@@ -37,6 +37,8 @@ LANG = "lang"
 ORG = "org"
 TOPIC = "topic"
 FACET_FIELDS = (TYPE, YEAR, LANG, ORG, TOPIC)
+# Who may read a record: its visibility tokens (kb.access.Visibility.tokens), on every record.
+VISIBILITY = "visibility"
 
 HEADING_SEP = " › "
 
@@ -63,6 +65,7 @@ def build_schema() -> wf.Schema:
         LANG: wf.ID(stored=True),
         ORG: wf.KEYWORD(commas=True, lowercase=True, stored=True),
         TOPIC: wf.KEYWORD(commas=True, lowercase=True, stored=True),
+        VISIBILITY: wf.KEYWORD(commas=True, stored=True),
     }
     for lang in STEMMED_LANGUAGES:
         fields[f"text_{lang}"] = wf.TEXT(analyzer=stemmed_analyzer(lang), phrase=True)

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 
 from kb import schema as f
+from kb.access import visibility_tokens
 from kb.analysis import FoldFilter, language_field
 from kb.models import Document, DocumentMetadata, Passage
 from kb.text import fold
@@ -49,7 +50,12 @@ def document_record(doc: Document) -> dict:
         f.PASSAGE_ID: doc.doc_id,
         f.DOC_ID: doc.doc_id,
         f.META: json.dumps(meta, ensure_ascii=False),
+        f.VISIBILITY: _visibility(doc.meta),
     }
+
+
+def _visibility(meta: DocumentMetadata) -> str:
+    return ",".join(sorted(visibility_tokens(meta.visibility)))
 
 
 def _searchable(title: str | None, heading: str, text: str) -> str:
@@ -79,6 +85,7 @@ def passage_record(doc: Document, passage: Passage) -> dict:
         f.LANG: meta.language,
         f.ORG: ",".join(meta.organisations),
         f.TOPIC: ",".join(meta.topics),
+        f.VISIBILITY: _visibility(meta),
     }
     if meta.year is not None:
         record[f.YEAR] = str(meta.year)

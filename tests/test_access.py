@@ -18,6 +18,7 @@ from kb.access import (
     organisation_id,
     parse_visibility,
     readable,
+    visibility_tokens,
 )
 from kb.errors import ConfigError, InvalidVisibility, KbError, UnknownOrganisation
 from kb.vocabulary import load_vocabulary
@@ -226,3 +227,11 @@ def test_bundled_corpus_marks_the_public_web_content_public():
     ]
     assert len(documents) >= 10
     assert all(config.default_for(rel) == PUBLIC for rel in documents), documents
+
+
+@pytest.mark.parametrize(
+    "visibility",
+    [Visibility.public(), Visibility.members(), Visibility.organisation("skovde", "ikea")],
+)
+def test_a_stored_visibility_gives_back_its_tokens(visibility: Visibility) -> None:
+    assert visibility_tokens(str(visibility)) == visibility.tokens
