@@ -149,12 +149,7 @@ def describe(
     cannot be used.
     """
     warnings: list[str] = []
-    fmt = get_format(extraction.format)
-    embedded_label = fmt.metadata_source if fmt else "embedded metadata"
-    sources = [
-        ("sidecar", _canonical_keys(sidecar, "sidecar", warnings)),
-        (embedded_label, _canonical_keys(extraction.metadata, embedded_label, None)),
-    ]
+    sources = declared_sources(sidecar, extraction, warnings)
     vocab = matcher.vocab
     # First, before any other work: a file whose readers cannot be decided is not described.
     readers = decide_visibility(rel_path, sources, vocab, visibility)
@@ -209,6 +204,20 @@ def describe(
         visibility=readers,
     )
     return meta, warnings
+
+
+def declared_sources(
+    sidecar: Mapping[str, Any], extraction: Extraction, warnings: list[str] | None = None
+) -> list[tuple[str, dict[str, Any]]]:
+    """(label, metadata with canonical keys) of the sidecar, then of the file itself: the
+    sources `describe` picks from. Unknown sidecar keys are reported in `warnings`; a
+    misspelt visibility key raises InvalidVisibility."""
+    fmt = get_format(extraction.format)
+    embedded_label = fmt.metadata_source if fmt else "embedded metadata"
+    return [
+        ("sidecar", _canonical_keys(sidecar, "sidecar", warnings)),
+        (embedded_label, _canonical_keys(extraction.metadata, embedded_label, None)),
+    ]
 
 
 def _canonical_keys(

@@ -14,7 +14,9 @@ from kb.errors import KbError
 
 SIDECAR_SUFFIX = ".meta.toml"
 # Key order of a written sidecar; keys found in an existing sidecar follow.
-_SIDECAR_ORDER = ("title", "type", "date", "language", "organisations", "topics", "source_url")
+_SIDECAR_ORDER = (
+    "title", "type", "date", "language", "organisations", "topics", "source_url", "visibility",
+)  # fmt: skip
 
 
 def _toml_value(key: str, value: Any) -> str:
