@@ -334,6 +334,15 @@ def test_an_index_run_stores_each_documents_visibility_and_fails_only_bad_files(
     }
 
 
+def test_a_document_that_gets_a_bad_value_leaves_the_index(mixed) -> None:
+    run_index(mixed, workers=1)
+    assert stored_visibility(mixed)["notes/ikea"] == {"organisation:ikea"}
+    write(mixed.corpus / "notes/ikea.md", "---\nvisibility: organisation:IKEA,\n---\n# I\n\nH.\n")
+    report = run_index(mixed, workers=1)
+    assert "notes/ikea.md" in {f.path for f in report.files if f.status == "failed"}
+    assert "notes/ikea" not in stored_visibility(mixed)
+
+
 def test_a_file_fixed_later_is_indexed_then(mixed) -> None:
     run_index(mixed, workers=1)
     write(mixed.corpus / "notes/secret.md", "---\nvisibility: members\n---\n# Secret\n\nHeron.\n")
