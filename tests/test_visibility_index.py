@@ -272,6 +272,25 @@ def test_fuzz_front_matter_text(matcher, value) -> None:
     assert got != "public" or str(value).strip().lower() == "public"
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+          HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(value=st.text(max_size=60), key=st.sampled_from(["visibility", "Visibility", "VISIBILITY"]))
+def test_fuzz_sidecar_file(matcher, tmp_path_factory, value, key) -> None:
+    """The value written into a real sidecar file, read as `kb index` reads it."""
+    from indexer.metadata import read_sidecar
+    from indexer.sidecars import sidecar_text
+
+    doc = tmp_path_factory.mktemp("sidecar") / "report.pdf"
+    doc.with_name("report.pdf.meta.toml").write_text(sidecar_text({key: value}), encoding="utf-8")
+    expected = _expected(value, matcher)
+    try:
+        got = visibility_of(matcher, "internal/a.md", read_sidecar(doc), CONFIG)
+    except InvalidVisibility:
+        assert expected is None
+        return
+    assert got == expected and (got != "public" or value.strip().lower() == "public")
+
+
 # ---- index runs ----------------------------------------------------------------------------------
 
 
