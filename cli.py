@@ -320,7 +320,8 @@ def add_cmd(ctx, sources, doc_type, date, title, org, topic, lang, visibility, n
         if r.status is SourceStatus.FAILED:
             click.echo(f"  failed  {r.reason}", err=True)
         else:
-            click.echo(f"{r.status:>8}  {r.doc_id}  {r.permalink}")
+            readers = f"  ({r.visibility})" if r.visibility else ""
+            click.echo(f"{r.status:>8}  {r.doc_id}  {r.permalink}{readers}")
     if report.index and not quiet:
         click.echo()
         _print_report(report.index, "index", quiet=True)

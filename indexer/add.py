@@ -132,6 +132,7 @@ class SourceResult:
     reason: str | None = None
     source_url: str | None = None
     indexed: FileStatus | None = None  # the file's status in the index run
+    visibility: str | None = None  # who may read it (kb.access), once indexed
 
 
 @dataclass
@@ -305,6 +306,7 @@ def add_sources(
             continue
         result.doc_id = indexed.doc_id
         result.indexed = indexed.status
+        result.visibility = indexed.visibility
         if indexed.status in (FileStatus.INDEXED, FileStatus.UNCHANGED):
             result.permalink = permalink(settings.base_url, indexed.doc_id or "")
         else:

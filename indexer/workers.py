@@ -149,6 +149,7 @@ def extract_document(
     entry.language = meta.language
     entry.title = meta.title
     entry.type = meta.type
+    entry.visibility = meta.visibility
     return entry, doc, list(doc.warnings)
 
 

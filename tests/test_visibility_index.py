@@ -345,6 +345,11 @@ def test_an_index_run_stores_each_documents_visibility_and_fails_only_bad_files(
     assert "invalid visibility in front matter" in failed["notes/secret.md"]
     assert "unknown organisation 'nobody'" in failed["notes/nobody.md"]
     assert report.summary["indexed"] == 4 and report.exit_code == 1
+    # The report (`kb index --json`) says who may read each indexed file.
+    assert {r.path: r.visibility for r in report.files if r.status == "indexed"} == {
+        "notes/open.md": "public", "internal/plan.md": "members",
+        "notes/ikea.md": "organisation:ikea", "notes/pdf-like.md": "organisation:skovde-kommun",
+    }  # fmt: skip
     assert stored_visibility(mixed) == {  # failed files have no record at all
         "notes/open": {"public"},
         "internal/plan": {"members"},
@@ -472,6 +477,7 @@ def test_kb_add_visibility_is_checked_and_written_to_the_sidecar(runner, addable
     result = kb(runner, addable, "add", str(source), "--type", "guide",
                 "--visibility", "Organisation: Inter IKEA")  # fmt: skip
     assert result.exit_code == 0, result.output
+    assert "guides/assessment" in result.output and "(organisation:ikea)" in result.output
     sidecar = addable.corpus / "guides/assessment.md.meta.toml"
     assert tomllib.loads(sidecar.read_text())["visibility"] == "organisation:ikea"
     assert stored_visibility(addable)["guides/assessment"] == {"organisation:ikea"}
@@ -480,6 +486,7 @@ def test_kb_add_visibility_is_checked_and_written_to_the_sidecar(runner, addable
     result = kb(runner, addable, "add", str(placed), "--visibility", "members", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["sources"][0]["status"] == "described"
+    assert json.loads(result.output)["sources"][0]["visibility"] == "members"
     assert stored_visibility(addable)["guides/assessment"] == {"members"}
 
 
