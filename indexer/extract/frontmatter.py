@@ -125,7 +125,13 @@ def _parse_front_matter(
 def _salvage_visibility(raw: str, warnings: list[str]) -> dict[str, Any]:
     """The visibility lines of front matter that is otherwise ignored, as metadata (checked
     when the document is described). Several lines become a list, which the check refuses."""
-    found = [(m.group(1), _unquote_value(m.group(2))) for m in _VISIBILITY_LINE_RE.finditer(raw)]
+    from indexer.visibility import KEY, looks_like_visibility
+
+    found = [
+        (m.group(1), _unquote_value(m.group(2)))
+        for m in _VISIBILITY_LINE_RE.finditer(raw)
+        if (key := m.group(1).lower().replace("-", "_")) == KEY or looks_like_visibility(key)
+    ]
     if not found:
         return {}
     warnings.append("its visibility line was read all the same")
