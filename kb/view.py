@@ -9,6 +9,11 @@ exactly like a document that does not exist.
 
 A view is computed once per snapshot and readable set (kb.access.readable), and kept with
 the snapshot: members of one organisation share one view, anonymous visitors another.
+
+What stays index-wide, as in search engines' document-level security: BM25's collection
+statistics (how rare a word is over all passages), and which of a prefix's words are searched
+when it has very many. Both shape the order and reach of visible results only; neither puts
+a hidden document, word or count in front of a reader.
 """
 
 from __future__ import annotations

@@ -332,8 +332,11 @@ def test_web_anonymous_visitors_are_told_to_sign_in(app, reader):
     for path in ("/", "/search", "/search?q=procurement"):
         page = client.get(path).get_data(as_text=True)
         assert (hint in page) == (reader == "anonymous"), path
+    response = client.get("/search?q=procurement")
+    assert "Cookie" in response.headers["Vary"]  # a shared cache keys pages by the session
     if reader != "anonymous":
-        assert client.get("/search?q=procurement").headers["Cache-Control"] == "private, no-store"
+        assert response.headers["Cache-Control"] == "private, no-store"
+        assert client.get("/api/suggest?q=proc").headers["Cache-Control"] == "private, no-store"
 
 
 # ---- the CLI ------------------------------------------------------------------------------------
