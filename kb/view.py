@@ -18,7 +18,6 @@ a hidden document, word or count in front of a reader.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -32,8 +31,7 @@ from kb.vocabulary import Vocabulary
 
 
 class View:
-    """One readable set's view of one snapshot. Shared by the server's threads: read-only,
-    except for values derived from it on first use (`derived`)."""
+    """One readable set's view of one snapshot. Shared by the server's threads: read-only."""
 
     def __init__(self, snap: Snapshot, allowed: frozenset[str]) -> None:
         self.snap = snap
@@ -62,8 +60,6 @@ class View:
         self.catalogue: Mapping[str, DocInfo] = MappingProxyType(catalogue)
         # As the catalogue counts them (the snapshot's own count, for everything).
         self.passage_count = sum(d.passages for d in catalogue.values())
-        self._derived: dict[tuple, object] = {}
-        self._lock = threading.Lock()
 
     @property
     def vocabulary(self) -> Vocabulary:
@@ -85,13 +81,9 @@ class View:
         return int(np.count_nonzero(self.mask[docs])) if len(docs) else 0
 
     def derived(self, key: tuple, compute):
-        """A value derived from this view once (suggestion candidates...), then kept."""
-        value = self._derived.get(key)
-        if value is None:
-            value = compute()
-            with self._lock:
-                value = self._derived.setdefault(key, value)
-        return value
+        """A value derived from this view once (suggestion candidates...), then kept with
+        the snapshot under this view's readable set."""
+        return self.snap.stable(("view", self.readable, *key), compute)
 
 
 def view_of(snap: Snapshot, principal: Principal) -> View:
