@@ -706,6 +706,7 @@ READER = textwrap.dedent(
     """
     import json, sys, time
     from pathlib import Path
+    from kb.access import Principal
     from kb.library import Library
     from kb.search import SearchRequest, Searcher
     from kb.settings import Settings
