@@ -37,6 +37,7 @@ class _Tok:
 
 
 def clean_input(raw: str, messages: list[str]) -> str:
+    """Query text without control characters, cut to MAX_QUERY_CHARS, spaces collapsed."""
     text = "".join(
         " " if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp") else c for c in raw
     )
@@ -58,6 +59,7 @@ class Tokenizer:
 
     # Tokens, with filters taken out as they are met.
     def tokens(self, text: str, filters: Filters, messages: list[str]) -> list[_Tok]:
+        """The tokens of `text`; filters met on the way go into `filters`, not the tokens."""
         out: list[_Tok] = []
         for m in _TOKEN.finditer(text):
             negated = bool(m.group("neg"))
@@ -179,6 +181,7 @@ class Grammar:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
 
     def parse(self) -> Node | None:
+        """The tree of all tokens, or None when nothing searchable is left."""
         parts = [self.any_expr()]
         while self.peek() is not None:  # stray ')' at top level
             self.pos += 1

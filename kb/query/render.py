@@ -6,6 +6,7 @@ from kb.query.tree import FILTER_FIELDS, All, Filters, Node, Not, Phrase, Word
 
 
 def render(node: Node | None, filters: Filters) -> str:
+    """The query as it was read, in the query language: terms first, then filters."""
     parts = [_render_node(node, top=True)] if node is not None else []
     for sign, table in (("", filters.include), ("-", filters.exclude)):
         for name in FILTER_FIELDS:

@@ -69,6 +69,7 @@ class ParsedQuery:
 
 
 def count_terms(node: Node | None) -> int:
+    """How many words and phrases the tree holds."""
     if node is None:
         return 0
     if isinstance(node, Word | Phrase):
