@@ -57,7 +57,6 @@ class Tokenizer:
     def __init__(self, resolver: FilterResolver) -> None:
         self.resolver = resolver
 
-    # Tokens, with filters taken out as they are met.
     def tokens(self, text: str, filters: Filters, messages: list[str]) -> list[_Tok]:
         """The tokens of `text`; filters met on the way go into `filters`, not the tokens."""
         out: list[_Tok] = []
