@@ -283,6 +283,9 @@ Exit codes:
 @click.option("--org", multiple=True, help="An organisation it concerns (repeatable).")
 @click.option("--topic", multiple=True, help="A topic from topics.toml (repeatable).")
 @click.option("--lang", help="Its language (en, sv, no, ...; detected when absent).")
+@click.option("--visibility", metavar="WHO",
+              help="Who may read it: public, members or organisation:<id>[,<id>...] "
+                   "(default: its folder's default in kb.toml, else members).")  # fmt: skip
 @click.option("--name", help="File name in the corpus (one source only).")
 @click.option("--replace", is_flag=True, help="Overwrite a different file of the same name.")
 @click.option("--timeout", type=click.FloatRange(0.1, 600), default=20.0, show_default=True,
@@ -295,14 +298,15 @@ Exit codes:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the added documents and problems.")
 @click.pass_context
-def add_cmd(ctx, sources, doc_type, date, title, org, topic, lang, name, replace, timeout, max_mb,
-            wait, workers, as_json, quiet) -> None:  # fmt: skip
+def add_cmd(ctx, sources, doc_type, date, title, org, topic, lang, visibility, name, replace,
+            timeout, max_mb, wait, workers, as_json, quiet) -> None:  # fmt: skip
     from indexer.add import SourceStatus, add_sources, check_metadata
 
     settings = _settings(ctx)
     try:
         meta = check_metadata(settings.corpus, doc_type=doc_type, date=date, title=title,
-                              organisations=org, topics=topic, language=lang)  # fmt: skip
+                              organisations=org, topics=topic, language=lang,
+                              visibility=visibility)  # fmt: skip
     except KbError as exc:  # a mistake in the options: shown with the command's usage
         raise click.UsageError(str(exc)) from exc
     progress = _progress_printer(not (as_json or quiet) and sys.stderr.isatty())
@@ -316,7 +320,8 @@ def add_cmd(ctx, sources, doc_type, date, title, org, topic, lang, name, replace
         if r.status is SourceStatus.FAILED:
             click.echo(f"  failed  {r.reason}", err=True)
         else:
-            click.echo(f"{r.status:>8}  {r.doc_id}  {r.permalink}")
+            readers = f"  ({r.visibility})" if r.visibility else ""
+            click.echo(f"{r.status:>8}  {r.doc_id}  {r.permalink}{readers}")
     if report.index and not quiet:
         click.echo()
         _print_report(report.index, "index", quiet=True)

@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from indexer.add_options import AddError, AddMetadata
 from indexer.build import writing
@@ -29,6 +30,9 @@ from kb.doctypes import type_entry
 from kb.errors import KbError
 from kb.settings import Settings
 from kb.store import IndexStore
+
+if TYPE_CHECKING:
+    from kb.vocabulary import Vocabulary
 
 
 class SourceStatus(StrEnum):
@@ -50,6 +54,7 @@ def check_metadata(
     organisations: tuple[str, ...] = (),
     topics: tuple[str, ...] = (),
     language: str | None = None,
+    visibility: str | None = None,
 ) -> AddMetadata:
     """Validate the flags of `kb add`; AddError names the first bad one and what would do."""
     from kb.doctypes import DOC_TYPES, normalise_type
@@ -72,10 +77,13 @@ def check_metadata(
             raise AddError(f"--lang {language!r} is not a language kb knows (en, sv, no, ...)")
     org_ids: list[str] = []
     topic_ids: list[str] = []
-    if organisations or topics:
+    norm_visibility = None
+    if organisations or topics or visibility is not None:
         from kb.vocabulary import load_vocabulary
 
         vocab = load_vocabulary(corpus)
+        if visibility is not None:
+            norm_visibility = _checked_visibility(visibility, vocab)
         for value in organisations:
             org = vocab.organisation(value)
             if org is None:
@@ -97,7 +105,18 @@ def check_metadata(
         organisations=tuple(dict.fromkeys(org_ids)),
         topics=tuple(dict.fromkeys(topic_ids)),
         language=norm_lang,
+        visibility=norm_visibility,
     )
+
+
+def _checked_visibility(value: str, vocab: Vocabulary) -> str:
+    from kb.access import parse_visibility
+    from kb.errors import InvalidVisibility
+
+    try:
+        return str(parse_visibility(value, vocab))
+    except InvalidVisibility as exc:
+        raise AddError(f"--visibility {value!r}: {exc}") from None
 
 
 # ---- results ----------------------------------------------------------------------------------
@@ -113,6 +132,7 @@ class SourceResult:
     reason: str | None = None
     source_url: str | None = None
     indexed: FileStatus | None = None  # the file's status in the index run
+    visibility: str | None = None  # who may read it (kb.access), once indexed
 
 
 @dataclass
@@ -286,6 +306,7 @@ def add_sources(
             continue
         result.doc_id = indexed.doc_id
         result.indexed = indexed.status
+        result.visibility = indexed.visibility
         if indexed.status in (FileStatus.INDEXED, FileStatus.UNCHANGED):
             result.permalink = permalink(settings.base_url, indexed.doc_id or "")
         else:

@@ -23,6 +23,7 @@ class AddMetadata:
     organisations: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
     language: str | None = None
+    visibility: str | None = None  # canonical (str(kb.access.Visibility))
 
     def sidecar_values(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -38,4 +39,6 @@ class AddMetadata:
             values["organisations"] = list(self.organisations)
         if self.topics:
             values["topics"] = list(self.topics)
+        if self.visibility:
+            values["visibility"] = self.visibility
         return values

@@ -12,6 +12,9 @@ Organisations and topics are the exception: the declared ones come first, and th
 in the text are added after them. A declared value that cannot be used (an unknown type,
 an impossible date, an organisation not in the vocabulary) produces a warning and the next
 source is tried, so one typo never fails a file.
+
+Visibility (who may read the document) is the other exception, decided by
+`indexer.visibility`: a declared value that cannot be used fails the file instead.
 """
 
 from __future__ import annotations
@@ -28,8 +31,10 @@ from indexer.entities import EntityMatcher
 from indexer.extract.base import Extraction
 from indexer.inference import infer_type, title_from_filename
 from indexer.language import detect_language
+from indexer.visibility import check_key, decide_visibility
+from kb.access import VisibilityConfig
 from kb.doctypes import normalise_type
-from kb.errors import ConfigError
+from kb.errors import ConfigError, InvalidVisibility
 from kb.formats import get_format
 from kb.models import DocumentMetadata
 from kb.text import infer_date, normalise_language, parse_date
@@ -52,6 +57,7 @@ _FIELDS = (
     "description",
     "source_url",
     "sample",
+    "visibility",
 )
 _KEY_ALIASES = {
     "lang": "language",
@@ -132,20 +138,21 @@ def describe(
     extraction: Extraction,
     sidecar: Mapping[str, Any],
     matcher: EntityMatcher,
+    visibility: VisibilityConfig | None = None,
 ) -> tuple[DocumentMetadata, list[str]]:
     """Merge sidecar, embedded metadata and inference into the document's metadata.
 
     Returns the metadata and warnings for the coordinator (unknown type, organisation or
     key, unusable date or language), each naming where the bad value came from.
+    `visibility` holds the corpus's defaults (`kb.access.load_visibility_config`); None means
+    no configuration, so `members`. Raises InvalidVisibility for a visibility value that
+    cannot be used.
     """
     warnings: list[str] = []
-    fmt = get_format(extraction.format)
-    embedded_label = fmt.metadata_source if fmt else "embedded metadata"
-    sources = [
-        ("sidecar", _canonical_keys(sidecar, "sidecar", warnings)),
-        (embedded_label, _canonical_keys(extraction.metadata, None, warnings)),
-    ]
+    sources = declared_sources(sidecar, extraction, warnings)
     vocab = matcher.vocab
+    # First, before any other work: a file whose readers cannot be decided is not described.
+    readers = decide_visibility(rel_path, sources, vocab, visibility)
     text = "\n\n".join(block.text for block in extraction.blocks)
 
     title, _, _ = _pick(sources, "title", _clean_text)
@@ -194,24 +201,44 @@ def describe(
         description=_pick(sources, "description", _clean_text)[0],
         source_url=_pick(sources, "source_url", _clean_text)[0],
         sample=bool(sample),
+        visibility=readers,
     )
     return meta, warnings
 
 
+def declared_sources(
+    sidecar: Mapping[str, Any], extraction: Extraction, warnings: list[str] | None = None
+) -> list[tuple[str, dict[str, Any]]]:
+    """(label, metadata with canonical keys) of the sidecar, then of the file itself: the
+    sources `describe` picks from. Unknown sidecar keys are reported in `warnings`; a
+    misspelt visibility key raises InvalidVisibility."""
+    fmt = get_format(extraction.format)
+    embedded_label = fmt.metadata_source if fmt else "embedded metadata"
+    return [
+        ("sidecar", _canonical_keys(sidecar, "sidecar", warnings)),
+        (embedded_label, _canonical_keys(extraction.metadata, embedded_label, None)),
+    ]
+
+
 def _canonical_keys(
-    data: Mapping[str, Any], label: str | None, warnings: list[str]
+    data: Mapping[str, Any], label: str, warnings: list[str] | None
 ) -> dict[str, Any]:
-    """Keys in their canonical spelling; unknown keys of a sidecar (`label`) are reported,
-    those of embedded metadata ignored, since extractors pass on whatever files carry."""
+    """Keys in their canonical spelling; unknown keys are reported in `warnings` for a
+    sidecar, and ignored (None) for embedded metadata, since extractors pass on whatever
+    files carry."""
     canonical: dict[str, Any] = {}
     aliased: dict[str, Any] = {}
     for raw_key, value in data.items():
         key = str(raw_key).strip().lower().replace("-", "_")
+        check_key(raw_key, key, label)
+        if key == "visibility" and canonical.get(key, value) != value:
+            # `Visibility:` and `visibility:` both given, differently: which one was meant?
+            raise InvalidVisibility(f"two different visibility values in {label}")
         if key in _FIELDS:
             canonical[key] = value
         elif key in _KEY_ALIASES:
             aliased.setdefault(_KEY_ALIASES[key], value)
-        elif label is not None:
+        elif warnings is not None:
             warnings.append(f"unknown key {raw_key!r} in {label}, ignored")
     # `source_url` beats `url` when a file has both.
     return {**aliased, **canonical}

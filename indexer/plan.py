@@ -26,10 +26,16 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+# The corpus files every document's description depends on: the vocabulary, and kb.toml's
+# visibility defaults (a changed folder default must reach every document in that folder).
+DESCRIPTION_INPUTS = ("organisations.toml", "topics.toml", "kb.toml")
+
+
 def vocabulary_hash(corpus: Path) -> str:
-    """Changes when organisations.toml or topics.toml does: every document is described anew."""
+    """Changes when organisations.toml, topics.toml or kb.toml does: every document is
+    described anew."""
     h = hashlib.sha256()
-    for name in ("organisations.toml", "topics.toml"):
+    for name in DESCRIPTION_INPUTS:
         try:
             h.update((corpus / name).read_bytes())
         except OSError:

@@ -47,6 +47,7 @@ class FileReport:
     warnings: list[str] = field(default_factory=list)
     change: Change | None = None  # for files extracted (or newly failed) in this run
     cause: Cause | None = None  # why it is skipped or failed; not part of the JSON report
+    visibility: str | None = None  # who may read it, for an indexed file (kb.access)
 
     @classmethod
     def of(
@@ -59,7 +60,7 @@ class FileReport:
         """The report line of a file from its manifest entry."""
         return cls(
             entry.path, status, entry.doc_id, entry.passages, entry.language, entry.reason,
-            entry.title, entry.type, warnings or [], change, entry.cause,
+            entry.title, entry.type, warnings or [], change, entry.cause, entry.visibility,
         )  # fmt: skip
 
 

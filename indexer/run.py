@@ -70,8 +70,9 @@ class IndexRun:
         indexed = sum(1 for e in old.entries.values() if e.indexed)
         vocab_hash = vocabulary_hash(self.corpus)
         if start.generation and old.vocabulary_hash and old.vocabulary_hash != vocab_hash:
+            self._validate_configuration()  # before giving up on the current generation
             self.report.notes.append(
-                "organisations or topics changed: describing every document again"
+                "organisations, topics or kb.toml changed: describing every document again"
             )
             old = start.rebuild().manifest
         files, problems = discover(self.corpus)
@@ -89,7 +90,7 @@ class IndexRun:
         plan = self._plan = plan_run(files, problems, old, start.index_ids)
         self.report.files += plan.files
         if plan.todo:
-            self._validate_vocabulary()
+            self._validate_configuration()
 
         current = start.generation
         if self.check:
@@ -109,11 +110,13 @@ class IndexRun:
         self.report.elapsed_s = time.monotonic() - self._started
         return self.report
 
-    def _validate_vocabulary(self) -> None:
-        """Fail the run here, before any write, when organisations or topics cannot be read."""
+    def _validate_configuration(self) -> None:
+        """Fail the run here, before any write, when organisations, topics or kb.toml cannot
+        be read: a broken kb.toml is never taken for "no defaults", nor for public."""
+        from kb.access import load_visibility_config
         from kb.vocabulary import load_vocabulary
 
-        load_vocabulary(self.corpus)
+        load_visibility_config(self.corpus, load_vocabulary(self.corpus))
 
     # -- extraction ---------------------------------------------------------------------------
 

@@ -14,7 +14,9 @@ from kb.errors import KbError
 
 SIDECAR_SUFFIX = ".meta.toml"
 # Key order of a written sidecar; keys found in an existing sidecar follow.
-_SIDECAR_ORDER = ("title", "type", "date", "language", "organisations", "topics", "source_url")
+_SIDECAR_ORDER = (
+    "title", "type", "date", "language", "organisations", "topics", "source_url", "visibility",
+)  # fmt: skip
 
 
 def _toml_value(key: str, value: Any) -> str:
@@ -27,7 +29,8 @@ def _toml_value(key: str, value: Any) -> str:
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # JSON strings are TOML basic strings
+        # JSON strings are TOML basic strings, but for DEL, which TOML wants escaped too.
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value("", v) for v in value) + "]"
     raise AddError(f"cannot rewrite the sidecar: key {key!r} has a value kb cannot write back")

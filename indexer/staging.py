@@ -7,10 +7,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from indexer.add_options import AddError, AddMetadata
 from indexer.fetch import fetch, is_url
+
+if TYPE_CHECKING:
+    from indexer.extract.base import Extraction
 
 DEFAULT_TYPE = "article"  # what a page or file says nothing about is most likely an article
 
@@ -66,6 +70,29 @@ def _decide_type(meta: AddMetadata, extraction) -> str:
     return DEFAULT_TYPE if inferred == "other" else inferred
 
 
+def _check_visibility(
+    source: str, in_corpus: Path | None, extraction: Extraction, meta: AddMetadata, corpus: Path
+) -> None:
+    """Refuse a file whose own visibility value the index run would refuse, before it is
+    placed in the corpus (`indexer.visibility`): --visibility does not excuse a bad one."""
+    from indexer.metadata import declared_sources, read_sidecar
+    from indexer.visibility import decide_visibility
+    from kb.errors import ConfigError, InvalidVisibility
+    from kb.vocabulary import load_vocabulary
+
+    try:
+        existing = read_sidecar(in_corpus) if in_corpus else {}
+    except ConfigError:
+        existing = {}  # a broken sidecar is reported when it is rewritten (write_sidecar)
+    sidecar = {**existing, **meta.sidecar_values()}
+    try:
+        sources = declared_sources(sidecar, extraction)
+        if any("visibility" in data for _, data in sources):
+            decide_visibility(source, sources, load_vocabulary(corpus))
+    except InvalidVisibility as exc:
+        raise AddError(f"{source}: {exc}") from None
+
+
 def stage(
     source: str, corpus: Path, meta: AddMetadata, tmp: Path, name: str | None,
     timeout: float, max_bytes: int,
@@ -98,6 +125,7 @@ def stage(
         extraction = extract_file(file)
     except ExtractionProblem as exc:
         raise AddError(f"{source}: kb cannot index it: {exc.reason}") from None
+    _check_visibility(source, file if in_corpus else None, extraction, meta, corpus)
     doc_type = _decide_type(meta, extraction)
     if in_corpus:
         return Staged(source, file, PurePosixPath(in_corpus).name, doc_type, None, in_corpus)

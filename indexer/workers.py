@@ -22,6 +22,7 @@ from kb.manifest import Cause, EntryStatus, ManifestEntry
 
 if TYPE_CHECKING:
     from indexer.entities import EntityMatcher
+    from kb.access import VisibilityConfig
     from kb.models import Document
 
 PARALLEL_THRESHOLD = 16  # below this many files, starting workers costs more than it saves
@@ -35,12 +36,18 @@ Extracted = tuple[ManifestEntry, "Document | None", list[str]]  # entry, documen
 class _Worker:
     corpus: Path
     matcher: EntityMatcher | None = None
+    visibility: VisibilityConfig | None = None
 
     def setup(self) -> None:
         from indexer.entities import EntityMatcher
+        from kb.access import load_visibility_config
         from kb.vocabulary import load_vocabulary
 
-        self.matcher = EntityMatcher(load_vocabulary(self.corpus))
+        vocabulary = load_vocabulary(self.corpus)
+        self.matcher = EntityMatcher(vocabulary)
+        # The run checked kb.toml before extracting (IndexRun), so this load cannot fail
+        # unless the file changed since; then the error fails the run, never a default.
+        self.visibility = load_visibility_config(self.corpus, vocabulary)
 
 
 _worker: _Worker | None = None  # one per worker process, set by the pool initialiser
@@ -76,13 +83,21 @@ def _init_worker(corpus: Path) -> None:
 
 def _extract_chunk(items: ToExtract) -> list[Extracted]:
     assert _worker is not None
-    return [extract_document(_worker.corpus, cf, sha, _worker.matcher) for cf, sha in items]
+    return [
+        extract_document(_worker.corpus, cf, sha, _worker.matcher, _worker.visibility)
+        for cf, sha in items
+    ]
 
 
 def extract_document(
-    corpus: Path, cf: CorpusFile, sha256: str, matcher: EntityMatcher | None
+    corpus: Path,
+    cf: CorpusFile,
+    sha256: str,
+    matcher: EntityMatcher | None,
+    visibility: VisibilityConfig | None = None,
 ) -> Extracted:
-    """Extract, describe and split one file: (ManifestEntry, Document | None, warnings)."""
+    """Extract, describe and split one file: (ManifestEntry, Document | None, warnings).
+    `visibility`: the corpus's visibility defaults (None: no configuration, `members`)."""
     from indexer.extract import extract_file
     from indexer.extract.base import ExtractionProblem
     from indexer.metadata import describe, read_sidecar
@@ -102,7 +117,7 @@ def extract_document(
     try:
         sidecar = read_sidecar(cf.path)
         extraction = extract_file(cf.path)
-        meta, warnings = describe(cf.rel, extraction, sidecar, matcher)
+        meta, warnings = describe(cf.rel, extraction, sidecar, matcher, visibility)
         passages = split_passages(cf.doc_id, extraction.blocks, title=meta.title)
         if not passages:
             return not_indexed(EntryStatus.SKIPPED, Cause.NO_TEXT, "no text to index")
@@ -134,6 +149,7 @@ def extract_document(
     entry.language = meta.language
     entry.title = meta.title
     entry.type = meta.type
+    entry.visibility = meta.visibility
     return entry, doc, list(doc.warnings)
 
 
@@ -165,7 +181,7 @@ class Extractor:
         if todo:
             worker.setup()
         for cf, sha in todo:
-            yield extract_document(self.corpus, cf, sha, worker.matcher)
+            yield extract_document(self.corpus, cf, sha, worker.matcher, worker.visibility)
 
     def _pool(self, workers: int):
         import multiprocessing

@@ -63,6 +63,7 @@ class ManifestEntry:
     title: str | None = None
     type: str | None = None
     cause: Cause | None = None  # set when status is skipped or failed
+    visibility: str | None = None  # who may read it (kb.access), when indexed
 
     @property
     def indexed(self) -> bool:

@@ -51,6 +51,20 @@ name = "Skövde kommun"
 aliases = ["Skövde municipality", "Skövde"]
 """
 
+# The corpus configuration of fixture corpora that tests read as anonymous web visitors. Without
+# a kb.toml every document is `members` (kb/access.py), which an anonymous reader cannot see.
+PUBLIC_CONFIG = """
+# A test corpus: every document is public, so anonymous web readers see all of them.
+[visibility]
+default = "public"
+"""
+
+
+def make_public(corpus: Path) -> Path:
+    """Give a fixture corpus a kb.toml that makes its documents public (PUBLIC_CONFIG)."""
+    return write(corpus / "kb.toml", PUBLIC_CONFIG)
+
+
 SMALL_TOPICS = """
 [[topic]]
 id = "product-lifespan"
@@ -67,6 +81,7 @@ def small_corpus(tmp_path: Path) -> Path:
     corpus = tmp_path / "corpus"
     write(corpus / "organisations.toml", SMALL_ORGS)
     write(corpus / "topics.toml", SMALL_TOPICS)
+    make_public(corpus)  # served to anonymous readers by the web and server tests
     write(
         corpus / "meetings/2024-04-24-forum-meeting.md",
         """

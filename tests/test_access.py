@@ -226,7 +226,12 @@ def test_bundled_corpus_marks_the_public_web_content_public():
         and not p.relative_to(BUNDLED_CORPUS).as_posix().startswith("_")
     ]
     assert len(documents) >= 10
-    assert all(config.default_for(rel) == PUBLIC for rel in documents), documents
+    # The two members' samples state their own visibility (tests/test_visibility_index.py
+    # checks what is indexed); everything else comes from the public web page.
+    samples = {"meetings/2024-12-11-forum-meeting.md", "self-assessments/2025-skovde-kommun.md"}
+    assert samples <= set(documents)
+    published = [rel for rel in documents if rel not in samples]
+    assert all(config.default_for(rel) == PUBLIC for rel in published), published
 
 
 @pytest.mark.parametrize(

@@ -300,3 +300,12 @@ def test_add_checks_reading_lists_as_index_does(runner, small_index, tmp_path):
     assert refs(json.loads(result.output)["index"]) == still_broken
     assert refs(json.loads(kb(runner, small_index, "status", "--json").output)) == still_broken
     assert refs(json.loads(kb(runner, small_index, "index", "--json").output)) == still_broken
+
+
+@pytest.mark.parametrize(
+    "text", ["a\x7fb", "tab\tand\nnewline", 'quote " and \\', "\x00\x1f", "Å ø 𐀀"]
+)
+def test_written_sidecars_are_valid_toml_whatever_the_text(text: str) -> None:
+    from indexer.sidecars import sidecar_text
+
+    assert tomllib.loads(sidecar_text({"title": text, "visibility": "members"}))["title"] == text

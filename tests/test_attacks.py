@@ -33,7 +33,7 @@ import pytest
 from benchmarks.soak import KbServer, http_request
 from indexer.build import run_index
 from kb.settings import Settings
-from tests.conftest import BUNDLED_CORPUS, ROOT
+from tests.conftest import BUNDLED_CORPUS, ROOT, make_public
 
 # ---- payloads --------------------------------------------------------------------------------
 
@@ -91,6 +91,7 @@ aliases = [{toml_str(IMG)}, "Evil Org"]
 id = {toml_str(EVIL_ORG_ID)}
 name = {toml_str(BREAKOUT + " odd id")}
 """)  # fmt: skip
+    make_public(corpus)  # the hostile documents must reach anonymous readers' pages
     put("topics.toml", f"""
 [[topic]]
 id = "eviltopic"
@@ -500,6 +501,7 @@ def test_symlink_in_the_corpus_to_a_file_outside_is_not_served(tmp_path):
     (tmp_path / "outside" / "secret.md").write_text(f"# Secret\n\n{token} keys\n")
     corpus = tmp_path / "corpus"
     (corpus / "articles").mkdir(parents=True)
+    make_public(corpus)  # so a secret could only be missing because the link was refused
     (corpus / "articles" / "ok.md").write_text("# Fine\n\nA kingfisher, nothing to hide.\n")
     (corpus / "articles" / "alias.md").symlink_to(corpus / "articles" / "ok.md")
     (corpus / "articles" / "leak.md").symlink_to(tmp_path / "outside" / "secret.md")

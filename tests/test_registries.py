@@ -24,7 +24,7 @@ from kb.formats import FORMATS, download_suffix, format_for_suffix, get_format
 from kb.library import DocInfo
 from kb.models import DocumentMetadata
 from kb.settings import Settings
-from tests.conftest import ROOT, write
+from tests.conftest import ROOT, make_public, write
 from tests.test_extract import text_pdf
 from tests.test_web import page
 from webui.originals import format_label, original_file
@@ -178,6 +178,7 @@ def typed_index(tmp_path_factory) -> Settings:
     for entry in TYPES:
         for n in (1, 2):
             write(base / "corpus" / entry.folder / f"note-{n}.md", f"# Note {n}\n\nPlain words.\n")
+    make_public(base / "corpus")  # labelled on anonymous web pages
     settings = Settings.resolve(base / "corpus", base / "index")
     assert run_index(settings, workers=1).summary["failed"] == 0
     return settings

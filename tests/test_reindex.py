@@ -262,7 +262,8 @@ def _extract_or_die(items):
 
     if any("crash-me" in cf.rel for cf, _ in items):
         os._exit(3)
-    return [workers.extract_document(workers._worker.corpus, cf, sha, workers._worker.matcher)
+    worker = workers._worker
+    return [workers.extract_document(worker.corpus, cf, sha, worker.matcher, worker.visibility)
             for cf, sha in items]  # fmt: skip
 
 

@@ -818,6 +818,7 @@ def evil_client(tmp_path_factory):
     """A tiny corpus whose titles, metadata and text try to run script."""
     from indexer.build import run_index
     from kb.settings import Settings
+    from tests.conftest import make_public
     from webui import create_app
 
     base = tmp_path_factory.mktemp("evil")
@@ -828,6 +829,7 @@ def evil_client(tmp_path_factory):
     (corpus / "articles" / "evil.md").write_text(EVIL_MD, encoding="utf-8")
     (corpus / "about" / "evil.html").write_text(EVIL_HTML, encoding="utf-8")
     (corpus / "reading-lists" / "evil.toml").write_text(EVIL_LIST, encoding="utf-8")
+    make_public(corpus)  # anonymous pages must show the hostile documents to prove them inert
     settings = Settings.resolve(corpus, base / "index")
     run_index(settings, workers=1)
     app = create_app(settings, check_interval=0)

@@ -7,6 +7,7 @@ a sidecar's are, so one value means the same wherever a coordinator writes it.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from typing import Any
 
@@ -15,6 +16,16 @@ import yaml
 from kb.text import parse_date
 
 from .text import collapse_whitespace, declared_language
+
+# A `visibility` line (or a misspelling of one) in front matter that cannot be parsed as a
+# whole: who may read the document must not fall back to its folder's default because of a
+# typo elsewhere in the block.
+_VISIBILITY_LINE_RE = re.compile(
+    r"""^[ \t]*["']?([A-Za-z_-]*visib[A-Za-z_-]*)["']?[ \t]*[:=][ \t]*(.*?)[ \t]*$""",
+    re.IGNORECASE | re.MULTILINE,
+)
+_KEY_LINE_RE = re.compile(r"""^["']?[\w-]+["']?[ \t]*[:=]""")
+_UNCLOSED_SCAN_LINES = 50  # how far an unclosed front matter block is looked at
 
 # Front-matter keys that mean "publication date" when there is no plain `date`.
 _DATE_ALIASES = ("published_date", "date_published", "published", "publishDate", "pubDate")
@@ -56,15 +67,18 @@ def split_front_matter(text: str, warnings: list[str]) -> tuple[dict[str, Any], 
     lines = rest.split("\n")
     index = next((i for i, line in enumerate(lines) if line.rstrip() in closers), None)
     if index is None:
-        # No closing line: a thematic break that happens to open the file.
-        return {}, text
+        # No closing line: a thematic break that happens to open the file, or front matter
+        # whose closing line was forgotten (then it starts with a `key: value` line).
+        if not _KEY_LINE_RE.match(lines[0]):
+            return {}, text
+        return _salvage_visibility("\n".join(lines[:_UNCLOSED_SCAN_LINES]), warnings), text
     raw = "\n".join(lines[:index])
     body = "\n".join(lines[index + 1 :])
     try:
         return _parse_front_matter(raw, delimiter, text, body, warnings)
     except RecursionError:
         warnings.append("front matter is nested too deeply, ignored")
-        return {}, body
+        return _salvage_visibility(raw, warnings), body
 
 
 class _FrontMatterLoader(yaml.SafeLoader):
@@ -95,7 +109,7 @@ def _parse_front_matter(
         if data is None:
             message = collapse_whitespace(str(error))[:200]
             warnings.append(f"front matter is not valid {kind}, ignored: {message}")
-            return {}, body
+            return _salvage_visibility(raw, warnings), body
         warnings.append("front matter indented with tabs; read with tabs as spaces")
     if data is None:
         return {}, body
@@ -104,8 +118,35 @@ def _parse_front_matter(
             # A paragraph between two thematic breaks, not front matter.
             return {}, text
         warnings.append("front matter is not a mapping, ignored")
-        return {}, body
+        return _salvage_visibility(raw, warnings), body
     return _plain(data), body
+
+
+def _salvage_visibility(raw: str, warnings: list[str]) -> dict[str, Any]:
+    """The visibility lines of front matter that is otherwise ignored, as metadata (checked
+    when the document is described). Several lines become a list, which the check refuses."""
+    from indexer.visibility import KEY, looks_like_visibility
+
+    found = [
+        (m.group(1), _unquote_value(m.group(2)))
+        for m in _VISIBILITY_LINE_RE.finditer(raw)
+        if (key := m.group(1).lower().replace("-", "_")) == KEY or looks_like_visibility(key)
+    ]
+    if not found:
+        return {}
+    warnings.append("its visibility line was read all the same")
+    if len(found) == 1:
+        return {found[0][0]: found[0][1]}
+    return {"visibility": [value for _, value in found]}
+
+
+def _unquote_value(value: str) -> str:
+    """`"members" # comment` -> `members`: a scalar as YAML or TOML would read it."""
+    value = value.strip()
+    if value[:1] in ("'", '"'):
+        end = value.find(value[0], 1)
+        return value[1:end] if end > 0 else value[1:]
+    return value.split(" #", 1)[0].strip()
 
 
 def front_matter_metadata(front: dict[str, Any], warnings: list[str]) -> dict[str, Any]:

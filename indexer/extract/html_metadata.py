@@ -175,12 +175,31 @@ def page_metadata(
     if keywords:
         metadata["keywords"] = [k.strip() for k in keywords.split(",") if k.strip()]
 
+    visibility = _declared_visibility(soup)
+    if visibility is not None:
+        metadata["visibility"] = visibility
+
     canonical = soup.find("link", rel="canonical")
     url = str(canonical.get("href") or "") if canonical else ""
     url = url or _meta_content(soup, ["og:url"]) or ""
     if url.startswith(("http://", "https://")):
         metadata["source_url"] = url
     return _unquote(title) if title else None, metadata
+
+
+def _declared_visibility(soup: BeautifulSoup) -> str | list[str] | None:
+    """`<meta name="kb-visibility" content="members">`: who may read the page (checked when
+    the page is described). Every such tag counts, empty ones too: several different values
+    are a list, which the check refuses, rather than the first one silently winning."""
+    values = [
+        collapse_whitespace(str(meta.get("content") or ""))
+        for meta in soup.find_all("meta")
+        if str(meta.get("name") or meta.get("property") or "").strip().lower() == "kb-visibility"
+    ]
+    distinct = list(dict.fromkeys(values))
+    if not distinct:
+        return None
+    return distinct[0] if len(distinct) == 1 else distinct
 
 
 def _embedded_date(value: object) -> str | None:
