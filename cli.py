@@ -107,6 +107,34 @@ def _settings(ctx: click.Context) -> Settings:
     return ctx.obj
 
 
+def _reader_option(command):
+    """`--as EMAIL`: answer as that account reads, instead of as the server's shell (which
+    reads everything, like the files themselves)."""
+    return click.option(
+        "--as",
+        "as_email",
+        metavar="EMAIL",
+        default=None,
+        help="Show what this member sees (default: everything, as the server's shell).",
+    )(command)
+
+
+def _principal(settings: Settings, email: str | None):
+    """The shell's principal, or the principal of the account `email` (a usage error when
+    there is no such account, or it is disabled)."""
+    from kb.access import Principal
+    from kb.accounts import AccountStore
+
+    if email is None:
+        return Principal.shell()
+    account = AccountStore(settings.accounts_path).get(email)
+    if account is None:
+        raise click.BadParameter(f"no account {email!r} (see `kb users list`)", param_hint="--as")
+    if account.disabled:
+        raise click.BadParameter(f"the account {email!r} is disabled", param_hint="--as")
+    return account.principal()
+
+
 @click.group(cls=KbGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--corpus",
@@ -424,8 +452,11 @@ def _terminal_snippet(snippet_html: str, color: bool) -> str:
     help="Documents per page.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result (with facets) as JSON.")
+@_reader_option
 @click.pass_context
-def search_cmd(ctx, query, type_, year, org, topic, lang, sort, page, limit, as_json) -> None:
+def search_cmd(
+    ctx, query, type_, year, org, topic, lang, sort, page, limit, as_json, as_email
+) -> None:
     """Search the index. Query syntax: words, "phrases", AND/OR/NOT, -word, prefix*,
     type: year: org: topic: lang: title:."""
     from kb.search import SearchRequest, open_searcher
@@ -437,7 +468,7 @@ def search_cmd(ctx, query, type_, year, org, topic, lang, sort, page, limit, as_
     request = SearchRequest(
         q=" ".join(query), filters=filters, sort=sort, page=page, page_size=limit
     )
-    result = open_searcher(settings).search(request)
+    result = open_searcher(settings, _principal(settings, as_email)).search(request)
     if as_json:
         _echo_json(search_result_dict(result, settings.base_url))
         return
@@ -475,17 +506,20 @@ def search_cmd(ctx, query, type_, year, org, topic, lang, sort, page, limit, as_
 @main.command("show")
 @click.argument("doc_id")
 @click.option("--json", "as_json", is_flag=True)
+@_reader_option
 @click.pass_context
-def show_cmd(ctx, doc_id: str, as_json: bool) -> None:
+def show_cmd(ctx, doc_id: str, as_json: bool, as_email: str | None) -> None:
     """Print a document with its metadata and passages (DOC_ID as shown by `kb search`)."""
     from kb.documents import load_document
     from kb.library import Library
     from kb.serialize import document_dict
+    from kb.view import view_of
 
     settings = _settings(ctx)
+    principal = _principal(settings, as_email)
     doc_id = doc_id.split("#", 1)[0]
-    view = load_document(Library(settings).snapshot(), doc_id)
-    data = document_dict(view, settings.base_url)
+    document = load_document(view_of(Library(settings).snapshot(), principal), doc_id)
+    data = document_dict(document, settings.base_url)
     if as_json:
         _echo_json(data)
         return
@@ -532,17 +566,20 @@ Exit codes:
     default=None,
     help="Access date YYYY-MM-DD (default: today).",
 )
+@_reader_option
 @click.pass_context
-def cite_cmd(ctx, ref: str, fmt: str, all_formats: bool, accessed) -> None:
+def cite_cmd(ctx, ref: str, fmt: str, all_formats: bool, accessed, as_email: str | None) -> None:
     """Cite a document or passage: REF is DOC_ID or DOC_ID#ANCHOR (as shown by `kb search`)."""
     from kb.cite import cite, parse_ref
     from kb.citeformats import render
     from kb.library import Library
+    from kb.view import view_of
 
     settings = _settings(ctx)
+    principal = _principal(settings, as_email)
     doc_id, anchor = parse_ref(ref)
     citation = cite(
-        Library(settings).snapshot(),
+        view_of(Library(settings).snapshot(), principal),
         doc_id,
         anchor,
         settings.base_url,
@@ -572,17 +609,24 @@ def cite_cmd(ctx, ref: str, fmt: str, all_formats: bool, accessed) -> None:
     show_default=True,
 )
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@_reader_option
 @click.pass_context
-def lists_cmd(ctx, slug: str | None, fmt: str, as_json: bool) -> None:
+def lists_cmd(ctx, slug: str | None, fmt: str, as_json: bool, as_email: str | None) -> None:
     """List the reading lists, or print the list SLUG with its items (missing ones marked)."""
     from kb import listformats as show
     from kb import readinglists as rl
     from kb.library import Library
+    from kb.view import view_of
 
     settings = _settings(ctx)
+    principal = _principal(settings, as_email)
     fmt = "json" if as_json else fmt
     if slug is None:
-        lists, problems = rl.load_reading_lists(settings.corpus)
+        if as_email is None:  # the shell lists the files as they are, with or without an index
+            lists, problems = rl.load_reading_lists(settings.corpus)
+        else:
+            view = view_of(Library(settings).snapshot(), principal)
+            lists, problems = rl.readable_lists(settings.corpus, view)
         if fmt == "json":
             _echo_json(show.reading_lists_dict(lists, problems))
             return
@@ -598,7 +642,7 @@ def lists_cmd(ctx, slug: str | None, fmt: str, as_json: bool) -> None:
             else:
                 click.echo(f"{r.slug:<{width}}  {r.title}\n{'':<{width}}  {about}")
         return
-    found = rl.open_reading_list(settings.corpus, slug, Library(settings))
+    found = rl.open_reading_list(settings.corpus, slug, Library(settings), principal)
     if fmt == "json":
         _echo_json(show.list_dict(found.reading_list, found.items, settings.base_url))
     elif fmt == "markdown":

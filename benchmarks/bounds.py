@@ -98,13 +98,14 @@ def bundled_index(work: Path) -> tuple[Path, Path]:
 
 
 def parse_and_search(corpus: Path, index: Path) -> dict[str, dict]:
+    from kb.access import Principal
     from kb.query import QueryParser
     from kb.search import SearchRequest, open_searcher
     from kb.settings import Settings
     from kb.vocabulary import load_vocabulary
 
     parser = QueryParser(load_vocabulary(corpus))
-    searcher = open_searcher(Settings.resolve(corpus, index))
+    searcher = open_searcher(Settings.resolve(corpus, index), Principal.shell())
     searcher.search(SearchRequest(q="warm up"))
     parse = {q: timed(lambda q=q: parser.parse(q)) for q in BAD_SYNTAX}
     search = {q: timed(lambda q=q: searcher.search(SearchRequest(q=q))) for q in HOSTILE_QUERIES}

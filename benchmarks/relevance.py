@@ -33,6 +33,7 @@ if str(ROOT) not in sys.path:  # runnable as a script from the repository root
     sys.path.insert(0, str(ROOT))
 
 from kb import schema  # noqa: E402
+from kb.access import Principal  # noqa: E402
 from kb.library import Library  # noqa: E402
 from kb.models import Document, DocumentMetadata, Passage  # noqa: E402
 from kb.search import Searcher  # noqa: E402
@@ -271,7 +272,7 @@ def run(
     root, build_seconds = cached_index(collection, root, rebuild=rebuild)
     with tempfile.TemporaryDirectory(prefix="kb-bench-corpus-") as empty_corpus:
         library = Library(Settings(corpus=Path(empty_corpus), index=root))
-        result = evaluate(Searcher(library), collection, query_ids)
+        result = evaluate(Searcher(library, Principal.shell()), collection, query_ids)
         snap = library.snapshot()
         snap.close()
         snap.index.close()

@@ -32,7 +32,7 @@ from kb.models import Document, DocumentMetadata, Passage  # noqa: E402
 from kb.settings import Settings  # noqa: E402
 from kb.vocabulary import load_vocabulary  # noqa: E402
 
-GENERATOR_VERSION = 1  # bump whenever the output changes: cached indexes are keyed by it
+GENERATOR_VERSION = 2  # 2: documents have visibilities. Bump whenever the output changes: cached indexes are keyed by it
 SEED = 20240424
 CACHE = ROOT / "benchmarks" / ".cache"
 BUNDLED = ROOT / "corpus"
@@ -117,7 +117,19 @@ class Generator:
             for code, _ in LANGUAGES
         }
         self.org_ids = [o.id for o in self.vocabulary.organisations]
+        # Its own stream, so the documents themselves are those of earlier versions.
+        self.visibility_rng = random.Random(f"{seed}-visibility")
         self.topic_ids = [t.id for t in self.vocabulary.topics]
+
+    def visibility(self) -> str:
+        """Mostly public, a quarter members-only, a tenth private to one organisation: a
+        signed-in member's search (benchmarks/query.py) then excludes some documents."""
+        roll = self.visibility_rng.random()
+        if roll < 0.65:
+            return "public"
+        if roll < 0.9:
+            return "members"
+        return f"organisation:{self.visibility_rng.choice(self.org_ids)}"
 
     def documents(self, passages: int):
         """Yield Documents until `passages` passages have been produced."""
@@ -139,6 +151,7 @@ class Generator:
             meta = DocumentMetadata(
                 title=title, type=doc_type, date=f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
                 language=code, organisations=orgs, topics=topics,
+                visibility=self.visibility(),
             )  # fmt: skip
             parts = []
             for n in range(count):

@@ -19,8 +19,8 @@ from urllib.parse import unquote, urlsplit
 from kb.doctypes import TYPE_LABELS
 from kb.documents import load_document, permalink
 from kb.errors import NotFound
-from kb.library import Snapshot
 from kb.text import fold
+from kb.view import View, checked
 
 DEFAULT_AUTHOR = "ASF Leadership for Change"
 SECTION_SEP = " › "
@@ -106,25 +106,26 @@ def _passage_key(doc_key: str, anchor: str) -> str:
 
 
 def cite(
-    snap: Snapshot,
+    view: View,
     doc_id: str,
     anchor: str | None,
     base_url: str,
     accessed: datetime.date | None = None,
 ) -> Citation:
-    """The citation of a document, or of one of its passages when `anchor` is given."""
-    info = snap.catalogue.get(doc_id)
+    """The citation of a document the reader may see, or of one of its passages when `anchor`
+    is given; NotFound for any other document, exactly as for a missing one."""
+    info = checked(view).catalogue.get(doc_id)
     if info is None:
         raise NotFound(f"no document with id '{doc_id}'")
     meta = info.meta
     passage = None
     if anchor:
-        passage = load_document(snap, doc_id).passage(anchor)
+        passage = load_document(view, doc_id).passage(anchor)
         if passage is None:
             raise NotFound(f"no passage #{anchor} in {doc_id}")
     author = (meta.author or "").strip()
     if not author and meta.organisations:
-        author = snap.vocabulary.organisation_name(meta.organisations[0])
+        author = view.vocabulary.organisation_name(meta.organisations[0])
     author = author or DEFAULT_AUTHOR
     title = " ".join(meta.title.split()) or doc_id
     key = citation_key(doc_id, author, meta.year, title)

@@ -7,8 +7,9 @@ from urllib.parse import quote
 
 from kb import schema as f
 from kb.errors import NotFound
-from kb.library import DocInfo, Snapshot
+from kb.library import DocInfo
 from kb.models import Passage
+from kb.view import View, checked
 
 
 @dataclass(frozen=True)
@@ -20,13 +21,15 @@ class DocumentView:
         return next((p for p in self.passages if p.anchor == anchor), None)
 
 
-def load_document(snap: Snapshot, doc_id: str) -> DocumentView:
-    info = snap.catalogue.get(doc_id)
+def load_document(view: View, doc_id: str) -> DocumentView:
+    """A document the reader may see, with its passages; NotFound for any other (a hidden
+    document answers exactly like one that does not exist)."""
+    info = checked(view).catalogue.get(doc_id)
     if info is None:
         raise NotFound(f"no document with id '{doc_id}'")
-    searcher = snap.searcher()
+    searcher = view.snap.searcher()
     passages = []
-    for docnum in searcher.document_numbers(**{f.DOC_ID: doc_id, f.KIND: f.KIND_PASSAGE}):
+    for docnum in view.passages_of(doc_id):
         s = searcher.stored_fields(docnum)
         heading = s.get(f.HEADING) or ""
         passages.append(

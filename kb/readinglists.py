@@ -23,15 +23,17 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable, Collection
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cache
 from pathlib import Path
 
+from kb.access import Principal
 from kb.cite import parse_ref
 from kb.documents import load_document
 from kb.errors import ConfigError, NotFound
 from kb.library import DocInfo, Library, Snapshot
 from kb.models import Passage
+from kb.view import View, checked, view_of
 
 LISTS_DIR = "reading-lists"
 SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -210,21 +212,47 @@ def get_reading_list(corpus: Path, slug: str) -> ReadingList:
     return reading_list
 
 
-def resolve(reading_list: ReadingList, snap: Snapshot) -> list[ResolvedItem]:
-    """Look every item up in the index; unresolved items carry a `problem` instead of failing."""
+def readable_list(reading_list: ReadingList, view: View) -> ReadingList:
+    """The list as the view's reader sees it: an item naming a document they may not read is
+    left out (and the others numbered on), so neither its title, its note nor a gap in the
+    numbering tells them it is there. An item naming no document at all stays, marked
+    missing, for everyone."""
+    hidden = checked(view).snap.catalogue
+    kept = [
+        item
+        for item in reading_list.items
+        if (doc_id := parse_ref(item.ref)[0]) in view.catalogue or doc_id not in hidden
+    ]
+    if len(kept) == len(reading_list.items):
+        return reading_list
+    return replace(
+        reading_list,
+        items=tuple(replace(item, number=n) for n, item in enumerate(kept, start=1)),
+    )
+
+
+def readable_lists(corpus: Path, view: View) -> tuple[list[ReadingList], list[ListProblem]]:
+    """`load_reading_lists`, each list as the view's reader sees it (`readable_list`)."""
+    lists, problems = load_reading_lists(corpus)
+    return [readable_list(rl, view) for rl in lists], problems
+
+
+def resolve(reading_list: ReadingList, view: View) -> list[ResolvedItem]:
+    """Look every item up in what the reader sees; unresolved items carry a `problem` instead
+    of failing. Give it the list as the reader sees it (`readable_list`)."""
     passages: dict[str, dict[str, Passage]] = {}
     resolved = []
     for item in reading_list.items:
         doc_id, anchor = parse_ref(item.ref)
-        doc = snap.catalogue.get(doc_id)
+        doc = checked(view).catalogue.get(doc_id)
         if doc is None:
             resolved.append(ResolvedItem(item, None, None, f"no document '{doc_id}'"))
             continue
         passage = None
         if anchor:
             if doc_id not in passages:
-                view = load_document(snap, doc_id)
-                passages[doc_id] = {p.anchor: p for p in view.passages}
+                document = load_document(view, doc_id)
+                passages[doc_id] = {p.anchor: p for p in document.passages}
             passage = passages[doc_id].get(anchor)
             if passage is None:
                 resolved.append(
@@ -248,12 +276,17 @@ class ResolvedList:
         return sum(1 for r in self.items if r.problem)
 
 
-def open_reading_list(corpus: Path, slug: str, library: Library) -> ResolvedList:
-    """The list `slug` resolved against the library's current snapshot: what `kb lists SLUG`,
-    the list's page and its JSON show. NotFound for an unknown slug comes before
-    IndexUnavailable, so a mistyped name is reported as such even without an index."""
+def open_reading_list(
+    corpus: Path, slug: str, library: Library, principal: Principal
+) -> ResolvedList:
+    """The list `slug` as `principal` sees it, resolved against the library's current
+    snapshot: what `kb lists SLUG`, the list's page and its JSON show. NotFound for an
+    unknown slug comes before IndexUnavailable, so a mistyped name is reported as such even
+    without an index."""
     reading_list = get_reading_list(corpus, slug)
-    return ResolvedList(reading_list, resolve(reading_list, library.snapshot()))
+    view = view_of(library.snapshot(), principal)
+    visible = readable_list(reading_list, view)
+    return ResolvedList(visible, resolve(visible, view))
 
 
 def check_refs(
@@ -281,13 +314,14 @@ def check_refs(
 
 
 def validate(corpus: Path, snap: Snapshot) -> list[ListProblem]:
-    """`check_refs` against an index snapshot."""
+    """`check_refs` against an index snapshot (every document: this checks the files)."""
+    everything = view_of(snap, Principal.shell())
 
     @cache
     def anchors_of(doc_id: str) -> frozenset[str] | None:
-        if doc_id not in snap.catalogue:
+        if doc_id not in everything.catalogue:
             return None
-        return frozenset(p.anchor for p in load_document(snap, doc_id).passages)
+        return frozenset(p.anchor for p in load_document(everything, doc_id).passages)
 
     return check_refs(corpus, anchors_of)
 

@@ -15,16 +15,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kb import schema as f
+from kb.access import Principal
 from kb.compile import PREFIX_EXPANSION_CAP, Compiled, compile_query
 from kb.engine import plan as p
 from kb.engine.evaluate import Evaluator
 from kb.facets import FacetValue, facets, tables
 from kb.highlight import HighlightTerms, snippet
-from kb.library import DocInfo, Library, Snapshot
+from kb.library import DocInfo, Library
 from kb.query import Node, Not, ParsedQuery, Phrase, QueryParser, Word
 from kb.rank import best_passages, rank_tiers, top_documents
 from kb.spelling import Speller
 from kb.text import fold
+from kb.view import View, view_of
 
 __all__ = [
     "MAX_PAGE",
@@ -110,21 +112,30 @@ class SearchResult:
 
 
 class Searcher:
-    """Answers SearchRequests from a Library (the current index)."""
+    """Answers one reader's SearchRequests from a Library (the current index): every answer
+    is computed over what `principal` may read (`kb.view`), never filtered afterwards."""
 
-    def __init__(self, library: Library) -> None:
+    def __init__(self, library: Library, principal: Principal) -> None:
+        if not isinstance(principal, Principal):
+            raise TypeError(f"Searcher needs the reader's Principal, not {principal!r}")
         self.library = library
+        self.principal = principal
 
-    def parse(self, snap: Snapshot, request: SearchRequest) -> ParsedQuery:
+    def view(self) -> View:
+        """What the reader sees of the current snapshot."""
+        return view_of(self.library.snapshot(), self.principal)
+
+    def parse(self, view: View, request: SearchRequest) -> ParsedQuery:
         """The request's query text parsed, with its filters resolved value by value."""
-        return QueryParser(snap.vocabulary).parse(request.q, request.filters)
+        return QueryParser(view.vocabulary).parse(request.q, request.filters)
 
     def search(self, request: SearchRequest) -> SearchResult:
         started = time.perf_counter()
-        snap = self.library.snapshot()
+        view = self.view()
+        snap = view.snap
         table = tables(snap)
         evaluator = snap.evaluator()
-        parsed = self.parse(snap, request)
+        parsed = self.parse(view, request)
         messages = list(parsed.messages)
         page_size = min(max(1, request.page_size), MAX_PAGE_SIZE)
         page = min(max(1, request.page), MAX_PAGE)
@@ -133,7 +144,9 @@ class Searcher:
             messages.append(f"Unknown sort '{request.sort}'; sorted by relevance.")
 
         compiled = compile_query(snap, parsed.node, messages)
-        allowed = evaluator.restrict(table.every, _filters(parsed))
+        # The reader's mask is where the search starts: totals, pages, facets, tiers and
+        # passages are all computed over visible passages only.
+        allowed = evaluator.restrict(view.mask, _filters(parsed))
         score: np.ndarray | None = None
         if compiled.plan is None:
             matched = allowed if not parsed.has_text else np.zeros_like(allowed)
@@ -169,14 +182,14 @@ class Searcher:
         best = best_passages(snap, [d for d, _ in ranked], score, matched, request.passages_per_doc)
         hits = tuple(
             DocumentHit(
-                snap.catalogue[doc_id],
+                view.catalogue[doc_id],
                 round(doc_score, 4),
                 tuple(
                     _passage_hit(
                         stored,
                         pscore,
                         compiled.highlight,
-                        snap.catalogue[doc_id].meta.language,
+                        view.catalogue[doc_id].meta.language,
                         request,
                     )
                     for stored, pscore in best.get(doc_id, [])
@@ -184,11 +197,11 @@ class Searcher:
                 int(per_doc[table.ordinal[doc_id]]),
             )
             for doc_id, doc_score in ranked
-            if doc_id in snap.catalogue
+            if doc_id in view.catalogue
         )
         suggestion = None
         if parsed.node is not None:
-            suggestion = self._suggest(snap, request.q, parsed.node)
+            suggestion = self._suggest(view, request.q, parsed.node)
         selected = {name: tuple(sorted(values)) for name, values in parsed.filters.include.items()}
         return SearchResult(
             query=request.q,
@@ -207,16 +220,19 @@ class Searcher:
             generation=snap.generation.name,
         )
 
-    def _suggest(self, snap: Snapshot, raw: str, node: Node) -> str | None:
-        """ "Did you mean": replace unknown words by the closest frequent corpus word."""
+    def _suggest(self, view: View, raw: str, node: Node) -> str | None:
+        """ "Did you mean": replace unknown words by the closest frequent word of what the
+        reader may see (a word only hidden documents hold is unknown, and never offered)."""
+        snap = view.snap
         reader = snap.searcher().reader()
         speller = snap.stable(("speller",), lambda: Speller(reader, f.EXACT))
+        visible = None if view.everything else (lambda t: view.doc_frequency(f.EXACT, t))
         replacements: dict[str, str] = {}
         for word in _plain_words_of(node):
             folded = fold(word)
-            if not 4 <= len(folded) <= 30 or reader.doc_frequency(f.EXACT, folded) > 0:
+            if not 4 <= len(folded) <= 30 or view.doc_frequency(f.EXACT, folded) > 0:
                 continue
-            better = speller.correct(folded, reader)
+            better = speller.correct(folded, reader, visible)
             if better is not None:
                 replacements[word] = better
         if not replacements:
@@ -229,7 +245,8 @@ class Searcher:
     def rank(self, q: str, limit: int = 1000) -> list[tuple[str, float]]:
         """Document ids and scores for a query, best first: the ranking `search` pages through,
         without facets or snippets (for evaluation against relevance judgements)."""
-        snap = self.library.snapshot()
+        view = self.view()
+        snap = view.snap
         parsed = QueryParser(snap.vocabulary).parse(q)
         compiled = compile_query(snap, parsed.node, [])
         if compiled.plan is None:
@@ -237,7 +254,7 @@ class Searcher:
         evaluator = snap.evaluator()
         table = tables(snap)
         evaluated = evaluator.evaluate(compiled.plan)
-        matched = evaluated.mask & evaluator.restrict(table.every, _filters(parsed))
+        matched = evaluated.mask & evaluator.restrict(view.mask, _filters(parsed))
         if not matched.any():
             return []
         direct = _direct_matches(evaluator, compiled, matched)
@@ -252,9 +269,11 @@ class Searcher:
     # ---- documents ------------------------------------------------------------------------
 
     def related(self, doc_id: str, limit: int = 5) -> list[tuple[DocInfo, float]]:
-        """Documents most similar to `doc_id`, by its most distinctive words."""
-        snap = self.library.snapshot()
-        if doc_id not in snap.catalogue:
+        """Documents the reader may see most similar to `doc_id` (one they may see), by its
+        most distinctive words."""
+        view = self.view()
+        snap = view.snap
+        if doc_id not in view.catalogue:
             return []
         searcher = snap.searcher()
         own = snap.passages_of(doc_id)
@@ -270,10 +289,10 @@ class Searcher:
             return []
         table = tables(snap)
         evaluated = snap.evaluator().evaluate(p.any_of(p.Term(f.EXACT, t) for t in keys))
-        candidates = evaluated.mask & table.every
+        candidates = evaluated.mask & view.mask
         candidates[np.asarray(own, dtype=np.int64)] = False
         ranked = top_documents(table, evaluated.score, candidates, limit)
-        return [(snap.catalogue[d], round(score, 3)) for d, score in ranked if d in snap.catalogue]
+        return [(view.catalogue[d], round(score, 3)) for d, score in ranked if d in view.catalogue]
 
 
 def _filters(parsed: ParsedQuery) -> tuple[p.Filter, ...]:
@@ -317,5 +336,6 @@ def _replace_word(text: str, word: str, better: str) -> str:
     return re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", better, text, count=1, flags=re.IGNORECASE)
 
 
-def open_searcher(settings) -> Searcher:
-    return Searcher(Library(settings))
+def open_searcher(settings, principal: Principal) -> Searcher:
+    """A searcher over the index of `settings`, answering as `principal` reads."""
+    return Searcher(Library(settings), principal)

@@ -10,6 +10,8 @@ term dictionary in Python took over 100 ms.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
@@ -35,9 +37,12 @@ class Speller:
         # about 10 MB for the words as separate strings; splitting costs under a millisecond.
         self._groups = {letter: "\n".join(words) for letter, words in groups.items()}
 
-    def correct(self, word: str, reader) -> str | None:
+    def correct(self, word: str, reader, visible: Callable[[str], int] | None = None) -> str | None:
         """The correction for `word`, or None when nothing is close enough; `reader`: the
-        calling thread's reader of the same snapshot.
+        calling thread's reader of the same snapshot. `visible(term)`, when given, is in how
+        many passages the reader may see a term occurs: only such terms are suggested, and
+        they are weighed by those passages alone (a word only hidden documents hold is never
+        offered, and hidden documents do not sway the choice).
 
         Among words one edit away, the three most frequent; when there are fewer than three,
         the closest and most frequent of those up to two edits away. Of these, the one in the
@@ -57,15 +62,23 @@ class Speller:
             limit=None,
         )
         candidates = [(distance, term) for term, distance, _ in found if term != word]
+        fieldname = self._fieldname
+        if visible is not None:
+            counts = {term: visible(term) for _, term in candidates}
+            candidates = [c for c in candidates if counts[c[1]] > 0]
         if not candidates:
             return None
-        fieldname = self._fieldname
 
         def frequency(term: str) -> float:
+            if visible is not None:
+                return counts[term] or 1
             return reader.frequency(fieldname, term) or 1
+
+        def doc_frequency(term: str) -> int:
+            return counts[term] if visible is not None else reader.doc_frequency(fieldname, term)
 
         near = [c for c in candidates if c[0] == 1]
         pool = near if len(near) >= CHOICES else candidates
         # Closest first, then the more frequent: whoosh's suggestion order.
         pool = sorted(pool, key=lambda c: (c[0] + 0.5 / frequency(c[1]), c[1]))[:CHOICES]
-        return max(pool, key=lambda c: reader.doc_frequency(fieldname, c[1]))[1]
+        return max(pool, key=lambda c: doc_frequency(c[1]))[1]

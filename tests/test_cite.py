@@ -16,12 +16,14 @@ from pylatexenc.latex2text import LatexNodes2Text
 
 from cli import main
 from indexer.build import run_index
+from kb.access import Principal
 from kb.cite import Citation, cite, parse_ref
 from kb.citeformats import CITE_FORMAT_IDS, CITE_FORMATS, bibtex_escape, file_name, render
 from kb.documents import load_document
 from kb.errors import NotFound
 from kb.library import Library, Snapshot
 from kb.settings import Settings
+from kb.view import View, view_of
 
 BASE = "http://127.0.0.1:5000"
 ACCESSED = datetime.date(2025, 1, 15)
@@ -39,11 +41,12 @@ CSL_TYPES = frozenset(_CSL_TYPE_NAMES.split())
 
 
 @pytest.fixture(scope="module")
-def snap(bundled_index: Settings) -> Snapshot:
-    return Library(bundled_index).snapshot()
+def snap(bundled_index: Settings) -> View:
+    # The server's shell reads everything: citations of every document.
+    return view_of(Library(bundled_index).snapshot(), Principal.shell())
 
 
-def all_citations(snap: Snapshot) -> list[Citation]:
+def all_citations(snap: View) -> list[Citation]:
     """One citation per document of the corpus."""
     return [cite(snap, doc_id, None, BASE, ACCESSED) for doc_id in sorted(snap.catalogue)]
 
@@ -127,7 +130,7 @@ def test_bibtex_keys_are_stable_and_readable(bundled_index: Settings, snap: Snap
     c = cite(snap, MEETING, None, BASE, ACCESSED)
     # Pinned: a key in a member's .bib file must not change between runs or releases.
     assert c.key == "alfc2024forum-1b548b"
-    again = cite(Library(bundled_index).snapshot(), MEETING, None, BASE)
+    again = cite(view_of(Library(bundled_index).snapshot(), Principal.shell()), MEETING, None, BASE)
     assert again.key == c.key
     for c in all_citations(snap):
         assert re.fullmatch(r"[a-z]+(\d{4}|nd)[a-z0-9]+-[0-9a-f]{6}", c.key), c.key
@@ -278,7 +281,7 @@ SPECIAL_AUTHOR = "Søderberg and Partners & Co {AB}"
 
 
 @pytest.fixture(scope="module")
-def special_snap(tmp_path_factory) -> Snapshot:
+def special_snap(tmp_path_factory) -> View:
     """A tiny corpus whose titles and authors need escaping in every format."""
     base = tmp_path_factory.mktemp("special")
     corpus = base / "corpus"
@@ -306,7 +309,7 @@ def special_snap(tmp_path_factory) -> Snapshot:
     settings = Settings.resolve(corpus, base / "index")
     report = run_index(settings, workers=1)
     assert report.summary["failed"] == 0, report.to_dict()
-    return Library(settings).snapshot()
+    return view_of(Library(settings).snapshot(), Principal.shell())
 
 
 def test_special_characters_survive_bibtex(special_snap: Snapshot) -> None:

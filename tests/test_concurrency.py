@@ -13,6 +13,7 @@ import threading
 import pytest
 
 import kb.library
+from kb.access import Principal
 from kb.library import Library
 from kb.search import Searcher, SearchRequest
 
@@ -29,7 +30,10 @@ def _answer(searcher: Searcher, q: str) -> tuple:
         result.total,
         result.suggestion,
         tuple((h.doc.doc_id, h.score, tuple(p.anchor for p in h.passages)) for h in result.hits),
-        tuple((name, tuple((v.value, v.count) for v in values)) for name, values in result.facets.items()),
+        tuple(
+            (name, tuple((v.value, v.count) for v in values))
+            for name, values in result.facets.items()
+        ),
     )
 
 
@@ -38,8 +42,10 @@ def test_concurrent_searches_on_a_file_read_index_match_sequential_ones(
     bundled_index, monkeypatch, attempt
 ):
     monkeypatch.setattr(kb.library, "MMAP_MAX_BYTES", 0)
-    expected = {q: _answer(Searcher(Library(bundled_index)), q) for q in QUERIES}
-    searcher = Searcher(Library(bundled_index))  # a fresh snapshot: every cache starts cold
+    expected = {q: _answer(Searcher(Library(bundled_index), Principal.shell()), q) for q in QUERIES}
+    searcher = Searcher(
+        Library(bundled_index), Principal.shell()
+    )  # a fresh snapshot: every cache starts cold
     failures: list[str] = []
     start = threading.Barrier(8)
 

@@ -33,6 +33,7 @@ import indexer.plan
 import indexer.run
 from benchmarks.soak import KbServer, http_request
 from indexer.build import run_index
+from kb.access import Principal
 from kb.errors import CorpusEmpty
 from kb.generation import MANIFEST
 from kb.library import Library
@@ -62,7 +63,9 @@ def kb_run(settings: Settings, *args: str, max_file_bytes: int | None = None,
 
 
 def search_ids(settings: Settings, q: str) -> list[str]:
-    result = Searcher(Library(settings)).search(SearchRequest(q=q, page_size=100))
+    result = Searcher(Library(settings), Principal.shell()).search(
+        SearchRequest(q=q, page_size=100)
+    )
     return [hit.doc.doc_id for hit in result.hits]
 
 
@@ -266,7 +269,7 @@ def test_an_emptied_corpus_folder_removes_nothing(small_index, runner):
     # Asked for explicitly, the index is emptied, and searching it finds nothing.
     assert run_index(small_index, rebuild=True, workers=1).exit_code == 0
     assert doc_count(small_index) == 0
-    result = Searcher(Library(small_index)).search(SearchRequest(q="climate"))
+    result = Searcher(Library(small_index), Principal.shell()).search(SearchRequest(q="climate"))
     assert result.total == 0 and not result.hits
 
 

@@ -28,6 +28,7 @@ from pylatexenc.latex2text import LatexNodes2Text
 from indexer.extract import Extraction, ExtractionProblem, extract_file
 from indexer.extract.html import extract_html
 from indexer.extract.markdown import extract_markdown
+from kb.access import Principal
 from kb.cite import Citation, citation_key, parse_ref
 from kb.citeformats import render
 from kb.doctypes import DOC_TYPES, TYPE_LABELS
@@ -200,7 +201,7 @@ def test_parser_handles_long_input(parser: QueryParser, q: str) -> None:
 
 @pytest.fixture(scope="module")
 def searcher(bundled_index: Settings) -> Searcher:
-    return open_searcher(bundled_index)
+    return open_searcher(bundled_index, Principal.shell())
 
 
 def check_result(result, request: SearchRequest) -> None:
@@ -563,7 +564,6 @@ def test_random_bytes_are_never_a_pdf(scratch: Path, data: bytes) -> None:
 
 
 # ---- extraction time on pathological input ---------------------------------------
-
 
 
 @pytest.mark.parametrize(

@@ -10,10 +10,12 @@ import pytest
 
 from indexer.build import run_index
 from indexer.discover import discover
+from kb.access import Principal
 from kb.documents import load_document
 from kb.library import Library
 from kb.search import SearchRequest, open_searcher
 from kb.settings import Settings
+from kb.view import view_of
 from tests.conftest import REALCORPUS
 from tests.prerequisites import needs
 
@@ -104,7 +106,7 @@ def test_other_bad_pdfs_are_indexed_with_pages(indexed):
     ]
     assert len(indexed_pdfs) > 10
     for f in indexed_pdfs[:15]:
-        view = load_document(snap, f.doc_id)
+        view = load_document(view_of(snap, Principal.shell()), f.doc_id)
         assert all(p.page for p in view.passages)
 
 
@@ -134,7 +136,9 @@ def test_no_page_furniture_in_passages(indexed):
     ]
     assert samples
     for f in samples[:80]:
-        text = "\n".join(p.text for p in load_document(snap, f.doc_id).passages)
+        text = "\n".join(
+            p.text for p in load_document(view_of(snap, Principal.shell()), f.doc_id).passages
+        )
         assert not re.search(r"(?m)^import .* from ['\"]", text), f.path
         assert "{%" not in text and "<script" not in text.lower(), f.path
         assert "accept cookies" not in text.lower(), f.path
@@ -142,7 +146,7 @@ def test_no_page_furniture_in_passages(indexed):
 
 def test_search_works_on_the_real_corpus(indexed):
     settings, _ = indexed
-    searcher = open_searcher(settings)
+    searcher = open_searcher(settings, Principal.shell())
     result = searcher.search(SearchRequest(q="offentlig upphandling cirkulär ekonomi"))
     assert result.total > 0
     assert result.hits[0].doc.meta.language == "sv"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from cli import main
+from kb.access import Principal
 from kb.errors import ConfigError, NotFound
 from kb.library import Library
 from kb.listformats import list_dict, render_markdown, render_text
@@ -20,6 +21,7 @@ from kb.readinglists import (
     validate,
 )
 from kb.settings import Settings
+from kb.view import view_of
 from tests.conftest import write
 
 BASE = "http://127.0.0.1:5000"
@@ -123,7 +125,7 @@ def test_items_keep_order_sections_and_fields(lists_index: Settings) -> None:
     assert r.items[1].note == "The 30 percent rule."
     # No estimated_minutes in the file: the sum of the items' minutes.
     assert r.estimated_minutes == 8
-    resolved = resolve(r, Library(lists_index).snapshot())
+    resolved = resolve(r, view_of(Library(lists_index).snapshot(), Principal.shell()))
     groups = sections(resolved)
     assert [(title, [x.item.number for x in items]) for title, items in groups] == [
         ("Meetings", [1, 2]),
@@ -176,7 +178,7 @@ def test_missing_refs_reported_with_file_item_and_ref(lists_index: Settings) -> 
 def test_list_with_missing_items_is_still_shown(lists_index: Settings) -> None:
     snap = Library(lists_index).snapshot()
     r = get_reading_list(lists_index.corpus, "broken-refs")
-    resolved = resolve(r, snap)
+    resolved = resolve(r, view_of(snap, Principal.shell()))
     assert [x.item.number for x in resolved] == [1, 2, 3]
     assert resolved[0].problem is None
     assert resolved[1].doc is None and resolved[1].problem == "no document 'guides/no-such-guide'"

@@ -24,6 +24,7 @@ import pytest
 
 from cli import main
 from indexer.build import run_index
+from kb.access import Principal
 from kb.library import Library
 from kb.search import Searcher, SearchRequest
 from kb.settings import Settings
@@ -42,7 +43,9 @@ def kb(runner, settings, *args):
 
 
 def search_ids(settings: Settings, q: str) -> list[str]:
-    result = Searcher(Library(settings)).search(SearchRequest(q=q, page_size=100))
+    result = Searcher(Library(settings), Principal.shell()).search(
+        SearchRequest(q=q, page_size=100)
+    )
     return [hit.doc.doc_id for hit in result.hits]
 
 
@@ -434,7 +437,7 @@ def test_library_keeps_serving_when_the_new_index_cannot_be_opened(small_index: 
     snap = library.snapshot()
     _garble_pointer(small_index)
     assert library.snapshot() is snap
-    assert Searcher(library).search(SearchRequest(q="lifespan")).total == 1
+    assert Searcher(library, Principal.shell()).search(SearchRequest(q="lifespan")).total == 1
 
 
 # ---- the writer lock --------------------------------------------------------------------------------
@@ -644,7 +647,9 @@ def test_kill_during_incremental_run_keeps_serving_and_next_run_recovers(notes: 
         marker = tmp_path / f"reached-{point}"
         assert_gone(kill_at(notes, point, marker, "index", "--workers", "2"))
         count = doc_count(notes)
-        changed = Searcher(Library(notes)).search(SearchRequest(q="kingfisher")).total
+        changed = (
+            Searcher(Library(notes), Principal.shell()).search(SearchRequest(q="kingfisher")).total
+        )
         assert (count, changed) in {(NOTES, 0), (NOTES + 200, 300)}  # all or nothing
         assert (count, changed) == (NOTES, 0), moment  # killed before its commit took effect
         assert search_ids(notes, "kingfisher") == []
@@ -655,7 +660,9 @@ def test_kill_during_incremental_run_keeps_serving_and_next_run_recovers(notes: 
     marker = tmp_path / "reached-manifest"
     assert_gone(kill_at(notes, "manifest", marker, "index", "--workers", "2"))
     count = doc_count(notes)
-    changed = Searcher(Library(notes)).search(SearchRequest(q="kingfisher")).total
+    changed = (
+        Searcher(Library(notes), Principal.shell()).search(SearchRequest(q="kingfisher")).total
+    )
     assert (count, changed) == (NOTES + 200, 300)
     assert search_total(notes) == count
 
@@ -699,6 +706,7 @@ READER = textwrap.dedent(
     """
     import json, sys, time
     from pathlib import Path
+    from kb.access import Principal
     from kb.library import Library
     from kb.search import SearchRequest, Searcher
     from kb.settings import Settings
@@ -707,7 +715,7 @@ READER = textwrap.dedent(
     stop = Path(sys.argv[3])
     ready = Path(sys.argv[4])
     library = Library(settings, check_interval=0)
-    searcher = Searcher(library)
+    searcher = Searcher(library, Principal.shell())
     seen, errors, searches = set(), [], 0
     last_round = False
     while not last_round:

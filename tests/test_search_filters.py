@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from cli import main
+from kb.access import Principal
 from kb.search import SearchRequest, open_searcher
 
 HOSTILE = 'x" -repair "'
@@ -17,7 +18,7 @@ def _ranked(result):
 
 
 def test_a_filter_value_is_not_read_as_query_text(bundled_index):
-    searcher = open_searcher(bundled_index)
+    searcher = open_searcher(bundled_index, Principal.shell())
     plain = searcher.search(SearchRequest(q="repair"))
     filtered = searcher.search(SearchRequest(q="repair", filters={"org": (HOSTILE,)}))
     assert plain.total > 0
@@ -28,7 +29,7 @@ def test_a_filter_value_is_not_read_as_query_text(bundled_index):
 
 
 def test_known_filter_values_still_apply(bundled_index):
-    searcher = open_searcher(bundled_index)
+    searcher = open_searcher(bundled_index, Principal.shell())
     guides = searcher.search(SearchRequest(q="repair", filters={"type": ("guide",)}))
     assert guides.total and all(h.doc.meta.type == "guide" for h in guides.hits)
     assert guides.read_as == "repair type:guide"

@@ -30,7 +30,6 @@ def create_app(settings: Settings | None = None, *, check_interval: float = 1.0)
     from flask import Flask
 
     from kb.library import Library
-    from kb.search import Searcher
 
     settings = settings or Settings.resolve()
     app = Flask(__name__)
@@ -40,7 +39,8 @@ def create_app(settings: Settings | None = None, *, check_interval: float = 1.0)
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     library = Library(settings, check_interval=check_interval)
-    app.extensions["kb"] = Searcher(library)
+    # Each request reads through its own reader's Searcher (webui.context.searcher).
+    app.extensions["kb_library"] = library
 
     from webui import api, auth, errors, pages, security
     from webui.links import cached_url, document_url, url_with

@@ -10,7 +10,13 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request, url
 from kb.citeformats import CITE_FORMAT_IDS
 from kb.listformats import list_dict, list_summary_dict, reading_lists_dict
 from kb.serialize import doc_info_dict, document_dict, search_result_dict
-from webui.context import anchor_from_args, search_request_from_args, searcher, settings
+from webui.context import (
+    anchor_from_args,
+    reader_view,
+    search_request_from_args,
+    searcher,
+    settings,
+)
 from webui.pagedata import citation_data, document_data, home_data, list_data, lists_data
 from webui.security import CSP_FILES
 from webui.suggest import Suggester
@@ -122,9 +128,8 @@ def cite(doc_id: str):
 def suggest():
     """OpenSearch suggestions: [query, [completions], [descriptions], [urls]]."""
     q = request.args.get("q", "")
-    snap = searcher().library.snapshot()
     suggester: Suggester = current_app.extensions["kb_suggest"]
-    found = suggester.suggest(snap, q, limit=SUGGESTIONS)
+    found = suggester.suggest(reader_view(), q, limit=SUGGESTIONS)
     urls = [
         url_for("pages.document", doc_id=s.doc_id, _external=True)
         if s.doc_id

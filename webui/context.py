@@ -1,12 +1,14 @@
-"""Request helpers shared by the page and API blueprints: the app's searcher and settings, and
-reading a search from the URL (which holds the whole search state)."""
+"""Request helpers shared by the page and API blueprints: the reader's searcher and view, the
+settings, and reading a search from the URL (which holds the whole search state)."""
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app, g, request
 
 from kb.search import MAX_PAGE, Searcher, SearchRequest
 from kb.settings import Settings
+from kb.view import View
+from webui.auth import current_principal
 
 FILTER_PARAMS = ("type", "year", "org", "topic", "lang")
 FILTER_LABELS = {
@@ -24,7 +26,15 @@ DEFAULT_PAGE_SIZE = 10
 
 
 def searcher() -> Searcher:
-    return current_app.extensions["kb"]
+    """This request's searcher: it answers as the reader asking (`current_principal`)."""
+    if "kb_searcher" not in g:
+        g.kb_searcher = Searcher(current_app.extensions["kb_library"], current_principal())
+    return g.kb_searcher
+
+
+def reader_view() -> View:
+    """What this request's reader sees of the current snapshot."""
+    return searcher().view()
 
 
 def settings() -> Settings:

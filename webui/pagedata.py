@@ -16,7 +16,8 @@ from kb.documents import DocumentView, load_document
 from kb.library import DocInfo
 from kb.readinglists import ListProblem, ReadingList, ResolvedList
 from kb.vocabulary import Vocabulary
-from webui.context import searcher, settings
+from webui.auth import current_principal
+from webui.context import reader_view, searcher, settings
 
 LATEST_SHOWN = 6
 TOPICS_SHOWN = 12
@@ -36,17 +37,17 @@ class HomeData:
 
 
 def home_data() -> HomeData:
-    """What the home page shows (and `/api/` returns)."""
-    snap = searcher().library.snapshot()
-    docs = list(snap.catalogue.values())
+    """What the home page shows (and `/api/` returns), of what the reader may see."""
+    view = reader_view()
+    docs = list(view.catalogue.values())
     by_type = Counter(d.meta.type for d in docs)
     topics = Counter(t for d in docs for t in d.meta.topics)
     latest = sorted(docs, key=lambda d: (d.meta.date or "", d.doc_id), reverse=True)
-    lists, _problems = readinglists.load_reading_lists(settings().corpus)
-    names = snap.vocabulary
+    lists, _problems = readinglists.readable_lists(settings().corpus, view)
+    names = view.vocabulary
     return HomeData(
         documents=len(docs),
-        passages=snap.passage_count,
+        passages=view.passage_count,
         counts=[(t, by_type[t]) for t in DOC_TYPES if by_type[t]],
         topics=[(t, names.topic_name(t), n) for t, n in topics.most_common(TOPICS_SHOWN)],
         latest=latest[:LATEST_SHOWN],
@@ -66,10 +67,10 @@ class DocumentData:
 
 def document_data(doc_id: str) -> DocumentData:
     """What the document page shows (and `/api/doc/<doc_id>` returns); NotFound for an
-    unknown id."""
-    snap = searcher().library.snapshot()
-    view = load_document(snap, doc_id)
-    return DocumentData(view, searcher().related(doc_id), snap.vocabulary)
+    unknown id or a document the reader may not see."""
+    view = reader_view()
+    document = load_document(view, doc_id)
+    return DocumentData(document, searcher().related(doc_id), view.vocabulary)
 
 
 @dataclass(frozen=True)
@@ -104,10 +105,10 @@ class CitationData:
 
 def citation_data(doc_id: str, anchor: str | None) -> CitationData:
     """What the citation page shows (and `/api/cite/<doc_id>` returns); NotFound for an unknown
-    document or anchor."""
-    snap = searcher().library.snapshot()
-    citation = cite(snap, doc_id, anchor, settings().base_url)
-    return CitationData(citation, snap.catalogue[doc_id])
+    document (or one the reader may not see) or anchor."""
+    view = reader_view()
+    citation = cite(view, doc_id, anchor, settings().base_url)
+    return CitationData(citation, view.catalogue[doc_id])
 
 
 @dataclass(frozen=True)
@@ -119,8 +120,9 @@ class ListsData:
 
 
 def lists_data() -> ListsData:
-    """What the reading-lists page shows (and `/api/lists` returns)."""
-    return ListsData(*readinglists.load_reading_lists(settings().corpus))
+    """What the reading-lists page shows (and `/api/lists` returns): each list as the reader
+    sees it (items naming documents they may not read are left out)."""
+    return ListsData(*readinglists.readable_lists(settings().corpus, reader_view()))
 
 
 def list_data(slug: str) -> ResolvedList:
@@ -128,4 +130,4 @@ def list_data(slug: str) -> ResolvedList:
     NotFound for an unknown slug."""
     library = searcher().library
     library.snapshot()  # without an index, every page is unavailable (503), this one too
-    return readinglists.open_reading_list(settings().corpus, slug, library)
+    return readinglists.open_reading_list(settings().corpus, slug, library, current_principal())

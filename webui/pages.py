@@ -23,13 +23,14 @@ from kb.citeformats import CITE_FORMATS
 from kb.doctypes import TYPE_LABELS, TYPE_PLURALS
 from kb.highlight import HighlightTerms
 from kb.search import SearchResult
-from kb.status import index_status
+from kb.status import index_status, view_counts
 from kb.text import LANGUAGE_NAMES
 from webui.context import (
     FILTER_LABELS,
     FILTER_PARAMS,
     anchor_from_args,
     filters_from_args,
+    reader_view,
     search_request_from_args,
     searcher,
     settings,
@@ -233,9 +234,9 @@ def document(doc_id: str):
 
 @bp.get("/original/<path:doc_id>")
 def original(doc_id: str):
-    """The document's file as it is in the corpus, looked up by doc id only."""
-    snap = searcher().library.snapshot()
-    info = snap.catalogue.get(doc_id)
+    """The document's file as it is in the corpus, looked up by doc id only, among the
+    documents the reader may see (any other is not found, like a missing one)."""
+    info = reader_view().catalogue.get(doc_id)
     found = original_file(settings(), info) if info is not None else None
     if found is None:
         abort(404)
@@ -301,14 +302,15 @@ def favicon():
 @bp.get("/healthz")
 def healthz():
     status = index_status(settings(), searcher().library)
+    counts = view_counts(reader_view())  # what the asker may see, never the whole index
     return jsonify(
         {
             "status": "ok",
             "generation": status["generation"],
-            "documents": status["documents"],
-            "passages": status["passages"],
-            "by_type": status["by_type"],
-            "by_language": status["by_language"],
+            "documents": counts["documents"],
+            "passages": counts["passages"],
+            "by_type": counts["by_type"],
+            "by_language": counts["by_language"],
             "updated_at": status["updated_at"],
         }
     )

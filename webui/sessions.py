@@ -108,4 +108,7 @@ def register(app: Flask, settings: Settings) -> None:
         endpoint = request.endpoint or ""
         if endpoint.startswith("auth.") or (has_session_cookie(app) and "account" in session):
             response.headers["Cache-Control"] = PRIVATE
+        # Every page answers for the reader asking: a shared cache may keep an anonymous
+        # visitor's page, but must never hand it out in answer to a request with a session.
+        response.vary.add("Cookie")
         return response
