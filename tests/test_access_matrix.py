@@ -119,10 +119,11 @@ def sees(reader: str, doc: Doc) -> bool:
 
 # ---- the corpus ----------------------------------------------------------------------------------
 
+NAMES = {"ikea": "IKEA", "skovde-kommun": "Skövde kommun", "atea": "Atea",
+         "nordvik": "Nordviksjukhuset"}  # fmt: skip
 ORGANISATIONS = "".join(
     f'[[organisation]]\nid = "{oid}"\nname = "{name}"\nmember = true\n\n'
-    for oid, name in (("ikea", "IKEA"), ("skovde-kommun", "Skövde kommun"), ("atea", "Atea"),
-                      ("nordvik", "Nordviksjukhuset"))  # fmt: skip
+    for oid, name in NAMES.items()
 )
 TOPICS = """
 [[topic]]
@@ -491,10 +492,10 @@ def kb(settings):
 
     def run(reader: str, command: str):
         extra = [] if reader == "shell" else ["--as", ACCOUNTS[reader][0]]
+        where = ["--corpus", str(settings.corpus), "--index", str(settings.index)]
         result = runner.invoke(
             main,
-            ["--corpus", str(settings.corpus), "--index", str(settings.index),
-             *shlex.split(command), *extra],  # fmt: skip
+            [*where, *shlex.split(command), *extra],
             env={"KB_ACCOUNTS": str(settings.accounts_path)},
         )
         assert result.exception is None or isinstance(result.exception, SystemExit), (
