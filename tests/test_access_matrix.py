@@ -26,6 +26,7 @@ import dataclasses
 import itertools
 import re
 import shlex
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote
@@ -87,11 +88,11 @@ class Doc:
 
 
 PUBLIC = Doc("public", "guides/lantern-guide", "Lanternquill procurement guide", "lanternquill",
-             "brightfennel", "quokkalantern", "kvokkalantern", "guide", "2024-03-01", "public")  # fmt: skip
+             "brightfennel", "quokkalantern", "kvokkalantern", "guide", "2023-03-01", "public")  # fmt: skip
 MEMBERS = Doc("members", "meetings/heron-meeting", "Heronvault members meeting", "heronvault",
               "mossgarnet", "quokkaheron", "kvokkaheron", "meeting", "2024-05-01", "members")  # fmt: skip
 ORG_A = Doc("organisation-A", "self-assessments/zephyr-assessment", "Zephyrcask self-assessment",
-            "zephyrcask", "quartzbramble", "quokkazephyr", "kvokkazephyr", "other", "2024-07-01",
+            "zephyrcask", "quartzbramble", "quokkazephyr", "kvokkazephyr", "other", "2025-07-01",
             "organisation:ikea", extra=("nordviksjukhuset", "staff wellbeing"))  # fmt: skip
 MISSING = Doc("missing", "guides/no-such-document", "", "voidquarry", "voidpebble", "quokkavoid",
               "kvokkavoid", "", "", None)  # fmt: skip
@@ -168,6 +169,7 @@ def settings(tmp_path_factory) -> Settings:
         write(corpus / f"{doc.doc_id}.md", _document(doc))
     items = "".join(f'[[item]]\nref = "{d.doc_id}"\nnote = "Read it."\n\n'
                     for d in (MEMBERS, PUBLIC, ORG_A, MISSING))  # fmt: skip
+    items += f'[[item]]\nref = "{ORG_A.doc_id}#details"\nnote = "Its details."\n\n'
     write(corpus / "reading-lists/mixed.toml",
           f'title = "Mixed list"\naudience = "Everyone"\ndescription = "All levels."\n\n{items}')  # fmt: skip
     found = dataclasses.replace(
@@ -235,31 +237,43 @@ def assert_like_missing(hidden: tuple[int, dict, str], missing: tuple[int, dict,
 # ---- the web -------------------------------------------------------------------------------------
 
 # Routes about one document or its words: {id}, {word}, ... are the document's (Doc.values).
-FORMATS = tuple(f"/api/cite/{{id}}?format={f}" for f in CITE_FORMAT_IDS)
-DOC_ROUTES = (
-    "/doc/{id}",
-    "/doc/{id}?q={word}",
-    "/doc/{id}?v={v}#{anchor}",
-    "/doc/{id}?v=0123456789ab#{anchor}",
-    "/api/doc/{id}",
-    "/original/{id}",
-    "/cite/{id}",
-    "/cite/{id}?anchor={anchor}",
-    "/api/cite/{id}",
-    "/api/cite/{id}?anchor={anchor}",
-    *FORMATS,
-    "/api/cite/{id}?anchor={anchor}&format=bibtex&download=1",
-    "/search?q={word}",
-    "/api/search?q={word}",
-    "/search?q={body}",
-    "/api/search?q=title:{word}",
-    "/search?q={typo}",
-    "/api/search?q={typo}",
-    "/search?q={gloss}",
-    "/api/search?q={gloss}",
-    "/api/suggest?q={prefix}",
-    "/api/suggest?q=the+{prefix}",
-)
+# Each with the status it answers a reader who may see the document, and whether the answer
+# then shows the document's title word.
+SHOWN = (200, True)
+DOC_ROUTES = {
+    "/doc/{id}": SHOWN,
+    "/doc/{id}?q={word}": SHOWN,
+    "/doc/{id}?q={prefix}*": SHOWN,
+    "/doc/{id}?v={v}#{anchor}": SHOWN,
+    "/doc/{id}?v=0123456789ab#{anchor}": SHOWN,
+    "/api/doc/{id}": SHOWN,
+    "/original/{id}": SHOWN,
+    "/cite/{id}": SHOWN,
+    "/cite/{id}?anchor={anchor}": SHOWN,
+    "/api/cite/{id}": SHOWN,
+    "/api/cite/{id}?anchor={anchor}": SHOWN,
+    **{f"/api/cite/{{id}}?format={f}": SHOWN for f in CITE_FORMAT_IDS},
+    "/api/cite/{id}?anchor={anchor}&format=bibtex&download=1": SHOWN,
+    "/api/cite/{id}?format=no-such-format": (400, False),
+    "/api/cite/{id}?anchor=no-such-anchor": (404, False),
+    "/search?q={word}": SHOWN,
+    "/api/search?q={word}": SHOWN,
+    "/search?q={body}": SHOWN,
+    "/api/search?q=title:{word}": SHOWN,
+    "/search?q={prefix}*": SHOWN,
+    "/api/search?q={prefix}*": SHOWN,
+    "/api/search?q=%22{word}+group%22": SHOWN,
+    "/search?q={typo}": SHOWN,
+    "/api/search?q={typo}": SHOWN,
+    "/api/search?q=procurement+{typo}": (200, False),
+    "/search?q={gloss}": SHOWN,
+    "/api/search?q={gloss}": SHOWN,
+    "/api/suggest?q={prefix}": SHOWN,
+    "/api/suggest?q=the+{prefix}": SHOWN,
+    # The public document's page, highlighting another document's words.
+    "/doc/guides/lantern-guide?q={typo}": (200, False),
+    "/doc/guides/lantern-guide?q={prefix}*+{body}": (200, False),
+}
 # Routes about no document in particular: every document's secrets are looked for in them, and
 # those marked True must show every document the reader may see.
 GENERAL_ROUTES = {
@@ -270,9 +284,12 @@ GENERAL_ROUTES = {
     "/api/search?sort=newest&size=50": True,
     "/search?q=procurement": True,
     "/api/search?q=procurement": True,
+    "/api/search?q=procurement&size=1&page=3": False,
+    "/search?q=procurement&size=1&page=2": False,
     "/search?q=procurement&type=other": False,
     "/search?q=repair": False,  # the topic facet
     "/api/search?q=laptops&org=nordvik": False,
+    "/api/search?q=laptops&year=2025": False,
     "/api/suggest?q=proc": False,
     "/lists": False,
     "/api/lists": False,
@@ -360,8 +377,9 @@ def test_web_document_routes(clients, passages, reader, doc, route):
     path = fill(route, doc, passages)
     status, _, body = check_web(clients, reader, path)
     if sees(reader, doc):
-        assert status == 200, (path, body[:2000])
-        assert doc.word in body.lower(), path
+        expected, shown = DOC_ROUTES[route]
+        assert status == expected, (path, body[:2000])
+        assert not shown or doc.word in body.lower(), path
     else:
         missing = check_web(clients, reader, fill(route, MISSING, passages, like=doc))
         assert_like_missing((status, _, body), missing, doc)
@@ -401,6 +419,23 @@ def test_totals_and_facet_counts_agree_with_visible_results(clients, reader, que
     html = clients[reader].get(f"/search?q={quote(query)}&sort=newest").get_data(as_text=True)
     if data["total"]:
         assert re.search(rf"<h1[^>]*>\s*{data['total']} document", html), html[:3000]
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_home_and_health_counts_are_the_visible_documents(clients, reader):
+    visible = clients[reader].get("/api/search?sort=newest&size=50").get_json()["results"]
+    types = Counter(h["type"] for h in visible)
+    home = clients[reader].get("/api/").get_json()
+    assert home["documents"] == len(visible) == len(SEES[reader])
+    assert home["passages"] == sum(h["passage_count"] for h in visible)
+    assert home["by_type"] == dict(types)
+    assert {d["doc_id"] for d in home["latest"]} <= {h["doc_id"] for h in visible}
+    for topic in home["topics"]:
+        assert topic["documents"] == sum(topic["topic"] in h["topics"] for h in visible) > 0
+    health = clients[reader].get("/healthz").get_json()
+    assert (health["documents"], health["passages"]) == (home["documents"], home["passages"])
+    assert health["by_type"] == dict(types)
+    assert sum(health["by_language"].values()) == len(visible)
 
 
 def _has(field, value: str) -> bool:
