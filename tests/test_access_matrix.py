@@ -83,7 +83,7 @@ class Doc:
 
     def values(self) -> dict[str, str]:
         """The request's variable parts, longest first where one holds another."""
-        return {"id": self.doc_id, "typo": self.typo, "word": self.word, "body": self.body,
+        return {"upper": self.doc_id.upper(), "id": self.doc_id, "typo": self.typo, "word": self.word, "body": self.body,
                 "gloss_sv": self.gloss_sv, "gloss": self.gloss, "prefix": self.prefix}  # fmt: skip
 
 
@@ -270,6 +270,14 @@ DOC_ROUTES = {
     "/api/search?q={gloss}": SHOWN,
     "/api/suggest?q={prefix}": SHOWN,
     "/api/suggest?q=the+{prefix}": SHOWN,
+    # The address spelt otherwise: never a way round the reader's view.
+    "/doc/{id}.md": (404, False),
+    "/doc/{id}/": (404, False),
+    "/doc/{upper}": (404, False),
+    "/doc/./{id}": (404, False),
+    "/original/{id}.md": (404, False),
+    "/api/doc/{id}%2F": (404, False),
+    "/cite/{upper}": (404, False),
     # The public document's page, highlighting another document's words.
     "/doc/guides/lantern-guide?q={typo}": (200, False),
     "/doc/guides/lantern-guide?q={prefix}*+{body}": (200, False),
@@ -436,6 +444,16 @@ def test_home_and_health_counts_are_the_visible_documents(clients, reader):
     assert (health["documents"], health["passages"]) == (home["documents"], home["passages"])
     assert health["by_type"] == dict(types)
     assert sum(health["by_language"].values()) == len(visible)
+    # Reading lists leave out what the reader may not see (the missing document stays marked).
+    refs = [d.doc_id for d in (MEMBERS, PUBLIC, ORG_A, MISSING) if d is MISSING or sees(reader, d)]
+    refs += [f"{ORG_A.doc_id}#details"] if sees(reader, ORG_A) else []
+    listed = clients[reader].get("/api/lists/mixed").get_json()
+    assert [i["ref"] for i in listed["items"]] == refs
+    assert (
+        listed["item_count"]
+        == len(refs)
+        == clients[reader].get("/api/lists").get_json()["lists"][0]["item_count"]
+    )
 
 
 def _has(field, value: str) -> bool:
