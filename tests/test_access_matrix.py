@@ -145,6 +145,11 @@ def _document(doc: Doc) -> str:
     # The organisation-A document alone mentions Nordviksjukhuset and wellbeing: the facet value
     # and the topic they make must not show to readers who cannot see it.
     extra = " Nordviksjukhuset reported on staff wellbeing." if doc is ORG_A else ""
+    # Two words the public document holds alike; the second also occurs in the organisation's
+    # document, three times (test_scores_do_not_tell_what_hidden_documents_hold).
+    extra += {PUBLIC: " Ambertoken, cobaltoken.", ORG_A: " Cobaltoken cobaltoken cobaltoken."}.get(
+        doc, ""
+    )
     return (
         f"---\ntitle: {doc.title}\ntype: {doc.doc_type}\ndate: {doc.date}\nlanguage: en\n"
         f"visibility: {doc.visibility}\n---\n# {doc.title}\n\n## Background\n\n"
@@ -480,6 +485,25 @@ def test_did_you_mean_and_suggestions_never_offer_a_hidden_word(clients, reader,
             assert doc.word not in body and doc.body not in body, (prefix, body)
         elif prefix == doc.prefix:
             assert doc.word in body, (prefix, body)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="accepted by design (kb/view.py): BM25 collection statistics are index-wide, so a "
+    "visible document's score depends on how often hidden documents hold the query's words",
+)
+@pytest.mark.parametrize("reader", ["anonymous", "member B", "coordinator"])
+def test_scores_do_not_tell_what_hidden_documents_hold(clients, reader):
+    """The public document holds `ambertoken` and `cobaltoken` alike; only a hidden document
+    holds `cobaltoken` besides. If the public document's score differs between the two
+    words, any reader learns which words hidden documents hold, one guess at a time."""
+
+    def score(word: str) -> float:
+        (hit,) = clients[reader].get(f"/api/search?q={word}").get_json()["results"]
+        assert hit["doc_id"] == PUBLIC.doc_id
+        return hit["score"]
+
+    assert score("ambertoken") == pytest.approx(score("cobaltoken"))
 
 
 def test_every_route_is_in_the_matrix(app, passages):
