@@ -375,14 +375,16 @@ def check_web(clients, reader: str, path: str) -> tuple[int, dict, str]:
     return answer
 
 
-WEB_DOC_CASES = [
-    pytest.param(r, d, route, id=f"web|{r}|{d.level}|{route}")
-    for route, r, d in itertools.product(DOC_ROUTES, READERS, DOCS)
-]
-WEB_GENERAL_CASES = [
-    pytest.param(r, d, route, id=f"web|{r}|{d.level}|{route}")
-    for route, r, d in itertools.product(GENERAL_ROUTES, READERS, DOCS)
-]
+def cases(where: str, asks, readers: tuple[str, ...]) -> list:
+    """One case per question x reader x document, each with an id that says all three."""
+    return [
+        pytest.param(r, d, ask, id=f"{where}|{r}|{d.level}|{ask}")
+        for ask, r, d in itertools.product(asks, readers, DOCS)
+    ]
+
+
+WEB_DOC_CASES = cases("web", DOC_ROUTES, READERS)
+WEB_GENERAL_CASES = cases("web", GENERAL_ROUTES, READERS)
 
 
 @pytest.mark.parametrize(("reader", "doc", "route"), WEB_DOC_CASES)
@@ -585,14 +587,8 @@ def kb(settings):
     return run
 
 
-CLI_DOC_CASES = [
-    pytest.param(r, d, c, id=f"cli|{r}|{d.level}|{c}")
-    for c, r, d in itertools.product(CLI_DOC_COMMANDS, CLI_READERS, DOCS)
-]
-CLI_GENERAL_CASES = [
-    pytest.param(r, d, c, id=f"cli|{r}|{d.level}|{c}")
-    for c, r, d in itertools.product(CLI_GENERAL_COMMANDS, CLI_READERS, DOCS)
-]
+CLI_DOC_CASES = cases("cli", CLI_DOC_COMMANDS, CLI_READERS)
+CLI_GENERAL_CASES = cases("cli", CLI_GENERAL_COMMANDS, CLI_READERS)
 
 
 @pytest.mark.parametrize(("reader", "doc", "command"), CLI_DOC_CASES)
