@@ -47,7 +47,7 @@ QUICK_QUERIES = 50
 KEY_FILE = "benchmark-key.txt"
 
 # Source files whose content decides what the index holds; a change in any of them makes the
-# cached index stale. Query-time choices (kb/ranking.py, kb/search.py) do not.
+# cached index stale. Query-time choices (kb/ranking.py, kb/compile.py, kb/engine/) do not.
 INDEXING_SOURCES = ("kb/schema.py", "kb/analysis.py", "kb/writer.py", "kb/vocabulary.py")
 
 # Anserini BM25 (k1=0.9, b=0.4) on BEIR SciFact, from ../shared/eval/README.md.

@@ -48,8 +48,8 @@ class View:
                 if not allowed.isdisjoint(visibility_tokens(info.meta.visibility))
             }
             # A passage is visible when its own record carries a readable token AND its
-            # document is in the readable catalogue: the two are written together, and
-            # requiring both means a disagreement can only ever hide, never show.
+            # document is in the readable catalogue: the two are written together from the
+            # same value, and a passage record that disagreed would be hidden, not shown.
             shown = np.zeros(len(table.doc_ids) + 1, dtype=bool)  # last slot: no document
             for doc_id in catalogue:
                 shown[table.ordinal[doc_id]] = True

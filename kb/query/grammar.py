@@ -1,95 +1,18 @@
-"""The user's query language, parsed leniently into plain data.
-
-Words, "phrases", AND / OR / NOT, -word, parentheses, prefix*, `title:word`, and the filters
-type: year: (2024, 2023..2024) org: topic: lang:. Adjacent terms are alternatives ranked by
-how many of them a passage matches, so a question typed in plain words still finds the passage
-that answers most of it. Nothing here raises: whatever cannot be understood is read in the
-most sensible way and explained in `messages`.
-"""
+"""Tokens and the recursive-descent grammar of the query language, repairing instead of failing."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from kb.doctypes import DOC_TYPES, normalise_type
-from kb.text import LANGUAGE_NAMES, fold, normalise_language
-from kb.vocabulary import Vocabulary
+from kb.query.filters import FilterResolver
+from kb.query.tree import FILTER_FIELDS, SEARCH_FIELDS, All, Any, Filters, Node, Not, Phrase, Word
+from kb.text import fold
 
 MAX_QUERY_CHARS = 1000
-MAX_TERMS = 48
 MIN_PREFIX = 3
 MAX_DEPTH = 20
-YEAR_MIN, YEAR_MAX = 1900, 2100
-FILTER_FIELDS = ("type", "year", "org", "topic", "lang")
-SEARCH_FIELDS = ("title",)
-
-
-# ---- the tree a query becomes -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Word:
-    text: str
-    prefix: bool = False
-    field: str | None = None  # "title" for title:word
-
-
-@dataclass(frozen=True)
-class Phrase:
-    words: tuple[str, ...]
-    field: str | None = None
-
-
-@dataclass(frozen=True)
-class Not:
-    node: Node
-
-
-@dataclass(frozen=True)
-class All:
-    nodes: tuple[Node, ...]
-
-
-@dataclass(frozen=True)
-class Any:
-    nodes: tuple[Node, ...]
-    explicit: bool = False  # typed OR, rather than words next to each other
-
-
-Node = Word | Phrase | Not | All | Any
-
-
-@dataclass
-class Filters:
-    """Filter values by field; within a field values are alternatives, across fields all apply."""
-
-    include: dict[str, set[str]] = field(default_factory=dict)
-    exclude: dict[str, set[str]] = field(default_factory=dict)
-
-    def add(self, name: str, value: str, negated: bool = False) -> None:
-        (self.exclude if negated else self.include).setdefault(name, set()).add(value)
-
-    def __bool__(self) -> bool:
-        return bool(self.include or self.exclude)
-
-
-@dataclass
-class ParsedQuery:
-    node: Node | None
-    filters: Filters
-    messages: list[str]
-    read_as: str
-    adjusted: bool
-
-    @property
-    def has_text(self) -> bool:
-        return self.node is not None
-
-
-# ---- tokens ---------------------------------------------------------------------------------
 
 _TOKEN = re.compile(
     r"""
@@ -114,6 +37,7 @@ class _Tok:
 
 
 def clean_input(raw: str, messages: list[str]) -> str:
+    """Query text without control characters, cut to MAX_QUERY_CHARS, spaces collapsed."""
     text = "".join(
         " " if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp") else c for c in raw
     )
@@ -127,33 +51,14 @@ def clean_input(raw: str, messages: list[str]) -> str:
     return " ".join(text.split())
 
 
-class QueryParser:
-    """Parses the query language; knows the vocabularies so filter values can be friendly."""
+class Tokenizer:
+    """Splits query text into tokens, taking filters out as they are met."""
 
-    def __init__(self, vocabulary: Vocabulary) -> None:
-        self.vocabulary = vocabulary
+    def __init__(self, resolver: FilterResolver) -> None:
+        self.resolver = resolver
 
-    def parse(self, raw: str, filters: Mapping[str, Iterable[str]] | None = None) -> ParsedQuery:
-        """Parse query text; `filters` (values by filter name, as chosen in a form or given
-        as options) are resolved value by value, never read as query text."""
-        messages: list[str] = []
-        text = clean_input(raw or "", messages)
-        found = Filters()
-        tokens = self._tokens(text, found, messages)
-        node = _Grammar(tokens, messages).parse()
-        node = _limit_terms(node, messages)
-        for name, values in (filters or {}).items():
-            for value in values:
-                value = " ".join((value or "").split())
-                if value:
-                    for resolved in self.resolve_filter(name, value, messages):
-                        found.add(name, resolved)
-        read_as = _render(node, found)
-        messages = list(dict.fromkeys(messages))  # a repair repeated in nested groups: say it once
-        return ParsedQuery(node, found, messages, read_as, adjusted=bool(messages))
-
-    # Tokens, with filters taken out as they are met.
-    def _tokens(self, text: str, filters: Filters, messages: list[str]) -> list[_Tok]:
+    def tokens(self, text: str, filters: Filters, messages: list[str]) -> list[_Tok]:
+        """The tokens of `text`; filters met on the way go into `filters`, not the tokens."""
         out: list[_Tok] = []
         for m in _TOKEN.finditer(text):
             negated = bool(m.group("neg"))
@@ -240,74 +145,8 @@ class QueryParser:
                 if node is not None:
                     out.append(_Tok("term", node=node, negated=negated))
             return
-        for v in self.resolve_filter(name, value, messages):
+        for v in self.resolver.resolve(name, value, messages):
             filters.add(name, v, negated)
-
-    def resolve_filter(self, name: str, value: str, messages: list[str]) -> list[str]:
-        """The index values one filter value stands for (`org`: "Skövde" -> "skovde-kommun";
-        `year`: "2023..2024" -> both years); none, with a note in `messages`, when it
-        matches nothing or the filter is unknown."""
-        if name not in FILTER_FIELDS:
-            known = ", ".join(FILTER_FIELDS)
-            messages.append(f"Unknown filter '{name}' (known: {known}). The filter was ignored.")
-            return []
-        return getattr(self, f"_value_{name}")(value, messages)
-
-    def _value_type(self, value: str, messages: list[str]) -> list[str]:
-        t = normalise_type(value)
-        if t is None:
-            messages.append(
-                f"Unknown type '{value}'; use one of: {', '.join(DOC_TYPES)}. The filter was ignored."
-            )
-            return []
-        return [t]
-
-    def _value_year(self, value: str, messages: list[str]) -> list[str]:
-        m = re.fullmatch(r"(\d{4})?(?:\.\.|-|–)(\d{4})?|(\d{4})", value)
-        if m and m.group(3):
-            start = end = int(m.group(3))
-        elif m and (m.group(1) or m.group(2)):
-            start = int(m.group(1) or YEAR_MIN)
-            end = int(m.group(2) or YEAR_MAX)
-        else:
-            messages.append(
-                f"year: expects a year like 2024 or a range like 2023..2024, not '{value}'. The filter was ignored."
-            )
-            return []
-        if start > end:
-            start, end = end, start
-        start, end = max(start, YEAR_MIN), min(end, YEAR_MAX)
-        return [str(y) for y in range(start, end + 1)]
-
-    def _value_org(self, value: str, messages: list[str]) -> list[str]:
-        org = self.vocabulary.organisation(value.replace("_", " "))
-        if org is None:
-            candidates = [
-                o for o in self.vocabulary.organisations if fold(value) in fold(" ".join(o.names))
-            ]
-            if len(candidates) == 1:
-                org = candidates[0]
-        if org is None:
-            messages.append(f"No organisation matches '{value}'. The filter was ignored.")
-            return []
-        return [org.id]
-
-    def _value_topic(self, value: str, messages: list[str]) -> list[str]:
-        topic = self.vocabulary.topic(value.replace("_", " "))
-        if topic is None:
-            names = ", ".join(t.id for t in self.vocabulary.topics)
-            messages.append(f"Unknown topic '{value}' (topics: {names}). The filter was ignored.")
-            return []
-        return [topic.id]
-
-    def _value_lang(self, value: str, messages: list[str]) -> list[str]:
-        v = normalise_language(value)
-        if v is None:
-            messages.append(
-                f"Unknown language '{value}'; use one of: {', '.join(LANGUAGE_NAMES)}. The filter was ignored."
-            )
-            return []
-        return [v]
 
 
 def _example(name: str) -> str:
@@ -328,7 +167,7 @@ def _plain_words(text: str) -> list[str]:
 # ---- grammar ------------------------------------------------------------------------------
 
 
-class _Grammar:
+class Grammar:
     """Recursive descent over tokens; repairs instead of failing."""
 
     def __init__(self, tokens: list[_Tok], messages: list[str]) -> None:
@@ -341,6 +180,7 @@ class _Grammar:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
 
     def parse(self) -> Node | None:
+        """The tree of all tokens, or None when nothing searchable is left."""
         parts = [self.any_expr()]
         while self.peek() is not None:  # stray ')' at top level
             self.pos += 1
@@ -425,64 +265,3 @@ class _Grammar:
                 self.messages.append("Ignored 'NOT' with nothing after it.")
             return None
         return Not(node) if negate else node
-
-
-def _count_terms(node: Node | None) -> int:
-    if node is None:
-        return 0
-    if isinstance(node, Word | Phrase):
-        return 1
-    if isinstance(node, Not):
-        return _count_terms(node.node)
-    return sum(_count_terms(n) for n in node.nodes)
-
-
-def _limit_terms(node: Node | None, messages: list[str]) -> Node | None:
-    """Keep the first MAX_TERMS terms: longer queries cost time without changing the answer."""
-    if _count_terms(node) <= MAX_TERMS:
-        return node
-    budget = [MAX_TERMS]
-
-    def cut(n: Node) -> Node | None:
-        if budget[0] <= 0:
-            return None
-        if isinstance(n, Word | Phrase):
-            budget[0] -= 1
-            return n
-        if isinstance(n, Not):
-            inner = cut(n.node)
-            return Not(inner) if inner else None
-        kept = tuple(k for k in (cut(c) for c in n.nodes) if k is not None)
-        if not kept:
-            return None
-        return kept[0] if len(kept) == 1 else type(n)(kept)
-
-    messages.append(
-        f"The query had more than {MAX_TERMS} terms; only the first {MAX_TERMS} were used."
-    )
-    return cut(node) if node is not None else None
-
-
-def _render(node: Node | None, filters: Filters) -> str:
-    parts = [_render_node(node, top=True)] if node is not None else []
-    for sign, table in (("", filters.include), ("-", filters.exclude)):
-        for name in FILTER_FIELDS:
-            for value in sorted(table.get(name, ())):
-                parts.append(f"{sign}{name}:{value}")
-    return " ".join(p for p in parts if p)
-
-
-def _render_node(node: Node, top: bool = False) -> str:
-    if isinstance(node, Word):
-        return f"{node.field + ':' if node.field else ''}{node.text}{'*' if node.prefix else ''}"
-    if isinstance(node, Phrase):
-        return f'{node.field + ":" if node.field else ""}"{" ".join(node.words)}"'
-    if isinstance(node, Not):
-        return f"-{_render_node(node.node)}"
-    if isinstance(node, All):
-        inner = " AND ".join(_render_node(n) for n in node.nodes)
-    elif node.explicit:
-        inner = " OR ".join(_render_node(n) for n in node.nodes)
-    else:
-        inner = " ".join(_render_node(n) for n in node.nodes)
-    return inner if top else f"({inner})"
