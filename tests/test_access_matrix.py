@@ -93,7 +93,7 @@ MEMBERS = Doc("members", "meetings/heron-meeting", "Heronvault members meeting",
               "mossgarnet", "quokkaheron", "kvokkaheron", "meeting", "2024-05-01", "members")  # fmt: skip
 ORG_A = Doc("organisation-A", "self-assessments/zephyr-assessment", "Zephyrcask self-assessment",
             "zephyrcask", "quartzbramble", "quokkazephyr", "kvokkazephyr", "other", "2025-07-01",
-            "organisation:ikea", extra=("nordviksjukhuset", "staff wellbeing"))  # fmt: skip
+            "organisation:ikea", extra=("nordviksjukhuset", "staff wellbeing", "its details"))  # fmt: skip
 MISSING = Doc("missing", "guides/no-such-document", "", "voidquarry", "voidpebble", "quokkavoid",
               "kvokkavoid", "", "", None)  # fmt: skip
 DOCS = (PUBLIC, MEMBERS, ORG_A)
@@ -271,6 +271,9 @@ DOC_ROUTES = {
     "/search?q={typo}": SHOWN,
     "/api/search?q={typo}": SHOWN,
     "/api/search?q=procurement+{typo}": (200, False),
+    "/api/search?q=title:{typo}": (200, False),
+    "/api/search?q={typo}+AND+%28": (200, False),  # a query kb repairs
+    "/search?q=%22{typo}+group": (200, False),
     "/search?q={gloss}": SHOWN,
     "/api/search?q={gloss}": SHOWN,
     "/api/suggest?q={prefix}": SHOWN,
@@ -533,6 +536,7 @@ CLI_DOC_COMMANDS = (
     "search {body}",
     "search {typo}",
     "search {typo} --json",
+    "search {prefix}* --json",
     "search {gloss} --json",
     "show {id}",
     "show {id} --json",
