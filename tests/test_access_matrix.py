@@ -403,6 +403,19 @@ def test_web_document_routes(clients, passages, reader, doc, route):
         assert_like_missing((status, _, body), missing, doc)
 
 
+@pytest.mark.parametrize("doc", [MEMBERS, ORG_A], ids=lambda d: d.level)
+def test_no_answer_is_kept_for_another_reader(clients, passages, doc):
+    """Member A asks first, and the server's caches then hold A's answers: the anonymous
+    visitor asking the same still gets the answer for a missing document."""
+    for route in (*DOC_ROUTES, *GENERAL_ROUTES):
+        path = fill(route, doc, passages)
+        check_web(clients, "member A", path)
+        hidden = check_web(clients, "anonymous", path)
+        if route in DOC_ROUTES:
+            missing = check_web(clients, "anonymous", fill(route, MISSING, passages, like=doc))
+            assert_like_missing(hidden, missing, doc)
+
+
 @pytest.mark.parametrize(("reader", "doc", "route"), WEB_GENERAL_CASES)
 def test_web_general_routes(clients, reader, doc, route):
     status, _, body = check_web(clients, reader, route)
