@@ -286,6 +286,8 @@ DOC_ROUTES = {
     "/original/{id}.md": (404, False),
     "/api/doc/{id}%2F": (404, False),
     "/cite/{upper}": (404, False),
+    "/doc/guides/../{id}": (404, False),
+    "/original/guides/../{id}": (404, False),
     # The public document's page, highlighting another document's words.
     "/doc/guides/lantern-guide?q={typo}": (200, False),
     "/doc/guides/lantern-guide?q={prefix}*+{body}": (200, False),
@@ -414,6 +416,23 @@ def test_no_answer_is_kept_for_another_reader(clients, passages, doc):
         if route in DOC_ROUTES:
             missing = check_web(clients, "anonymous", fill(route, MISSING, passages, like=doc))
             assert_like_missing(hidden, missing, doc)
+
+
+HIDDEN = [pytest.param(r, d, id=f"{r}|{d.level}") for r in READERS for d in DOCS if not sees(r, d)]
+
+
+@pytest.mark.parametrize(("reader", "doc"), HIDDEN)
+def test_a_hidden_passages_version_on_a_visible_page_is_unknown(clients, passages, reader, doc):
+    """A permalink's `?v=` names a passage's text: a hidden passage's version, asked on a
+    page the reader may see, reads like a version no passage has."""
+    anchor, version = passages[doc.doc_id]
+    page = "/doc/guides/lantern-guide?v={}#" + anchor
+    hidden = check_web(clients, reader, page.format(version))
+    unknown = check_web(clients, reader, page.format("0123456789ab"))
+    assert hidden[0] == unknown[0] == 200
+    assert normalised(hidden[2].replace(version, "{v}"), doc) == normalised(
+        unknown[2].replace("0123456789ab", "{v}"), MISSING
+    )
 
 
 @pytest.mark.parametrize(("reader", "doc", "route"), WEB_GENERAL_CASES)
