@@ -145,13 +145,14 @@ def _document(doc: Doc) -> str:
     # The organisation-A document alone mentions Nordviksjukhuset and wellbeing: the facet value
     # and the topic they make must not show to readers who cannot see it.
     extra = " Nordviksjukhuset reported on staff wellbeing." if doc is ORG_A else ""
+    language = "sv" if doc is ORG_A else "en"  # a language value only it has, too
     # Two words the public document holds alike; the second also occurs in the organisation's
     # document, three times (test_scores_do_not_tell_what_hidden_documents_hold).
     extra += {PUBLIC: " Ambertoken, cobaltoken.", ORG_A: " Cobaltoken cobaltoken cobaltoken."}.get(
         doc, ""
     )
     return (
-        f"---\ntitle: {doc.title}\ntype: {doc.doc_type}\ndate: {doc.date}\nlanguage: en\n"
+        f"---\ntitle: {doc.title}\ntype: {doc.doc_type}\ndate: {doc.date}\nlanguage: {language}\n"
         f"visibility: {doc.visibility}\n---\n# {doc.title}\n\n## Background\n\n"
         f"Procurement of laptops by the {doc.word} group, and repair of phones.{extra}\n\n"
         f"## Details\n\nThe {doc.body} notes describe {doc.body} suppliers and the "
@@ -308,6 +309,7 @@ GENERAL_ROUTES = {
     "/search?q=repair": False,  # the topic facet
     "/api/search?q=laptops&org=nordvik": False,
     "/api/search?q=laptops&year=2025": False,
+    "/api/search?q=laptops&lang=sv": False,
     "/api/suggest?q=proc": False,
     "/lists": False,
     "/api/lists": False,
