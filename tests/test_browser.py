@@ -20,8 +20,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
 from indexer.build import run_index
+from kb.accounts import AccountStore
 from kb.settings import Settings
 from tests.conftest import BUNDLED_CORPUS, ROOT
 from tests.prerequisites import CHROMIUM, needs
@@ -35,6 +37,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 DESKTOP = {"width": 1280, "height": 900}
+# A member of IKEA, whose password is hashed cheaply (argon2id all the same) for the test.
+MEMBER, MEMBER_PASSWORD = "ann@ikea.example", "violet kettle under 9 moons"
+MEMBERS_NOTE = "Forum meeting, 11 December 2024 (members' notes)"  # visibility: members
 MOBILE = {"width": 360, "height": 780}
 
 pytestmark = [
@@ -121,6 +126,8 @@ def indexed_copy(base: Path, extra: dict[str, str] | None = None) -> Settings:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[str]:
     settings = indexed_copy(tmp_path_factory.mktemp("browser"), {"about/hostile.md": EVIL_DOC})
+    fast = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    AccountStore(settings.accounts_path, hasher=fast).add(MEMBER, "ikea", MEMBER_PASSWORD)
     with kb_server(settings.corpus, settings.index) as base:
         yield base
 
@@ -238,6 +245,55 @@ def test_search_facet_open_result_land_and_cite(page, server):
     assert f"#{anchor}" in copied and "?v=" in copied
     download = passage.get_by_role("link", name="Download")
     assert "format=bibtex&download=1" in download.get_attribute("href")
+
+
+def test_sign_in_search_see_a_members_result_sign_out_and_it_is_gone(page):
+    search = "/search?q=questionnaire+footprint"
+    titles = page.locator(".hit h3 a")
+    page.goto(search)
+    expect(page.locator("h1")).to_contain_text("documents for")
+    assert MEMBERS_NOTE not in titles.all_inner_texts()
+    hint = page.get_by_role("link", name="Sign in to see members' documents")
+    expect(hint).to_be_visible()
+
+    # Sign in through the hint: the form brings the member back to the same search.
+    hint.click()
+    page.wait_for_url(re.compile(r"/sign-in\?next="))
+    page.get_by_label("Email address").fill(MEMBER)
+    page.get_by_label("Password").fill(MEMBER_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/search\?q=questionnaire\+footprint$"))
+    expect(page.locator(".nav-account")).to_contain_text(f"Signed in as {MEMBER}")
+    expect(page.locator(".members-hint")).to_have_count(0)
+    expect(titles.filter(has_text=MEMBERS_NOTE)).to_have_count(1)
+
+    # The members' note opens, and its page is never kept by a cache.
+    titles.filter(has_text=MEMBERS_NOTE).click()
+    page.wait_for_url(re.compile(r"/doc/meetings/2024-12-11-forum-meeting"))
+    expect(page.locator("h1")).to_contain_text("members' notes")
+    document_url = page.url.split("?")[0]
+    response = page.request.get(document_url)
+    assert response.status == 200
+    assert response.headers["cache-control"] == "private, no-store"
+
+    # Sign out: the search no longer finds the note, and the note is not found at all.
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(r"/$"))
+    expect(page.get_by_role("link", name="Sign in").first).to_be_visible()
+    # Back: the note's page is asked for again (never kept by the browser), and is not found.
+    page.go_back()
+    expect(page.locator("h1")).to_have_text("Page not found")
+    page.goto(search)
+    expect(page.locator("h1")).to_contain_text("documents for")
+    assert MEMBERS_NOTE not in titles.all_inner_texts()
+    expect(page.get_by_role("link", name="Sign in to see members' documents")).to_be_visible()
+    gone = page.goto(document_url)
+    assert gone is not None and gone.status == 404
+    expect(page.locator("h1")).to_have_text("Page not found")
+    # The two 404s asked for above, and nothing else, are the page's console errors.
+    not_found = "Failed to load resource: the server responded with a status of 404 (NOT FOUND)"
+    assert page.watch.errors == [not_found] * 2
+    page.watch.errors.clear()
 
 
 def test_keyboard_only_search(page):
