@@ -26,6 +26,7 @@ from kb.ranking import (
     WEIGHT_TITLE,
 )
 from kb.text import fold
+from kb.view import View
 
 PREFIX_EXPANSION_CAP = 64
 PREFIX_SCAN_CAP = 5000
@@ -43,9 +44,10 @@ class Compiled:
     highlight: HighlightTerms
 
 
-def compile_query(snap: Snapshot, node: Node | None, messages: list[str]) -> Compiled:
-    """Compile a query tree; notes for the reader (a prefix cut short) go to `messages`."""
-    compiler = Compiler(snap, messages)
+def compile_query(view: View, node: Node | None, messages: list[str]) -> Compiled:
+    """Compile a query tree for one reader; notes for them (a prefix cut short) go to
+    `messages`."""
+    compiler = Compiler(view, messages)
     plan, direct = compiler.compile(node) if node is not None else (None, None)
     return Compiled(plan, direct, compiler.expanded, compiler.highlight_terms())
 
@@ -61,10 +63,12 @@ Pair = tuple[p.Plan | None, p.Plan | None]
 
 
 class Compiler:
-    """Compiles query trees against one snapshot (its languages, glossary and words)."""
+    """Compiles query trees against one reader's view of a snapshot (its languages, glossary
+    and the words the reader may see)."""
 
-    def __init__(self, snap: Snapshot, messages: list[str]) -> None:
-        self.snap = snap
+    def __init__(self, view: View, messages: list[str]) -> None:
+        self.view = view
+        self.snap = snap = view.snap
         self.messages = messages
         self.expanded = False  # whether the glossary added anything
         self.languages = snap.languages or ("en",)
@@ -190,30 +194,47 @@ class Compiler:
         return out
 
     def prefix(self, folded: str, field_name: str | None) -> p.Plan | None:
+        """The words starting with `folded` that occur in passages the reader may see: a word
+        only hidden documents hold is never searched, so neither the answer nor its messages
+        tell whether such a word exists. At most PREFIX_EXPANSION_CAP, the most common."""
         fieldname = f.TITLE if field_name == "title" else f.EXACT
-        key = ("prefix", fieldname, folded)
-        searcher = self.snap.searcher()
+        view = self.view
+        terms = sorted(self.snap.cached(("prefix", fieldname, folded), lambda: self._expand(
+            fieldname, folded)))  # fmt: skip
+        reader = self.snap.searcher().reader()
+        by_frequency = sorted(terms, key=lambda t: (-reader.doc_frequency(fieldname, t), t))
+        if not view.everything:
+            # The first CAP + 1 visible words in the index-wide order (the order is a
+            # collection statistic, like BM25's; membership is the reader's), kept per reader.
+            def visible() -> frozenset:
+                kept = []
+                for term in by_frequency:
+                    if view.doc_frequency(fieldname, term) > 0:
+                        kept.append(term)
+                        if len(kept) > PREFIX_EXPANSION_CAP:
+                            break
+                return frozenset(kept)
 
-        def expand():
-            reader = searcher.reader()
-            found = []
-            for i, term in enumerate(reader.expand_prefix(fieldname, folded)):
-                if i >= PREFIX_SCAN_CAP:
-                    break
-                found.append(term.decode("utf-8") if isinstance(term, bytes) else term)
-            return found
-
-        terms = sorted(self.snap.cached(key, expand))  # frozenset of terms, cached
-        if len(terms) > PREFIX_EXPANSION_CAP:
-            reader = searcher.reader()
-            terms = sorted(terms, key=lambda t: -reader.doc_frequency(fieldname, t))[
-                :PREFIX_EXPANSION_CAP
-            ]
+            key = ("prefix-visible", fieldname, folded, view.readable)
+            shown = self.snap.cached(key, visible)
+            by_frequency = [t for t in by_frequency if t in shown]
+        if len(by_frequency) > PREFIX_EXPANSION_CAP:
+            by_frequency = by_frequency[:PREFIX_EXPANSION_CAP]
             self.messages.append(
                 f"'{folded}*' matches many words; searched for the {PREFIX_EXPANSION_CAP} most common."
             )
         self.prefixes.append(folded)
-        return p.any_of(p.Term(fieldname, t) for t in terms)
+        return p.any_of(p.Term(fieldname, t) for t in sorted(by_frequency))
+
+    def _expand(self, fieldname: str, folded: str) -> list[str]:
+        """The index's words starting with `folded` (at most PREFIX_SCAN_CAP)."""
+        found = []
+        reader = self.snap.searcher().reader()
+        for i, term in enumerate(reader.expand_prefix(fieldname, folded)):
+            if i >= PREFIX_SCAN_CAP:
+                break
+            found.append(term.decode("utf-8") if isinstance(term, bytes) else term)
+        return found
 
 
 def _side_by_side(build) -> Pair:

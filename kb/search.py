@@ -143,7 +143,7 @@ class Searcher:
         if request.sort not in SORTS and request.sort:
             messages.append(f"Unknown sort '{request.sort}'; sorted by relevance.")
 
-        compiled = compile_query(snap, parsed.node, messages)
+        compiled = compile_query(view, parsed.node, messages)
         # The reader's mask is where the search starts: totals, pages, facets, tiers and
         # passages are all computed over visible passages only.
         allowed = evaluator.restrict(view.mask, _filters(parsed))
@@ -248,7 +248,7 @@ class Searcher:
         view = self.view()
         snap = view.snap
         parsed = QueryParser(snap.vocabulary).parse(q)
-        compiled = compile_query(snap, parsed.node, [])
+        compiled = compile_query(view, parsed.node, [])
         if compiled.plan is None:
             return []
         evaluator = snap.evaluator()
@@ -262,9 +262,9 @@ class Searcher:
 
     def highlight_terms(self, q: str) -> HighlightTerms:
         """The words a query would highlight, for marking them in a whole document."""
-        snap = self.library.snapshot()
-        parsed = QueryParser(snap.vocabulary).parse(q)
-        return compile_query(snap, parsed.node, []).highlight
+        view = self.view()
+        parsed = QueryParser(view.vocabulary).parse(q)
+        return compile_query(view, parsed.node, []).highlight
 
     # ---- documents ------------------------------------------------------------------------
 

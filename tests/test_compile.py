@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from kb.access import Principal
 from kb.compile import compile_query, every_passage
 from kb.engine import plan as p
 from kb.library import Library
 from kb.query import QueryParser
 from kb.ranking import COORDINATION, WEIGHT_GLOSSARY
+from kb.view import view_of
 
 
 def _compiled(snap, text: str):
-    return compile_query(snap, QueryParser(snap.vocabulary).parse(text).node, [])
+    view = view_of(snap, Principal.shell())
+    return compile_query(view, QueryParser(snap.vocabulary).parse(text).node, [])
 
 
 def _terms(plan) -> set[tuple[str, str]]:

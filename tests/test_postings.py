@@ -15,6 +15,7 @@ import pytest
 
 from indexer.build import run_index
 from kb import schema as f
+from kb.access import Principal
 from kb.compile import Compiler
 from kb.engine import codec
 from kb.engine import postings as engine_postings
@@ -25,6 +26,7 @@ from kb.facets import tables
 from kb.library import Library
 from kb.query import QueryParser
 from kb.rank import top_documents
+from kb.view import view_of
 from tests import whoosh_reference
 from tests.conftest import write
 
@@ -61,7 +63,7 @@ def _compile(snap, text: str):
     parsed = QueryParser(snap.vocabulary).parse(text)
     if parsed.node is None:
         return None
-    return Compiler(snap, []).compile(parsed.node)[0]
+    return Compiler(view_of(snap, Principal.shell()), []).compile(parsed.node)[0]
 
 
 def _evaluated(snap, plan) -> dict[int, float]:
