@@ -55,6 +55,41 @@ PUBLISHED = {
     "flat": {"ndcg@10": 0.6789, "recall@100": 0.9253, "recall@1000": 0.9767},
     "multifield": {"ndcg@10": 0.6647, "recall@100": 0.9076, "recall@1000": 0.9800},
 }
+PUBLISHED_SOURCE = "Anserini BM25 k1=0.9 b=0.4 (../shared/eval/README.md)"
+METRICS = ("ndcg@10", "recall@100", "recall@1000")
+
+
+def peer_baselines(collection_path: Path) -> tuple[dict[str, dict[str, float]], str]:
+    """The BM25 figures kb is compared with: the collection's own `baseline.json` (the Nordic
+    collections: stemmed and unstemmed), else SciFact's published Anserini runs."""
+    path = collection_path / "baseline.json"
+    if not path.is_file():
+        return {"BM25 flat": PUBLISHED["flat"], "BM25 multifield": PUBLISHED["multifield"]}, (
+            PUBLISHED_SOURCE
+        )
+    data = json.loads(path.read_text(encoding="utf-8"))
+    peers = {
+        f"BM25 {variant}": {
+            metric: data[f"{metric}_{variant}"]
+            for metric in (*METRICS, "map")
+            if f"{metric}_{variant}" in data
+        }
+        for variant in ("stemmed", "unstemmed")
+    }
+    return peers, f"{data.get('method', 'BM25')} ({path.name})"
+
+
+def halves(query_ids: Sequence[str], collection: Collection, per_query: Mapping[str, float]):
+    """nDCG@10 of the development half (queries at even positions of queries.jsonl, counted
+    from 0) and of the other half: a ranking change is tuned on one and checked on the other."""
+    position = {q: i for i, q in enumerate(collection.queries)}
+    out = {}
+    for name, parity in (("development", 0), ("test", 1)):
+        ids = [q for q in query_ids if position[q] % 2 == parity]
+        mean = sum(per_query[q] for q in ids) / len(ids) if ids else 0.0
+        out[name] = {"queries": len(ids), "ndcg@10": round(mean, 4)}
+    return out
+
 
 # ---- metrics (trec_eval definitions) ---------------------------------------------------------
 
@@ -276,6 +311,7 @@ def run(
         snap = library.snapshot()
         snap.close()
         snap.index.close()
+    peers, source = peer_baselines(collection_path)
     return {
         "collection": str(collection_path),
         "documents": len(collection.corpus),
@@ -286,7 +322,9 @@ def run(
         "recall@100": round(result.recall100, 4),
         "recall@1000": round(result.recall1000, 4),
         "map": round(result.map, 4),
-        "published_bm25": PUBLISHED,
+        "published_bm25": peers,
+        "published_source": source,
+        "halves": halves(query_ids, collection, result.per_query),
         "index_build_seconds": None if build_seconds is None else round(build_seconds, 1),
         "index_cached": build_seconds is None,
         "index": str(root),
@@ -297,16 +335,24 @@ def run(
 
 
 def render_table(figures: dict) -> str:
-    flat, multi = PUBLISHED["flat"], PUBLISHED["multifield"]
+    peers = figures["published_bm25"]
     rows = [
-        ("metric", "kb", "BM25 flat", "BM25 multifield"),
+        ("metric", "kb", *peers),
         *(
-            (name, f"{figures[name]:.4f}", f"{flat[name]:.4f}", f"{multi[name]:.4f}")
-            for name in ("ndcg@10", "recall@100", "recall@1000")
+            (
+                name,
+                f"{figures[name]:.4f}",
+                *(f"{p[name]:.4f}" if name in p else "-" for p in peers.values()),
+            )
+            for name in METRICS
         ),
-        ("map", f"{figures['map']:.4f}", "-", "-"),
+        (
+            "map",
+            f"{figures['map']:.4f}",
+            *(f"{p['map']:.4f}" if "map" in p else "-" for p in peers.values()),
+        ),
     ]
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [
         "  ".join(
             c.ljust(w) if i == 0 else c.rjust(w)
@@ -326,7 +372,12 @@ def render_table(figures: dict) -> str:
         f"index build: {build}; queries: {figures['query_seconds']:.1f} s "
         f"({figures['queries_per_second']:.1f} queries/s)"
     )
-    lines.append("published: Anserini BM25 k1=0.9 b=0.4 (../shared/eval/README.md)")
+    dev, test = figures["halves"]["development"], figures["halves"]["test"]
+    lines.append(
+        f"nDCG@10 by half: development {dev['ndcg@10']:.4f} ({dev['queries']} queries at even "
+        f"positions), test {test['ndcg@10']:.4f} ({test['queries']} at odd positions)"
+    )
+    lines.append(f"published: {figures['published_source']}")
     return "\n".join(lines)
 
 

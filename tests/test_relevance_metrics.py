@@ -58,3 +58,30 @@ def test_average_precision():
 def test_average_precision_stops_at_depth():
     qrels = {"a": 1, "b": 1}
     assert average_precision(["a", "x", "b"], qrels, depth=2) == pytest.approx(0.5)
+
+
+def test_the_halves_split_queries_by_their_position_in_the_file(tmp_path) -> None:
+    from benchmarks.relevance import Collection, halves
+
+    collection = Collection(tmp_path, {}, {"a": "", "b": "", "c": "", "d": ""}, {})
+    figures = halves(["a", "b", "c"], collection, {"a": 1.0, "b": 0.5, "c": 0.0})
+    assert figures == {
+        "development": {"queries": 2, "ndcg@10": 0.5},  # a and c: positions 0 and 2
+        "test": {"queries": 1, "ndcg@10": 0.5},
+    }
+
+
+def test_a_collection_is_compared_with_its_own_baseline(tmp_path) -> None:
+    import json
+
+    from benchmarks.relevance import PUBLISHED, peer_baselines
+
+    assert peer_baselines(tmp_path)[0]["BM25 flat"] == PUBLISHED["flat"]
+    (tmp_path / "baseline.json").write_text(
+        json.dumps({"ndcg@10_stemmed": 0.8, "map_stemmed": 0.7, "ndcg@10_unstemmed": 0.6})
+    )
+    peers, _ = peer_baselines(tmp_path)
+    assert peers == {
+        "BM25 stemmed": {"ndcg@10": 0.8, "map": 0.7},
+        "BM25 unstemmed": {"ndcg@10": 0.6},
+    }
