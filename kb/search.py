@@ -134,7 +134,7 @@ class Searcher:
         view = self.view()
         snap = view.snap
         table = tables(snap)
-        evaluator = snap.evaluator()
+        evaluator = view.evaluator
         parsed = self.parse(view, request)
         messages = list(parsed.messages)
         page_size = min(max(1, request.page_size), MAX_PAGE_SIZE)
@@ -251,7 +251,7 @@ class Searcher:
         compiled = compile_query(view, parsed.node, [])
         if compiled.plan is None:
             return []
-        evaluator = snap.evaluator()
+        evaluator = view.evaluator
         table = tables(snap)
         evaluated = evaluator.evaluate(compiled.plan)
         matched = evaluated.mask & evaluator.restrict(view.mask, _filters(parsed))
@@ -288,7 +288,7 @@ class Searcher:
         if not keys:
             return []
         table = tables(snap)
-        evaluated = snap.evaluator().evaluate(p.any_of(p.Term(f.EXACT, t) for t in keys))
+        evaluated = view.evaluator.evaluate(p.any_of(p.Term(f.EXACT, t) for t in keys))
         candidates = evaluated.mask & view.mask
         candidates[np.asarray(own, dtype=np.int64)] = False
         ranked = top_documents(table, evaluated.score, candidates, limit)

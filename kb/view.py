@@ -10,10 +10,12 @@ exactly like a document that does not exist.
 A view is computed once per snapshot and readable set (kb.access.readable), and kept with
 the snapshot: members of one organisation share one view, anonymous visitors another.
 
-What stays index-wide, as in search engines' document-level security: BM25's collection
-statistics (how rare a word is over all passages), and which of a prefix's words are searched
-when it has very many. Both shape the order and reach of visible results only; neither puts
-a hidden document, word or count in front of a reader.
+Scores are computed from the view too: a term's idf counts the visible passages holding it,
+and a word only hidden passages hold matches nothing and adds nothing to the coordination
+bonus, so a visible document's score never depends on what hidden documents contain. What
+stays index-wide: the average length of a field, and which words a prefix that matches very
+many is cut down to (the most common over the whole index). Neither tells which words a
+hidden document holds.
 """
 
 from __future__ import annotations
@@ -57,6 +59,9 @@ class View:
             mask = table.every & by_record & shown[table.document_of]
         mask.flags.writeable = False  # shared: every search intersects it, none may change it
         self.mask: np.ndarray = mask
+        # Scores computed from what this view holds only (kb.engine.evaluate.Evaluator).
+        evaluator = snap.evaluator()
+        self.evaluator = evaluator if self.everything else evaluator.for_readers(mask, allowed)
         self.catalogue: Mapping[str, DocInfo] = MappingProxyType(catalogue)
         # As the catalogue counts them (the snapshot's own count, for everything).
         self.passage_count = sum(d.passages for d in catalogue.values())

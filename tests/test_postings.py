@@ -215,3 +215,42 @@ def test_terms_the_index_cannot_hold_match_nothing(bundled_index):
         assert not found.mask.any() and found.terms == 0, plan
     absent = evaluator.evaluate(Phrase(f.EXACT, ("criteria", "climate", "lifespan")))
     assert not absent.mask.any() and absent.terms == 3  # every word is there, not in a row
+
+
+def test_a_readers_evaluator_scores_from_visible_passages_only(bundled_index):
+    """Through a mask of visible passages, a term scores with the idf of the visible
+    passages; a word or phrase found only outside them matches nothing and counts no terms;
+    with every passage visible the scores are the index's own."""
+    from kb.engine.bm25 import lucene_idf
+    from kb.facets import tables
+
+    snap = Library(bundled_index).snapshot()
+    index = PostingsIndex(snap.searcher, snap.searcher().doc_count_all())
+    everyone = Evaluator(index)
+    every = tables(snap).every
+    term = Term(f.EXACT, "procurement")
+    whole = everyone.evaluate(term)
+    assert np.array_equal(everyone.for_readers(every, "all").evaluate(term).score, whole.score)
+
+    holding = whole.docnums()
+    visible = every.copy()
+    visible[holding[: len(holding) // 2]] = False  # half of the passages holding the word
+    seen = everyone.for_readers(visible, "half").evaluate(term)
+    kept = holding[len(holding) // 2 :]
+    assert set(seen.docnums()) == set(kept)
+    postings = index.term(f.EXACT, "procurement")
+    factor = lucene_idf(int(visible.sum()), len(kept)) / postings.idf
+    assert seen.score[kept] == pytest.approx(whole.score[kept] * factor)
+    assert seen.terms == 1
+
+    hidden_only = every.copy()
+    hidden_only[holding] = False
+    none = everyone.for_readers(hidden_only, "none")
+    assert none.evaluate(term).terms == 0 and not none.evaluate(term).mask.any()
+    phrase = _compile(snap, '"climate criteria"')
+    assert everyone.evaluate(phrase).mask.any()
+    climate = everyone.evaluate(Term(f.EXACT, "climate")).docnums()
+    no_climate = every.copy()
+    no_climate[climate] = False
+    blind = everyone.for_readers(no_climate, "no climate").evaluate(phrase)
+    assert not blind.mask[climate].any()

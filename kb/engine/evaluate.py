@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kb.engine.bm25 import lucene_idf
 from kb.engine.plan import AllOf, AnyOf, Excluding, Filter, Phrase, Plan, Term
-from kb.engine.postings import PostingsIndex
+from kb.engine.postings import NOTHING, PostingsIndex, TermPostings
 
 
 @dataclass
@@ -31,10 +32,30 @@ class Evaluated:
 
 
 class Evaluator:
-    """Evaluates plans and filters over one snapshot's postings."""
+    """Evaluates plans and filters over one snapshot's postings.
 
-    def __init__(self, postings: PostingsIndex) -> None:
+    With `visible` (a mask over passage numbers, and a key naming who sees it), terms are
+    evaluated as if the index held only those passages: a term's idf counts the visible
+    passages holding it among all visible passages, and a term found only outside them
+    matches nothing and counts for nothing in the coordination bonus. Scores for one reader
+    then depend on nothing that reader may not see, however the rest of the index changes.
+    Average field lengths stay index-wide: they say nothing of which words a passage holds.
+    """
+
+    def __init__(
+        self,
+        postings: PostingsIndex,
+        visible: np.ndarray | None = None,
+        readers: object = None,
+    ) -> None:
         self.postings = postings
+        self.visible = visible
+        self.readers = readers  # what the postings seen through `visible` are cached under
+        self.visible_passages = int(np.count_nonzero(visible)) if visible is not None else 0
+
+    def for_readers(self, visible: np.ndarray, readers: object) -> Evaluator:
+        """This snapshot's evaluator for the readers who see the passages of `visible`."""
+        return Evaluator(self.postings, visible, readers)
 
     def evaluate(self, plan: Plan) -> Evaluated:
         """Every passage `plan` matches, with its score."""
@@ -91,9 +112,11 @@ class Evaluator:
 
     def _add_leaf(self, out: Evaluated, leaf: Term | Phrase, factor: float) -> None:
         if isinstance(leaf, Term):
-            postings = self.postings.term(leaf.field, leaf.text)
-        else:
+            postings = self._term(leaf.field, leaf.text)
+        elif self.visible is None:
             postings = self.postings.phrase(leaf.field, leaf.words)
+        else:
+            postings = self._seen_phrase(leaf.field, leaf.words)
         out.terms += postings.terms
         if not postings.size:
             return
@@ -102,6 +125,38 @@ class Evaluator:
         out.mask[docs] = True
         out.score[docs] += postings.scores * boost if boost != 1.0 else postings.scores
         out.count[docs] += 1 if isinstance(leaf, Term) else postings.terms
+
+    def _term(self, field: str, text: str) -> TermPostings:
+        postings = self.postings.term(field, text)
+        if self.visible is None:
+            return postings
+        return self.postings.seen((self.readers, field, text), lambda: self._seen_term(postings))
+
+    def _seen_term(self, postings: TermPostings) -> TermPostings:
+        """A term's postings among the visible passages, scored with their idf."""
+        if not postings.size:
+            return TermPostings(postings.docs, postings.scores, 0)
+        seen = self.visible[postings.docs]
+        found = int(np.count_nonzero(seen))
+        if not found:
+            return TermPostings(postings.docs[:0], postings.scores[:0], 0)
+        scores = postings.scores[seen]
+        if postings.idf:
+            scores = scores * (lucene_idf(self.visible_passages, found) / postings.idf)
+        return TermPostings(postings.docs[seen], scores, 1, postings.idf)
+
+    def _seen_phrase(self, field: str, words: tuple[str, ...]) -> TermPostings:
+        """A phrase among the visible passages: its matches there, each scored as the sum of
+        its words' visible scores; no terms when a word occurs in no visible passage."""
+        parts = [self._term(field, word) for word in words]
+        if any(not part.terms for part in parts):
+            return NOTHING
+        matches = self.postings.phrase(field, words)
+        docs = matches.docs[self.visible[matches.docs]]
+        scores = np.zeros(len(docs), dtype=np.float64)
+        for part in parts:
+            scores += part.scores[np.searchsorted(part.docs, docs)]
+        return TermPostings(docs, scores, len(words))
 
     def matching(self, field: str, values: Iterable[str]) -> np.ndarray:
         """The passages whose `field` holds any of `values`."""

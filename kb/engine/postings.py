@@ -38,6 +38,7 @@ class TermPostings:
     docs: np.ndarray  # int32 passage numbers
     scores: np.ndarray  # float64: the score in each, before any boost
     terms: int  # how many of a query's terms it counts as (0: not in the index)
+    idf: float = 0.0  # the idf the scores were computed with (0: not scored by BM25)
 
     @property
     def size(self) -> int:
@@ -85,6 +86,11 @@ class PostingsIndex:
         key = ("p", fieldname, words)
         return self._cached(key, lambda: self._read_phrase(fieldname, words))
 
+    def seen(self, key: tuple, read) -> TermPostings:
+        """Postings derived for one group of readers (`kb.engine.evaluate`), kept in the
+        same bounded cache as the index's own."""
+        return self._cached(("seen", *key), read)
+
     def _cached(self, key: tuple, read) -> TermPostings:
         found = self._lookup(key)
         if found is None:
@@ -125,6 +131,7 @@ class PostingsIndex:
             return NOTHING
         docs_parts, score_parts = [], []
         terms = 0
+        idf = 0.0
         for sub, offset in searcher.leaf_searchers():
             reader = sub.reader()
             if (fieldname, btext) not in reader:
@@ -141,6 +148,7 @@ class PostingsIndex:
             if field.scorable:
                 lengths = self._field_lengths(reader, offset, fieldname)[ids]
                 scores = self.statistics.scores(fieldname, text, weights, lengths)
+                idf = self.statistics.idf(fieldname, text)
             deleted = reader.deleted_docs_set if reader.has_deletions() else None
             if deleted:
                 keep = ~np.isin(ids, np.fromiter(deleted, dtype=np.int64))
@@ -149,7 +157,7 @@ class PostingsIndex:
             score_parts.append(scores.astype(np.float64))
         if not docs_parts:
             return TermPostings(_EMPTY_DOCS, _EMPTY_SCORES, terms)
-        return TermPostings(np.concatenate(docs_parts), np.concatenate(score_parts), terms)
+        return TermPostings(np.concatenate(docs_parts), np.concatenate(score_parts), terms, idf)
 
     def _field_lengths(self, reader, offset: int, fieldname: str) -> np.ndarray:
         """Every document's length of a field in the segment at `offset` (all threads' readers
