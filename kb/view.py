@@ -61,7 +61,7 @@ class View:
         self.mask: np.ndarray = mask
         # Scores computed from what this view holds only (kb.engine.evaluate.Evaluator).
         evaluator = snap.evaluator()
-        self.evaluator = evaluator if self.everything else evaluator.for_readers(mask, allowed)
+        self.evaluator = evaluator if self.everything else evaluator.for_readers(mask)
         self.catalogue: Mapping[str, DocInfo] = MappingProxyType(catalogue)
         # As the catalogue counts them (the snapshot's own count, for everything).
         self.passage_count = sum(d.passages for d in catalogue.values())

@@ -8,6 +8,8 @@ terms each contains. Filters become masks the same way.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -16,6 +18,9 @@ import numpy as np
 from kb.engine.bm25 import lucene_idf
 from kb.engine.plan import AllOf, AnyOf, Excluding, Filter, Phrase, Plan, Term
 from kb.engine.postings import NOTHING, PostingsIndex, TermPostings
+
+# Terms whose visibility an evaluator for readers remembers (a few dozen bytes each).
+SEEN_KEPT = 100_000
 
 
 @dataclass
@@ -42,20 +47,17 @@ class Evaluator:
     Average field lengths stay index-wide: they say nothing of which words a passage holds.
     """
 
-    def __init__(
-        self,
-        postings: PostingsIndex,
-        visible: np.ndarray | None = None,
-        readers: object = None,
-    ) -> None:
+    def __init__(self, postings: PostingsIndex, visible: np.ndarray | None = None) -> None:
         self.postings = postings
         self.visible = visible
-        self.readers = readers  # what the postings seen through `visible` are cached under
         self.visible_passages = int(np.count_nonzero(visible)) if visible is not None else 0
+        # (field, text) -> (whether a visible passage holds the term, its idf correction)
+        self._seen: OrderedDict[tuple[str, str], tuple[bool, float]] = OrderedDict()
+        self._lock = threading.Lock()
 
-    def for_readers(self, visible: np.ndarray, readers: object) -> Evaluator:
+    def for_readers(self, visible: np.ndarray) -> Evaluator:
         """This snapshot's evaluator for the readers who see the passages of `visible`."""
-        return Evaluator(self.postings, visible, readers)
+        return Evaluator(self.postings, visible)
 
     def evaluate(self, plan: Plan) -> Evaluated:
         """Every passage `plan` matches, with its score."""
@@ -112,7 +114,12 @@ class Evaluator:
 
     def _add_leaf(self, out: Evaluated, leaf: Term | Phrase, factor: float) -> None:
         if isinstance(leaf, Term):
-            postings = self._term(leaf.field, leaf.text)
+            postings = self.postings.term(leaf.field, leaf.text)
+            if self.visible is not None:
+                present, correction = self._seen_term(leaf.field, leaf.text, postings)
+                if not present:
+                    return  # only hidden passages hold it: as if the index did not
+                factor *= correction
         elif self.visible is None:
             postings = self.postings.phrase(leaf.field, leaf.words)
         else:
@@ -126,37 +133,40 @@ class Evaluator:
         out.score[docs] += postings.scores * boost if boost != 1.0 else postings.scores
         out.count[docs] += 1 if isinstance(leaf, Term) else postings.terms
 
-    def _term(self, field: str, text: str) -> TermPostings:
-        postings = self.postings.term(field, text)
-        if self.visible is None:
-            return postings
-        return self.postings.seen((self.readers, field, text), lambda: self._seen_term(postings))
-
-    def _seen_term(self, postings: TermPostings) -> TermPostings:
-        """A term's postings among the visible passages, scored with their idf."""
-        if not postings.size:
-            return TermPostings(postings.docs, postings.scores, 0)
-        seen = self.visible[postings.docs]
-        found = int(np.count_nonzero(seen))
-        if not found:
-            return TermPostings(postings.docs[:0], postings.scores[:0], 0)
-        scores = postings.scores[seen]
-        if postings.idf:
-            scores = scores * (lucene_idf(self.visible_passages, found) / postings.idf)
-        return TermPostings(postings.docs[seen], scores, 1, postings.idf)
+    def _seen_term(self, field: str, text: str, postings: TermPostings) -> tuple[bool, float]:
+        """Whether a visible passage holds the term, and the factor that turns its idf over
+        the whole index into its idf over the visible passages. Passages outside the view
+        keep their postings here: every search masks them out afterwards."""
+        key = (field, text)
+        with self._lock:
+            found = self._seen.get(key)
+            if found is not None:
+                self._seen.move_to_end(key)
+                return found
+        holding = int(np.count_nonzero(self.visible[postings.docs])) if postings.size else 0
+        correction = 1.0
+        if holding and postings.idf:
+            correction = lucene_idf(self.visible_passages, holding) / postings.idf
+        found = (holding > 0, correction)
+        with self._lock:
+            self._seen[key] = found
+            while len(self._seen) > SEEN_KEPT:
+                self._seen.popitem(last=False)
+        return found
 
     def _seen_phrase(self, field: str, words: tuple[str, ...]) -> TermPostings:
-        """A phrase among the visible passages: its matches there, each scored as the sum of
-        its words' visible scores; no terms when a word occurs in no visible passage."""
-        parts = [self._term(field, word) for word in words]
-        if any(not part.terms for part in parts):
-            return NOTHING
+        """A phrase's matches, each scored as the sum of its words' scores with their visible
+        idf; no terms when a word occurs in no visible passage."""
+        # The phrase first: it reads its words' postings together with their positions.
         matches = self.postings.phrase(field, words)
-        docs = matches.docs[self.visible[matches.docs]]
-        scores = np.zeros(len(docs), dtype=np.float64)
-        for part in parts:
-            scores += part.scores[np.searchsorted(part.docs, docs)]
-        return TermPostings(docs, scores, len(words))
+        parts = [self.postings.term(field, word) for word in words]
+        seen = [self._seen_term(field, w, part) for w, part in zip(words, parts, strict=True)]
+        if not all(present for present, _ in seen):
+            return NOTHING
+        scores = np.zeros(matches.size, dtype=np.float64)
+        for part, (_, correction) in zip(parts, seen, strict=True):
+            scores += part.scores[np.searchsorted(part.docs, matches.docs)] * correction
+        return TermPostings(matches.docs, scores, len(words))
 
     def matching(self, field: str, values: Iterable[str]) -> np.ndarray:
         """The passages whose `field` holds any of `values`."""

@@ -86,11 +86,6 @@ class PostingsIndex:
         key = ("p", fieldname, words)
         return self._cached(key, lambda: self._read_phrase(fieldname, words))
 
-    def seen(self, key: tuple, read) -> TermPostings:
-        """Postings derived for one group of readers (`kb.engine.evaluate`), kept in the
-        same bounded cache as the index's own."""
-        return self._cached(("seen", *key), read)
-
     def _cached(self, key: tuple, read) -> TermPostings:
         found = self._lookup(key)
         if found is None:
