@@ -39,12 +39,14 @@ class Evaluated:
 class Evaluator:
     """Evaluates plans and filters over one snapshot's postings.
 
-    With `visible` (a mask over passage numbers, and a key naming who sees it), terms are
-    evaluated as if the index held only those passages: a term's idf counts the visible
+    With `visible` (a mask over passage numbers: what one group of readers may see), terms
+    are scored as if the index held only those passages: a term's idf counts the visible
     passages holding it among all visible passages, and a term found only outside them
-    matches nothing and counts for nothing in the coordination bonus. Scores for one reader
-    then depend on nothing that reader may not see, however the rest of the index changes.
-    Average field lengths stay index-wide: they say nothing of which words a passage holds.
+    matches nothing and counts for nothing in the coordination bonus. The visible passages'
+    scores then depend on nothing those readers may not see. Passages outside the mask may
+    still be marked in the result: callers intersect it with the mask, as every search does
+    (`Evaluator.restrict`). Average field lengths stay index-wide: they say nothing of which
+    words a passage holds.
     """
 
     def __init__(self, postings: PostingsIndex, visible: np.ndarray | None = None) -> None:
