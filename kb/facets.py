@@ -106,16 +106,21 @@ class FacetValue:
 
 
 def facets(
-    table: Tables, present: np.ndarray, chosen: dict[str, set[str]]
+    table: Tables,
+    present: np.ndarray,
+    chosen: dict[str, set[str]],
+    present_for: dict[str, np.ndarray] | None = None,
 ) -> dict[str, tuple[FacetValue, ...]]:
-    """Each facet's values among the present documents: years newest first, other values by
+    """Each facet's values among the present documents (or, for a facet in `present_for`,
+    among the documents found without its own choice): years newest first, other values by
     count and then label; `chosen` values are marked selected."""
     out = {}
     for name in f.FACET_FIELDS:
         selected = chosen.get(name, set())
+        among = (present_for or {}).get(name, present)
         values = [
             FacetValue(v, label, n, v in selected)
-            for v, label, n in table.facet_counts(name, present)
+            for v, label, n in table.facet_counts(name, among)
         ]
         if name == f.YEAR:
             values.sort(key=lambda fv: fv.value, reverse=True)

@@ -170,6 +170,17 @@ class Searcher:
 
         per_doc = table.passages_per_document(matched)  # matching passages per document
         present = per_doc > 0
+        # A facet's own values are alternatives (OR): each chosen facet counts its values as
+        # if it were not chosen, so more of them can be added; the other facets still apply.
+        present_for = {
+            name: table.passages_per_document(
+                evaluator.restrict(view.mask, _filters(parsed, without=name))
+                & (evaluated.mask if score is not None else True)
+            )
+            > 0
+            for name in parsed.filters.include
+            if name in f.FACET_FIELDS and (score is not None or not parsed.has_text)
+        }
         total = int(np.count_nonzero(present))
         start = (page - 1) * page_size
 
@@ -213,7 +224,7 @@ class Searcher:
             page_size=page_size,
             sort=sort,
             hits=hits,
-            facets=facets(table, present, parsed.filters.include),
+            facets=facets(table, present, parsed.filters.include, present_for),
             selected=selected,
             suggestion=suggestion,
             elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
@@ -295,8 +306,10 @@ class Searcher:
         return [(view.catalogue[d], round(score, 3)) for d, score in ranked if d in view.catalogue]
 
 
-def _filters(parsed: ParsedQuery) -> tuple[p.Filter, ...]:
-    return p.filters_from(parsed.filters.include, parsed.filters.exclude)
+def _filters(parsed: ParsedQuery, without: str | None = None) -> tuple[p.Filter, ...]:
+    """The query's filters as the engine's, leaving out the values chosen for `without`."""
+    include = {k: v for k, v in parsed.filters.include.items() if k != without}
+    return p.filters_from(include, parsed.filters.exclude)
 
 
 def _direct_matches(evaluator: Evaluator, compiled: Compiled, matched: np.ndarray) -> np.ndarray:

@@ -451,9 +451,17 @@ def test_web_general_routes(clients, reader, doc, route):
 )
 def test_totals_and_facet_counts_agree_with_visible_results(clients, reader, query):
     """Every facet value counts exactly the visible results that have it; no value of a hidden
-    document is offered at all."""
+    document is offered at all. A facet the query chooses from counts its values as
+    alternatives: as the results of the same query without that choice count them."""
     path = f"/api/search?q={quote(query)}&size=50&sort=newest"
     data = clients[reader].get(path).get_json()
+    for name in data["selected"]:  # here the query is only the choice: count over everything
+        unchosen = clients[reader].get("/api/search?q=&size=50&sort=newest").get_json()
+        assert data["facets"][name] == [
+            {**v, "selected": v["value"] in data["selected"][name]}
+            for v in unchosen["facets"][name]
+        ]
+        data["facets"].pop(name)
     hits = data["results"]
     visible = {d.doc_id for d in SEES[reader]}
     assert {h["doc_id"] for h in hits} <= visible

@@ -140,10 +140,37 @@ def test_facet_counts_equal_matching_documents(searcher):
             searcher, "sustainability", filters={"type": (value.value,)}, page_size=100
         )
         assert narrowed.total == value.count
-        assert [v.selected for v in narrowed.facets["type"]] == [True]
+        # The type facet still offers every type, counted as if added (OR within a facet).
+        assert [(v.value, v.count) for v in narrowed.facets["type"]] == [
+            (v.value, v.count) for v in result.facets["type"]
+        ]
+        assert [v.value for v in narrowed.facets["type"] if v.selected] == [value.value]
     for value in result.facets["org"][:5]:
         narrowed = search(searcher, "sustainability", filters={"org": (value.value,)})
         assert narrowed.total == value.count
+
+
+def test_several_values_of_one_facet_are_alternatives(searcher):
+    """OR inside a facet, AND between facets: in the request, in the query language, and in
+    the counts each facet offers."""
+    everything = search(searcher, "sustainability", page_size=100)
+    counts = {v.value: v.count for v in everything.facets["type"]}
+    two = sorted(counts)[:2]
+    both = search(searcher, "sustainability", filters={"type": tuple(two)}, page_size=100)
+    assert both.total == counts[two[0]] + counts[two[1]]  # a document has one type
+    typed = search(searcher, f"sustainability type:{two[0]} type:{two[1]}", page_size=100)
+    assert {h.doc.doc_id for h in typed.hits} == {h.doc.doc_id for h in both.hits}
+    year = both.facets["year"][0]
+    narrowed = search(
+        searcher,
+        "sustainability",
+        filters={"type": tuple(two), "year": (year.value,)},
+        page_size=100,
+    )
+    assert narrowed.total == year.count  # the year's count was within the two types
+    assert all(h.doc.meta.type in two and str(h.doc.meta.year) == year.value for h in narrowed.hits)
+    # Each chosen facet still counts its other values as alternatives to add.
+    assert {v.value for v in narrowed.facets["year"]} == {v.value for v in both.facets["year"]}
 
 
 def test_did_you_mean(searcher):

@@ -271,6 +271,20 @@ def test_facet_narrows_and_can_be_removed(client):
     assert p.find("input", type="hidden", name="type", value="guide")
 
 
+def test_a_second_value_of_a_chosen_facet_can_be_added(client):
+    """After choosing one type, the other types stay on offer with their own counts; adding
+    one shows the documents of either type (OR within a facet)."""
+    everything = client.get("/api/search?q=procurement").get_json()
+    types = {f["value"]: f["count"] for f in everything["facets"]["type"]}
+    p = page(client, "/search?q=procurement&type=guide")
+    links = {a["href"] for a in p.find("a", class_="facet-value")}
+    add = next(h for h in links if parse_qs(urlsplit(h).query).get("type") == ["guide", "meeting"])
+    both = client.get("/api/search" + add[len("/search") :]).get_json()
+    assert both["total"] == types["guide"] + types["meeting"]
+    assert {r["type"] for r in both["results"]} == {"guide", "meeting"}
+    assert both["selected"] == {"type": ["guide", "meeting"]}
+
+
 def test_filters_combine_and_keep_the_query(client):
     p = page(client, "/search?q=procurement&type=meeting&year=2024")
     data = client.get("/api/search?q=procurement&type=meeting&year=2024").get_json()
