@@ -324,6 +324,27 @@ GENERAL_ROUTES = {
     "/lists/no-such-list": False,
 }
 NOT_FOUND_GENERAL = {"/no-such-page", "/api/no-such", "/lists/no-such-list"}
+# Feeds read no session cookie (a feed reader has none, and a feed URL answers the same in
+# any browser): every reader's browser gets the anonymous visitor's feed.
+FEED_ROUTES = {
+    "/search.atom?q={word}": SHOWN,
+    "/search.atom?q={body}": SHOWN,
+    "/search.atom?q={prefix}*&sort=newest": SHOWN,
+    "/search.atom?q={gloss}": SHOWN,
+    "/search.atom?q=title:{word}&year=2023&year=2024&year=2025": SHOWN,
+    "/search.atom?q={typo}": (200, False),
+}
+FEED_GENERAL_ROUTES = (
+    "/feed.atom",
+    "/search.atom?q=procurement",
+    "/search.atom?sort=newest",
+    "/search.atom?q=laptops&lang=sv",
+    "/search.atom?q=laptops&org=nordvik",
+    "/search.atom?q=repair&topic=wellbeing",
+)
+# Pages for coordinators only: anyone else gets the answer of a page that does not exist.
+COORDINATOR_ROUTES = {"/insights": "/no-such-page", "/insights?days=7": "/no-such-page",
+                      "/api/insights": "/api/no-such"}  # fmt: skip
 # Endpoints whose answer cannot depend on who reads, each with the reason.
 READER_INDEPENDENT = {
     "static": "the site's own CSS, JavaScript and icons",
@@ -418,6 +439,52 @@ def test_no_answer_is_kept_for_another_reader(clients, passages, doc):
         if route in DOC_ROUTES:
             missing = check_web(clients, "anonymous", fill(route, MISSING, passages, like=doc))
             assert_like_missing(hidden, missing, doc)
+
+
+@pytest.mark.parametrize(("reader", "doc", "route"), cases("feed", FEED_ROUTES, READERS))
+def test_feeds_show_what_the_anonymous_visitor_sees(clients, passages, reader, doc, route):
+    """A signed-in browser's cookie does not open a feed to members' documents; a document the
+    anonymous visitor may not see answers like a missing one, in every reader's feed."""
+    path = fill(route, doc, passages)
+    status, headers, body = check_web(clients, reader, path)
+    assert headers["Content-Type"] == "application/atom+xml; charset=utf-8"
+    assert leaked(body, "anonymous", path) == [], (path, body[:3000])
+    if sees("anonymous", doc):
+        expected, shown = FEED_ROUTES[route]
+        assert status == expected, (path, body[:2000])
+        assert not shown or doc.word in body.lower(), path
+    else:
+        missing = check_web(clients, reader, fill(route, MISSING, passages, like=doc))
+        assert_like_missing((status, headers, body), missing, doc)
+
+
+@pytest.mark.parametrize("reader", READERS)
+@pytest.mark.parametrize("route", FEED_GENERAL_ROUTES)
+def test_general_feeds_hold_public_documents_only(clients, reader, route):
+    status, _, body = check_web(clients, reader, route)
+    assert status == 200, (route, body[:2000])
+    assert leaked(body, "anonymous", route) == [], (route, body[:3000])
+    if route in ("/feed.atom", "/search.atom?q=procurement", "/search.atom?sort=newest"):
+        assert PUBLIC.word in body.lower(), route
+
+
+@pytest.mark.parametrize("reader", READERS)
+@pytest.mark.parametrize("route", COORDINATOR_ROUTES)
+def test_insights_are_for_coordinators_only(clients, reader, route):
+    """Search insights show what readers typed: the coordinator reads them; anyone else gets
+    exactly the answer of a missing page."""
+    answer = get(clients[reader], route)
+    assert "Cookie" in answer[1]["Vary"], route
+    if reader == "coordinator":
+        assert answer[0] == 200, (route, answer[2][:2000])
+        assert answer[1]["Cache-Control"] == "private, no-store", route
+        assert "Most frequent queries" in answer[2] or '"frequent"' in answer[2]
+    else:
+        missing = get(clients[reader], COORDINATOR_ROUTES[route])
+        assert answer[0] == missing[0] == 404
+        assert answer[1] == missing[1], route
+        asked = re.compile(r'next=[^"]*"')  # the sign-in link leads back to the address asked
+        assert asked.sub("next=", answer[2]) == asked.sub("next=", missing[2]), route
 
 
 HIDDEN = [pytest.param(r, d, id=f"{r}|{d.level}") for r in READERS for d in DOCS if not sees(r, d)]
@@ -556,7 +623,8 @@ def test_every_route_is_in_the_matrix(app, passages):
     """A route is asked by the matrix or listed, with its reason, as reader-independent."""
     adapter = app.url_map.bind("kb.test")
     asked = set()
-    for route in (*DOC_ROUTES, *GENERAL_ROUTES):
+    for route in (*DOC_ROUTES, *GENERAL_ROUTES, *FEED_ROUTES, *FEED_GENERAL_ROUTES,
+                  *COORDINATOR_ROUTES):  # fmt: skip
         path = fill(route, PUBLIC, passages).split("#")[0]
         try:
             endpoint, _ = adapter.match(path.split("?")[0], method="GET")
@@ -607,6 +675,7 @@ ADMIN_COMMANDS = {
     "status": "the index's health for the server's administrator",
     "serve": "starts the web server (whose routes the web matrix covers)",
     "users": "manages accounts",
+    "insights": "reports the aggregated search log to the server's administrator (no documents)",
 }
 
 

@@ -10,6 +10,8 @@ from xml.etree import ElementTree
 
 import pytest
 
+from kb.insights import query_ref
+
 GUIDE_PDF = "guides/extend-lifespan-of-it-products"
 GUIDE_MD = "guides/strategy-for-sustainable-it"
 MEETING_HTML = "meetings/2024-10-24-learning-academy"
@@ -230,7 +232,9 @@ def test_search_results_collapsed_to_documents(client):
     assert len({r["doc_id"] for r in data["results"]}) == len(data["results"]) == len(hits)
     html = client.get("/search?q=weighting+climate").get_data(as_text=True)
     first = data["results"][0]
-    link = f"/doc/{first['doc_id']}?q=weighting+climate#{first['anchor']}"
+    # `from` tells the document page which search the reader came from (search insights).
+    ref = query_ref("weighting climate")
+    link = f"/doc/{first['doc_id']}?q=weighting+climate&amp;from={ref}#{first['anchor']}"
     assert f'href="{link}"' in html
     assert "<mark>" in html
     assert "more passages in this document" in html

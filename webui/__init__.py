@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None, *, check_interval: float = 1.0)
     # Each request reads through its own reader's Searcher (webui.context.searcher).
     app.extensions["kb_library"] = library
 
-    from webui import api, auth, errors, pages, security
+    from webui import api, auth, errors, feeds, insights, pages, security
     from webui.links import cached_url, document_url, url_with
     from webui.suggest import Suggester
 
@@ -63,6 +63,8 @@ def create_app(settings: Settings | None = None, *, check_interval: float = 1.0)
     app.jinja_env.lstrip_blocks = True
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp, url_prefix="/api")
+    app.register_blueprint(feeds.bp)
+    insights.register(app, settings)
     auth.register(app, settings)
     errors.register(app)
     security.register(app)

@@ -17,6 +17,7 @@ from webui.context import (
     searcher,
     settings,
 )
+from webui.insights import searched
 from webui.pagedata import citation_data, document_data, home_data, list_data, lists_data
 from webui.security import CSP_FILES
 from webui.suggest import Suggester
@@ -53,7 +54,9 @@ def index():
 
 @bp.get("/search")
 def search():
-    result = searcher().search(search_request_from_args())
+    req = search_request_from_args()
+    result = searcher().search(req)
+    searched(req, result)
     return jsonify(search_result_dict(result, settings().base_url))
 
 

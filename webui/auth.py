@@ -100,6 +100,13 @@ def current_principal() -> Principal:
     return principal
 
 
+def principal_without_session() -> Principal:
+    """Who is asking, for clients that carry no session (feed readers): never read from the
+    browser's session cookie, so a feed URL answers the same in any browser. Credentials
+    meant for such clients (API tokens) are read here; without them, the anonymous visitor."""
+    return Principal.anonymous()
+
+
 def _render(form: SignInForm, message: str | None = None, status: int = 200) -> Response:
     page = render_template("auth/sign_in.html", form=form, message=message)
     return current_app.make_response((page, status))

@@ -36,6 +36,7 @@ from webui.context import (
     settings,
 )
 from webui.document_page import build_document_page
+from webui.insights import opened, searched
 from webui.links import url_with
 from webui.originals import format_label, original_file
 from webui.pagedata import citation_data, document_data, home_data, list_data, lists_data
@@ -193,6 +194,8 @@ def search():
     snap = searcher().library.snapshot()
     browsing = "sort" in request.args or "page" in request.args
     result = searcher().search(req) if (req.q.strip() or req.filters or browsing) else None
+    if result is not None:
+        searched(req, result)
     return render_template(
         "pages/search.html",
         req=req,
@@ -215,6 +218,7 @@ def highlight_query() -> str:
 @bp.get("/doc/<path:doc_id>")
 def document(doc_id: str):
     data = document_data(doc_id)
+    opened()  # only once the reader may see the document
     doc = data.view.doc
     q = highlight_query()
     version = request.args.get("v", "").strip().lower()
