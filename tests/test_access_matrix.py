@@ -415,17 +415,26 @@ WEB_DOC_CASES = cases("web", DOC_ROUTES, READERS)
 WEB_GENERAL_CASES = cases("web", GENERAL_ROUTES, READERS)
 
 
-@pytest.mark.parametrize(("reader", "doc", "route"), WEB_DOC_CASES)
-def test_web_document_routes(clients, passages, reader, doc, route):
+def check_document_route(clients, passages, reader: str, doc: Doc, route: str, table: dict,
+                         visible: bool) -> tuple[int, dict, str]:  # fmt: skip
+    """GET `route` about `doc` as `reader`: when `visible`, the status (and the document) that
+    `table` says; otherwise exactly the answer about the missing document."""
     path = fill(route, doc, passages)
-    status, _, body = check_web(clients, reader, path)
-    if sees(reader, doc):
-        expected, shown = DOC_ROUTES[route]
+    answer = check_web(clients, reader, path)
+    status, _, body = answer
+    if visible:
+        expected, shown = table[route]
         assert status == expected, (path, body[:2000])
         assert not shown or doc.word in body.lower(), path
     else:
         missing = check_web(clients, reader, fill(route, MISSING, passages, like=doc))
-        assert_like_missing((status, _, body), missing, doc)
+        assert_like_missing(answer, missing, doc)
+    return answer
+
+
+@pytest.mark.parametrize(("reader", "doc", "route"), WEB_DOC_CASES)
+def test_web_document_routes(clients, passages, reader, doc, route):
+    check_document_route(clients, passages, reader, doc, route, DOC_ROUTES, sees(reader, doc))
 
 
 @pytest.mark.parametrize("doc", [MEMBERS, ORG_A], ids=lambda d: d.level)
@@ -445,17 +454,12 @@ def test_no_answer_is_kept_for_another_reader(clients, passages, doc):
 def test_feeds_show_what_the_anonymous_visitor_sees(clients, passages, reader, doc, route):
     """A signed-in browser's cookie does not open a feed to members' documents; a document the
     anonymous visitor may not see answers like a missing one, in every reader's feed."""
-    path = fill(route, doc, passages)
-    status, headers, body = check_web(clients, reader, path)
+    visible = sees("anonymous", doc)
+    _, headers, body = check_document_route(
+        clients, passages, reader, doc, route, FEED_ROUTES, visible
+    )
     assert headers["Content-Type"] == "application/atom+xml; charset=utf-8"
-    assert leaked(body, "anonymous", path) == [], (path, body[:3000])
-    if sees("anonymous", doc):
-        expected, shown = FEED_ROUTES[route]
-        assert status == expected, (path, body[:2000])
-        assert not shown or doc.word in body.lower(), path
-    else:
-        missing = check_web(clients, reader, fill(route, MISSING, passages, like=doc))
-        assert_like_missing((status, headers, body), missing, doc)
+    assert leaked(body, "anonymous", fill(route, doc, passages)) == [], body[:3000]
 
 
 @pytest.mark.parametrize("reader", READERS)
