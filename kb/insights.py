@@ -103,7 +103,7 @@ def insights_config(settings: Settings) -> InsightsConfig:
     if os.environ.get("KB_INSIGHTS", "").strip().lower() in OFF_VALUES:
         enabled = False
     path = os.environ.get("KB_INSIGHTS_DB") or settings.accounts_path.parent / INSIGHTS_FILE
-    return InsightsConfig(enabled, retention, Path(path))
+    return InsightsConfig(enabled, retention, Path(path).resolve())
 
 
 @dataclass(frozen=True)
@@ -228,7 +228,9 @@ class SearchLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
         else:
-            db = sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True, timeout=BUSY_SECONDS)
+            db = sqlite3.connect(
+                f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_SECONDS
+            )
         db.execute(f"PRAGMA max_page_count = {int(self.max_pages)}")
         return db
 
@@ -266,22 +268,10 @@ class SearchLog:
         since = (self.today() - timedelta(days=days - 1)).isoformat()
         rows: list[QueryCount] = []
         if self.path.is_file():
-            db = self._connect(create=False)
             try:
-                found = db.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'searches'"
-                ).fetchone()
-                if found:
-                    rows = [
-                        QueryCount(*row)
-                        for row in db.execute(
-                            "SELECT query, sum(searches), sum(no_results), sum(opened) "
-                            "FROM searches WHERE day >= ? GROUP BY query",
-                            (since,),
-                        )
-                    ]
-            finally:
-                db.close()
+                rows = self._rows(since)
+            except sqlite3.Error as exc:
+                raise ConfigError(f"cannot read the search log {self.path}: {exc}") from exc
 
         def top(items, key) -> tuple[QueryCount, ...]:
             return tuple(sorted(items, key=lambda r: (-key(r), r.query))[:limit])
@@ -298,3 +288,22 @@ class SearchLog:
                 lambda r: r.searches - r.no_results,
             ),
         )
+
+    def _rows(self, since: str) -> list[QueryCount]:
+        db = self._connect(create=False)
+        try:
+            found = db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'searches'"
+            ).fetchone()
+            if not found:
+                return []
+            return [
+                QueryCount(*row)
+                for row in db.execute(
+                    "SELECT query, sum(searches), sum(no_results), sum(opened) "
+                    "FROM searches WHERE day >= ? GROUP BY query",
+                    (since,),
+                )
+            ]
+        finally:
+            db.close()

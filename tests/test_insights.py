@@ -255,8 +255,10 @@ def test_the_insights_page_is_for_coordinators(web):
     data = coordinator.get("/api/insights").get_json()
     assert data["searches"] == 2 and data["enabled"] is True
     assert [r["query"] for r in data["no_results"]] == ["ramavtal"]
+    assert 'href="/insights"' in coordinator.get("/").get_data(as_text=True)  # in the menu
     member = _signed_in(web, "ann@ikea.example")
     for client in (anonymous, member):
+        assert 'href="/insights"' not in client.get("/").get_data(as_text=True)
         assert client.get("/insights").status_code == 404
         assert client.get("/api/insights").status_code == 404
 
@@ -285,3 +287,13 @@ def test_kb_insights(small_settings, runner, monkeypatch):
     assert "Queries that found nothing" in text.output
     assert re.search(r"ramavtal\s+2\s+2", text.output)
     assert runner.invoke(main, [*args, "insights", "--days", "0"]).exit_code == 2
+
+
+def test_kb_insights_on_a_damaged_log_says_so(small_settings, runner, monkeypatch):
+    monkeypatch.setenv("KB_INSIGHTS_DB", str(small_settings.index.parent / "damaged.sqlite3"))
+    write(small_settings.index.parent / "damaged.sqlite3", "not a database " * 200)
+    args = ["--corpus", str(small_settings.corpus), "--index", str(small_settings.index)]
+    result = runner.invoke(main, [*args, "insights"])
+    assert result.exit_code == 2, result.output
+    assert "cannot read the search log" in result.output
+    assert "Traceback" not in result.output
