@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, g
+from flask import Blueprint, Response, current_app, g, request
 
 from kb.access import Principal
-from kb.feeds import atom_xml, latest_feed, search_feed
+from kb.feeds import Feed, atom_xml, latest_feed, search_feed
 from kb.search import Searcher, SearchRequest
 from webui.auth import principal_without_session
 from webui.context import FILTER_PARAMS, search_request_from_args, settings
@@ -54,20 +54,24 @@ def search_feed_url(req: SearchRequest) -> str:
     return f"{base}?{query}" if query else base
 
 
-def _respond(xml: bytes, principal: Principal) -> Response:
-    response = Response(xml, content_type=f"{ATOM}; charset=utf-8")
+def _respond(feed: Feed, principal: Principal) -> Response:
+    """The feed as Atom; a feed reader that already holds this version gets 304. The ETag is
+    the body's hash; there is no Last-Modified, as a document added with an old file time
+    changes a feed without making it newer."""
+    response = Response(atom_xml(feed), content_type=f"{ATOM}; charset=utf-8")
+    response.add_etag()
     if principal.is_anonymous:
         response.headers["Cache-Control"] = f"public, max-age={PUBLIC_MAX_AGE}"
     else:
         response.headers["Cache-Control"] = PRIVATE
     response.vary.add("Authorization")
-    return response
+    return response.make_conditional(request)
 
 
 @bp.get("/feed.atom")
 def latest():
     searcher = feed_searcher()
-    return _respond(atom_xml(latest_feed(searcher, settings().base_url)), searcher.principal)
+    return _respond(latest_feed(searcher, settings().base_url), searcher.principal)
 
 
 @bp.get("/search.atom")
@@ -76,4 +80,4 @@ def search():
     args = search_request_from_args()
     req = SearchRequest(q=args.q, filters=args.filters, sort=args.sort, page_size=FEED_PAGE_SIZE)
     feed, _result = search_feed(searcher, req, settings().base_url, feed_query_string(req))
-    return _respond(atom_xml(feed), searcher.principal)
+    return _respond(feed, searcher.principal)
