@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import (
@@ -164,6 +165,31 @@ def _client_key() -> str:
     return "client:" + get_remote_address()
 
 
+def limit_failures(
+    app: Flask,
+    scope: str,
+    applies: Callable[[], bool],
+    blueprints: list[Blueprint],
+    flag: str,
+    message: str = TOO_MANY,
+) -> None:
+    """Rate-limit failures per client on `blueprints` (registered already), counting a request
+    when `applies()` before it and `g.<flag>` is set after it, as failed sign-ins are; the
+    limit is the app's config `KB_<SCOPE>_LIMIT` (e.g. KB_TOKEN_CLIENT_LIMIT)."""
+    setting = "KB_" + scope.upper().replace("-", "_") + "_LIMIT"
+    app.config.setdefault(setting, LIMIT_PER_CLIENT)
+    app.extensions["kb_limited"].append(applies)
+    limiter: Limiter = app.extensions["kb_limiter"]
+    for blueprint in blueprints:
+        limiter.limit(
+            lambda: current_app.config[setting],
+            key_func=_client_key,
+            scope=scope,
+            deduct_when=lambda response: bool(g.get(flag)),
+            error_message=message,
+        )(blueprint)
+
+
 def register(app: Flask, settings: Settings) -> None:
     """Sessions, CSRF protection, sign-in rate limits and the sign-in pages."""
     sessions.register(app, settings)
@@ -182,14 +208,13 @@ def register(app: Flask, settings: Settings) -> None:
         default_limits=[],
         strategy="moving-window",
     )
-
-    def failed(response: Response) -> bool:
-        return bool(g.get("kb_sign_in_failed"))
+    app.extensions["kb_limiter"] = limiter
+    app.extensions["kb_limited"] = [lambda: request.endpoint == "auth.sign_in"]
 
     @limiter.request_filter
-    def not_sign_in() -> bool:
+    def not_limited() -> bool:
         # Decided first, so that every other request skips the limiter's work.
-        return request.endpoint != "auth.sign_in"
+        return not any(applies() for applies in app.extensions["kb_limited"])
 
     for name, key in (("ACCOUNT", _account_key), ("CLIENT", _client_key)):
         limiter.limit(
@@ -197,7 +222,7 @@ def register(app: Flask, settings: Settings) -> None:
             key_func=key,
             scope=f"sign-in-{name.lower()}",
             methods=["POST"],
-            deduct_when=failed,
+            deduct_when=lambda response: bool(g.get("kb_sign_in_failed")),
             error_message=TOO_MANY,
         )(bp)
     app.register_blueprint(bp)
