@@ -331,6 +331,9 @@ READER_INDEPENDENT = {
     "pages.favicon": "the site's icon",
     "auth.sign_in": "the sign-in form (tests/test_auth.py); the matrix signs in through it",
     "auth.sign_out": "POST only: ends the session (tests/test_auth.py)",
+    "oidc.start": "sends the browser to the identity provider, or 404 without one "
+    "(tests/test_oidc.py)",
+    "oidc.callback": "signs in from the identity provider's answer (tests/test_oidc.py)",
     "tokens.tokens_page": "the signed-in member's own API tokens, no documents "
     "(tests/test_tokens.py)",
     "tokens.revoke": "POST only: revokes one's own API token (tests/test_tokens.py)",

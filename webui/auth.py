@@ -38,6 +38,7 @@ from wtforms.validators import InputRequired, Length
 from kb.access import Principal
 from kb.accounts import MAX_EMAIL_CHARS, MAX_PASSWORD_CHARS, AccountStore, normalise_email
 from kb.settings import Settings
+from kb.signin import SignInSettings, load_sign_in_settings
 from webui import errors, sessions
 
 bp = Blueprint("auth", __name__)
@@ -45,6 +46,10 @@ bp = Blueprint("auth", __name__)
 FAILED = "That email address and password do not match an account that can sign in."
 TOO_MANY = "Too many failed sign-ins. Wait a few minutes, then try again."
 EXPIRED = "The form had expired or came from another site. Please try again."
+PASSWORD_OFF = (
+    "Signing in with a password is turned off on this server: sign in with your "
+    "organisation's account instead."
+)
 # Failed sign-ins allowed per window, for one account (any client) and one client (any
 # account); the app's config may change them (KB_SIGN_IN_LIMIT_ACCOUNT / _CLIENT).
 LIMIT_PER_ACCOUNT = "5 per 15 minutes"
@@ -101,8 +106,30 @@ def current_principal() -> Principal:
     return principal
 
 
+def sign_in_settings() -> SignInSettings:
+    """How members may sign in here: a password, single sign-on, or both."""
+    return current_app.extensions["kb_sign_in"]
+
+
+def start_session(email: str) -> bool:
+    """Sign `email` in: a new session (nothing from before carries over, so a session planted
+    before sign-in never becomes signed in). False when the account cannot be used."""
+    stamp = accounts().session_stamp(email)
+    if stamp is None:
+        return False
+    session.clear()
+    session["sid"] = secrets.token_urlsafe(24)
+    session["account"] = email
+    session["stamp"] = stamp
+    session.permanent = True
+    g.pop("kb_principal", None)
+    return True
+
+
 def _render(form: SignInForm, message: str | None = None, status: int = 200) -> Response:
-    page = render_template("auth/sign_in.html", form=form, message=message)
+    page = render_template(
+        "auth/sign_in.html", form=form, message=message, sign_in=sign_in_settings()
+    )
     return current_app.make_response((page, status))
 
 
@@ -112,17 +139,11 @@ def sign_in() -> Response:
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next"))
         return _render(form)
+    if not sign_in_settings().password:
+        return current_app.make_response(errors.respond(404, PASSWORD_OFF))
     if form.validate_on_submit():
-        store = accounts()
-        account = store.authenticate(form.email.data or "", form.password.data or "")
-        stamp = store.session_stamp(account.email) if account else None
-        if account is not None and stamp is not None:
-            session.clear()  # nothing from before sign-in carries over: a new session
-            session["sid"] = secrets.token_urlsafe(24)
-            session["account"] = account.email
-            session["stamp"] = stamp
-            session.permanent = True
-            g.pop("kb_principal", None)
+        account = accounts().authenticate(form.email.data or "", form.password.data or "")
+        if account is not None and start_session(account.email):
             return redirect(safe_next(form.next.data), 303)
     g.kb_sign_in_failed = True  # counted by the rate limits
     form.next.data = safe_next(form.next.data)
@@ -153,6 +174,8 @@ def too_many(exc: RateLimitExceeded) -> Response:
 @bp.errorhandler(CSRFError)
 def expired(exc: CSRFError) -> Response:
     if request.endpoint == "auth.sign_in":
+        if not sign_in_settings().password:
+            return current_app.make_response(errors.respond(404, PASSWORD_OFF))
         return _form_again(EXPIRED, 400)
     return current_app.make_response(errors.respond(400, EXPIRED))
 
@@ -194,6 +217,7 @@ def register(app: Flask, settings: Settings) -> None:
     """Sessions, CSRF protection, sign-in rate limits and the sign-in pages."""
     sessions.register(app, settings)
     app.extensions["kb_accounts"] = AccountStore(settings.accounts_path)
+    app.extensions["kb_sign_in"] = load_sign_in_settings(settings.corpus)
     app.config.setdefault("KB_SIGN_IN_LIMIT_ACCOUNT", LIMIT_PER_ACCOUNT)
     app.config.setdefault("KB_SIGN_IN_LIMIT_CLIENT", LIMIT_PER_CLIENT)
     # A token lives as long as its session (12 hours at most): a page left open for an hour
