@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -87,6 +88,14 @@ def check_days(days: int) -> int:
     return days
 
 
+def _token_row(conn: sqlite3.Connection, token_id: str) -> sqlite3.Row | None:
+    return conn.execute(
+        "SELECT t.*, a.email FROM api_tokens t JOIN accounts a ON a.id = t.account_id"
+        " WHERE t.id = ?",
+        (token_id,),
+    ).fetchone()
+
+
 class TokenStore:
     """The API tokens in the accounts database of `accounts`."""
 
@@ -144,13 +153,7 @@ class TokenStore:
         if token_id.startswith(PREFIX):  # the whole token, pasted: its id is inside
             token_id = token_id[len(PREFIX) : len(PREFIX) + 12]
         with self.accounts.connect(create=False) as conn:
-            row = None
-            if conn is not None:
-                row = conn.execute(
-                    "SELECT t.*, a.email FROM api_tokens t JOIN accounts a"
-                    " ON a.id = t.account_id WHERE t.id = ?",
-                    (token_id,),
-                ).fetchone()
+            row = _token_row(conn, token_id) if conn is not None else None
             if row is None or (email is not None and row["email"] != normalise_email(email)):
                 raise UnknownToken(f"there is no token {token_id[:20]!r}")
             if row["revoked"] is None:
@@ -158,11 +161,7 @@ class TokenStore:
                     "UPDATE api_tokens SET revoked = ? WHERE id = ?",
                     (_stamp(datetime.now(UTC)), token_id),
                 )
-            row = conn.execute(
-                "SELECT t.*, a.email FROM api_tokens t JOIN accounts a ON a.id = t.account_id"
-                " WHERE t.id = ?",
-                (token_id,),
-            ).fetchone()
+                row = _token_row(conn, token_id)
         return self._info(row)
 
     def authenticate(self, token: str) -> Account | None:

@@ -5,6 +5,8 @@ and back, with nothing fetched beyond loopback."""
 from __future__ import annotations
 
 import re
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -18,6 +20,7 @@ from tests.test_browser import (
     CHROMIUM_ARGS,
     DESKTOP,
     MEMBERS_NOTE,
+    MOBILE,
     free_port,
     indexed_copy,
     kb_server,
@@ -116,3 +119,39 @@ def test_a_stranger_is_told_their_organisation_is_not_a_member(page, served, pro
     expect(page.locator("h1")).to_have_text("Your organisation is not a member")
     expect(page.get_by_role("link", name="Sign in", exact=True)).to_be_visible()
     assert store.get(STRANGER) is None
+
+
+def api_status(url: str, token: str | None = None) -> int:
+    """The status of a GET from outside the browser (no cookies), with `token` if given."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_a_member_makes_uses_and_revokes_an_api_token(page, served, provider):
+    base, _ = served
+    note = f"{base}/api/doc/meetings/2024-12-11-forum-meeting"  # visibility: members
+    provider.set_user("tor", email="tor@ikea.example")
+    page.goto("/sign-in/oidc")
+    through_the_provider(page, "tor")
+    page.wait_for_url(re.compile(re.escape(base) + "/$"))
+    page.get_by_role("link", name="API tokens").click()
+    expect(page.locator("h1")).to_have_text("API tokens")
+    page.get_by_label("What it is for").fill("feed reader")
+    page.get_by_role("button", name="Make a token").click()
+    expect(page.locator(".made-token")).to_contain_text("shown only this once")
+    token = page.locator("input.new-token").input_value()
+    assert api_status(note) == 404
+    assert api_status(note, token) == 200
+    # The page shows the token's name and state, never the token again.
+    page.goto("/account/tokens")
+    expect(page.locator(".token-list")).to_contain_text("feed reader")
+    assert token not in page.content()
+    page.set_viewport_size(MOBILE)
+    assert page.evaluate("document.documentElement.scrollWidth") <= MOBILE["width"]
+    page.get_by_role("button", name="Revoke").click()
+    expect(page.locator(".token-list")).to_contain_text("revoked")
+    assert api_status(note, token) == 401

@@ -36,7 +36,7 @@ from joserfc.errors import JoseError
 from kb.accounts import check_email
 from kb.errors import AccountError
 from kb.signin import SignInSettings, member_organisation
-from kb.vocabulary import load_vocabulary
+from kb.vocabulary import Vocabulary, load_vocabulary
 from webui import errors
 from webui.auth import accounts, safe_next, sign_in_settings, start_session
 from webui.context import settings
@@ -67,7 +67,7 @@ OTHER_ORGANISATION = (
 DISABLED = "Your account has been disabled. Ask the network's coordinator if this is a mistake."
 
 
-def settings_vocabulary():
+def _vocabulary() -> Vocabulary:
     return load_vocabulary(settings().corpus)
 
 
@@ -146,7 +146,7 @@ def callback() -> Response:
     if claims.get("email_verified") is False:
         return _refuse(403, NO_EMAIL)
     sign_in = sign_in_settings()
-    organisation = member_organisation(claims, sign_in, settings_vocabulary())
+    organisation = member_organisation(claims, sign_in, _vocabulary())
     if organisation is None:
         return _not_a_member(email)
     store = accounts()
