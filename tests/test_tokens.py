@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cli import main
 from kb.accounts import AccountStore
@@ -342,3 +344,21 @@ def test_an_accounts_database_from_before_tokens_gains_them(tmp_path):
     store = TokenStore(AccountStore(path, hasher=FAST))
     made = store.create(ANN)
     assert store.authenticate(made.token).email == ANN
+
+
+@given(header=st.text(max_size=200))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_fuzz_any_authorization_header_is_refused_cleanly(app, header):
+    """Whatever a client sends as a token: 401 in JSON (or, when it is no Bearer token at all,
+    the anonymous answer), never a server error and never a member's answer."""
+    app.config["KB_TOKEN_CLIENT_LIMIT"] = "100000 per minute"  # the limit has its own test
+    value = header.replace("\r", " ").replace("\n", " ").replace("\x00", " ")
+    for sent in (value, f"Bearer {value}", f"bearer {value}"):
+        try:
+            response = app.test_client().get(f"/api/doc/{MEETING}", headers={"Authorization": sent})
+        except ValueError:  # a header werkzeug itself will not send
+            continue
+        assert response.status_code in (401, 404), (sent, response.status_code)
+        assert "error" in response.get_json()
