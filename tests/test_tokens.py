@@ -362,3 +362,19 @@ def test_fuzz_any_authorization_header_is_refused_cleanly(app, header):
             continue
         assert response.status_code in (401, 404), (sent, response.status_code)
         assert "error" in response.get_json()
+
+
+def test_a_token_reads_the_feeds_as_its_owner(app, store):
+    """Feed readers carry a token, not a session: the feed holds what its owner may read."""
+    if "feeds" not in app.blueprints:
+        pytest.skip("this build has no Atom feeds (webui/feeds.py)")
+    token = store.create(ANN).token
+    title = "Forum meeting, 11 December 2024"  # the members-only note
+    client = app.test_client()
+    anonymous = client.get("/search.atom?q=forum+meeting+members")
+    assert anonymous.status_code == 200 and title not in anonymous.get_data(as_text=True)
+    member = client.get("/search.atom?q=forum+meeting+members", headers=bearer(token))
+    assert member.status_code == 200 and title in member.get_data(as_text=True)
+    assert member.headers["Cache-Control"] == "private, no-store"
+    assert "Authorization" in member.headers["Vary"]
+    assert client.get("/feed.atom", headers=bearer("kb_wrong")).status_code == 401

@@ -106,6 +106,16 @@ def current_principal() -> Principal:
     return principal
 
 
+def principal_without_session() -> Principal:
+    """Who is asking, for clients that carry no session (feed readers): never read from the
+    browser's session cookie, so a feed URL answers the same in any browser. Credentials
+    meant for such clients (API tokens, read by `webui.tokens` before the view) count here;
+    without them, the anonymous visitor."""
+    if g.get("kb_token"):
+        return g.kb_principal
+    return Principal.anonymous()
+
+
 def sign_in_settings() -> SignInSettings:
     """How members may sign in here: a password, single sign-on, or both."""
     return current_app.extensions["kb_sign_in"]

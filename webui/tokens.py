@@ -35,8 +35,9 @@ from webui.sessions import PRIVATE
 
 bp = Blueprint("tokens", __name__)
 
-# Blueprints whose GET routes a token may read; feeds add theirs here.
-TOKEN_BLUEPRINTS = {"api"}
+# Blueprints whose GET routes a token may read: the JSON API and the Atom feeds (whose views
+# read the reader from `webui.auth.principal_without_session`).
+TOKEN_BLUEPRINTS = {"api", "feeds"}
 INVALID = "The API token is unknown, expired or revoked."
 TOO_MANY = "Too many requests with a wrong API token. Wait a few minutes, then try again."
 CHALLENGE = 'Bearer realm="kb", error="invalid_token"'
@@ -155,7 +156,7 @@ def register(app: Flask) -> None:
         app,
         "token-client",
         lambda: bearer_token() is not None and reads_with_token(),
-        [app.blueprints[name] for name in sorted(TOKEN_BLUEPRINTS)],
+        [app.blueprints[name] for name in sorted(TOKEN_BLUEPRINTS) if name in app.blueprints],
         "kb_token_failed",
         TOO_MANY,
     )
