@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from cli_insights import insights
+from cli_tokens import tokens
 from cli_users import users
 from kb.citeformats import CITE_FORMAT_IDS
 from kb.doctypes import DOC_TYPES, TYPE_LABELS, TYPES
@@ -708,6 +709,7 @@ def serve_cmd(ctx, host: str, port: int, threads: int, processes: int) -> None:
 
 main.add_command(users)
 main.add_command(insights)
+main.add_command(tokens)
 
 
 if __name__ == "__main__":

@@ -54,3 +54,7 @@ class UnknownAccount(AccountError, NotFound):
 
 class WeakPassword(AccountError):
     """A password is too short, too common, or otherwise too easy to guess."""
+
+
+class UnknownToken(AccountError, NotFound):
+    """There is no API token with this id (for this account)."""

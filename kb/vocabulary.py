@@ -6,6 +6,7 @@ They live as TOML beside the documents (`corpus/organisations.toml`, `corpus/top
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -23,6 +24,8 @@ class Organisation:
     sector: str = ""
     country: str = ""
     member: bool = True
+    # Domains of its members' e-mail addresses: single sign-on maps a user to it by them.
+    email_domains: tuple[str, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -66,6 +69,13 @@ class Vocabulary:
         """Find an organisation by id, name or alias, ignoring case and accents."""
         return self._organisation_index.get(fold(value).strip())
 
+    def organisation_for_domain(self, domain: str) -> Organisation | None:
+        """The organisation whose `email_domains` list `domain` (exactly, in any case)."""
+        for org in self.organisations:
+            if domain.strip().lower() in org.email_domains:
+                return org
+        return None
+
     def topic(self, value: str) -> Topic | None:
         """Find a topic by id or name, ignoring case and accents."""
         return self._topic_index.get(fold(value).strip().replace(" ", "-"))
@@ -105,6 +115,14 @@ def _read_toml(path: Path) -> dict:
         raise ConfigError(f"{path}: {exc}") from exc
 
 
+def _domains(value: object, where: str) -> tuple[str, ...]:
+    domains = tuple(d.strip().lower() for d in _strings(value, where))
+    for domain in domains:
+        if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", domain):
+            raise ConfigError(f"{where}: {domain!r} in email_domains is not a domain like ikea.com")
+    return domains
+
+
 def _strings(value: object, where: str) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -131,8 +149,17 @@ def load_vocabulary(corpus: Path) -> Vocabulary:
                 sector=str(entry.get("sector", "")),
                 country=str(entry.get("country", "")),
                 member=bool(entry.get("member", True)),
+                email_domains=_domains(entry.get("email_domains"), where),
             )
         )
+    claimed: dict[str, str] = {}
+    for org in orgs:
+        for domain in org.email_domains:
+            if claimed.setdefault(domain, org.id) != org.id:
+                raise ConfigError(
+                    f"{org_file}: e-mail domain {domain!r} is listed by both "
+                    f"{claimed[domain]!r} and {org.id!r}"
+                )
     topics = []
     topic_file = corpus / "topics.toml"
     for i, entry in enumerate(_read_toml(topic_file).get("topic", []), start=1):

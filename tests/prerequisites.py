@@ -79,6 +79,10 @@ PREREQUISITES: dict[str, Prerequisite] = {
         "needs the playwright package (`make install-test` installs it)",
         _importable("playwright"),
     ),
+    "oidc-provider-mock": Prerequisite(
+        "needs the oidc-provider-mock package (`make install-test` installs it)",
+        _importable("oidc_provider_mock"),
+    ),
     "pdftotext": Prerequisite(
         "needs pdftotext (poppler-utils; `make browser` installs it)", _on_path("pdftotext")
     ),

@@ -43,6 +43,7 @@ from kb.citeformats import CITE_FORMAT_IDS
 from kb.documents import load_document
 from kb.library import Library
 from kb.settings import Settings
+from kb.tokens import TokenStore
 from kb.view import view_of
 from tests.conftest import write
 from webui import create_app
@@ -351,6 +352,12 @@ READER_INDEPENDENT = {
     "pages.favicon": "the site's icon",
     "auth.sign_in": "the sign-in form (tests/test_auth.py); the matrix signs in through it",
     "auth.sign_out": "POST only: ends the session (tests/test_auth.py)",
+    "oidc.start": "sends the browser to the identity provider, or 404 without one "
+    "(tests/test_oidc.py)",
+    "oidc.callback": "signs in from the identity provider's answer (tests/test_oidc.py)",
+    "tokens.tokens_page": "the signed-in member's own API tokens, no documents "
+    "(tests/test_tokens.py)",
+    "tokens.revoke": "POST only: revokes one's own API token (tests/test_tokens.py)",
 }
 
 
@@ -641,6 +648,39 @@ def test_every_route_is_in_the_matrix(app, passages):
     assert set(READER_INDEPENDENT) <= endpoints  # no stale entries
 
 
+API_ROUTES = [r for r in (*DOC_ROUTES, *GENERAL_ROUTES) if r.startswith("/api/")]
+TOKEN_CASES = [
+    pytest.param(r, d, route, id=f"token|{r}|{d.level}|{route}")
+    for route, r, d in itertools.product(API_ROUTES, READERS[1:], DOCS)
+]
+
+
+@pytest.fixture(scope="module")
+def api_tokens(settings) -> dict[str, str]:
+    """An API token of each signed-in reader's account."""
+    store = TokenStore(AccountStore(settings.accounts_path, hasher=FAST))
+    return {reader: store.create(email, "matrix").token for reader, (email, _, _) in
+            ACCOUNTS.items()}  # fmt: skip
+
+
+@pytest.mark.parametrize(("reader", "doc", "route"), TOKEN_CASES)
+def test_api_tokens_read_exactly_as_their_owner(app, clients, passages, api_tokens, reader, doc,
+                                                route):  # fmt: skip
+    """Every /api/ answer to a reader's token, sent without a session, is the answer that
+    reader gets signed in: same status and body, never cached for anyone else."""
+    path = fill(route, doc, passages)
+    headers = {"Authorization": f"Bearer {api_tokens[reader]}"}
+    with_token = app.test_client().get(path, headers=headers)
+    body = with_token.get_data(as_text=True)
+    assert leaked(body, reader, path) == [], (path, body[:2000])
+    status, _, signed_in = get(clients[reader], path)
+    assert with_token.status_code == status, path
+    assert normalised(body, doc) == normalised(signed_in, doc), path
+    assert "Authorization" in with_token.headers["Vary"]
+    if status == 200 and not path.startswith("/api/suggest"):
+        assert with_token.headers["Cache-Control"] == "private, no-store", path
+
+
 # ---- the CLI -------------------------------------------------------------------------------------
 
 CLI_DOC_COMMANDS = (
@@ -680,6 +720,7 @@ ADMIN_COMMANDS = {
     "serve": "starts the web server (whose routes the web matrix covers)",
     "users": "manages accounts",
     "insights": "reports the aggregated search log to the server's administrator (no documents)",
+    "tokens": "manages accounts' API tokens",
 }
 
 

@@ -79,9 +79,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def kb_server(corpus: Path, index: Path) -> Iterator[str]:
-    """`kb serve` in a subprocess; yields its base URL once /healthz answers."""
-    port = free_port()
+def kb_server(corpus: Path, index: Path, port: int | None = None) -> Iterator[str]:
+    """`kb serve` in a subprocess (on `port`, else a free one); yields its base URL once
+    /healthz answers."""
+    port = port or free_port()
     command = [sys.executable, "-c", "from cli import main; main()", "--corpus", str(corpus),
                "--index", str(index), "serve", "--port", str(port)]  # fmt: skip
     proc = subprocess.Popen(

@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None, *, check_interval: float = 1.0)
     # Each request reads through its own reader's Searcher (webui.context.searcher).
     app.extensions["kb_library"] = library
 
-    from webui import api, auth, errors, feeds, insights, pages, security
+    from webui import api, auth, errors, feeds, insights, oidc, pages, security, tokens
     from webui.links import cached_url, document_url, url_with
     from webui.suggest import Suggester
 
@@ -66,6 +66,8 @@ def create_app(settings: Settings | None = None, *, check_interval: float = 1.0)
     app.register_blueprint(feeds.bp)
     insights.register(app, settings)
     auth.register(app, settings)
+    oidc.register(app, app.extensions["kb_sign_in"])
+    tokens.register(app)
     errors.register(app)
     security.register(app)
     return app
