@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from kb.citeconfig import load_publisher
 from kb.errors import ConfigError
 from kb.text import fold
 
@@ -61,6 +62,9 @@ class Vocabulary:
     organisations: tuple[Organisation, ...] = ()
     topics: tuple[Topic, ...] = ()
     concepts: tuple[Concept, ...] = ()
+    # kb.toml's `[citation] publisher` (kb.citeconfig): read with the vocabulary, so every
+    # snapshot carries the corpus's settings from the same moment.
+    publisher: str | None = None
 
     def organisation(self, value: str) -> Organisation | None:
         """Find an organisation by id, name or alias, ignoring case and accents."""
@@ -116,7 +120,8 @@ def _strings(value: object, where: str) -> tuple[str, ...]:
 
 
 def load_vocabulary(corpus: Path) -> Vocabulary:
-    """Read the three vocabulary files of a corpus; a missing file is an empty vocabulary."""
+    """Read the three vocabulary files of a corpus (a missing file is an empty vocabulary),
+    and the citation publisher of its kb.toml."""
     orgs = []
     org_file = corpus / "organisations.toml"
     for i, entry in enumerate(_read_toml(org_file).get("organisation", []), start=1):
@@ -155,4 +160,4 @@ def load_vocabulary(corpus: Path) -> Vocabulary:
         where = f"{glossary_file} concept #{i}"
         terms = {k: _strings(v, where) for k, v in entry.items() if k != "id"}
         concepts.append(Concept(id=str(entry.get("id", f"concept-{i}")), terms=terms))
-    return Vocabulary(tuple(orgs), tuple(topics), tuple(concepts))
+    return Vocabulary(tuple(orgs), tuple(topics), tuple(concepts), load_publisher(corpus))
