@@ -9,9 +9,9 @@ of the doc id, so they are stable across runs and do not change when other docum
 
 Authors come only from a document's explicit metadata (front matter or sidecar `author`, the
 HTML, PDF or Office author fields). A document without one is authored by the corpus's
-publisher (`[citation] publisher` in kb.toml, kb.citeconfig), as an organisation authors what
-it publishes under its own name; without a publisher, by nobody, and each format applies its
-no-author rule. Organisations a document concerns (`kb add --org`) or mentions stay in its
+publisher (`[citation] publisher` in kb.toml, kb.vocabulary.load_publisher), as an
+organisation authors what it publishes under its own name; without a publisher, by nobody,
+and each format applies its no-author rule. Organisations a document concerns (`kb add --org`) or mentions stay in its
 `organisations` facet: they are not who wrote it. The fields are CSL-shaped (an author list
 and a publisher), so a CSL processor can take them as they are.
 """

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from kb.citeconfig import load_publisher
 from kb.errors import ConfigError
 from kb.text import fold
 
@@ -62,7 +61,7 @@ class Vocabulary:
     organisations: tuple[Organisation, ...] = ()
     topics: tuple[Topic, ...] = ()
     concepts: tuple[Concept, ...] = ()
-    # kb.toml's `[citation] publisher` (kb.citeconfig): read with the vocabulary, so every
+    # kb.toml's `[citation] publisher` (load_publisher): read with the vocabulary, so every
     # snapshot carries the corpus's settings from the same moment.
     publisher: str | None = None
 
@@ -161,3 +160,22 @@ def load_vocabulary(corpus: Path) -> Vocabulary:
         terms = {k: _strings(v, where) for k, v in entry.items() if k != "id"}
         concepts.append(Concept(id=str(entry.get("id", f"concept-{i}")), terms=terms))
     return Vocabulary(tuple(orgs), tuple(topics), tuple(concepts), load_publisher(corpus))
+
+
+def load_publisher(corpus: Path) -> str | None:
+    """`[citation] publisher` of the corpus's kb.toml: who publishes the corpus. Citations
+    (kb.cite) name it as the publisher of every document, and as the corporate author of a
+    document whose own metadata names no author. None without a file, table or value;
+    ConfigError for a value that is not text or an unknown key (a misspelt `publsher` is
+    never silently ignored)."""
+    path = corpus / "kb.toml"
+    table = _read_toml(path).get("citation", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [citation] must be a table")
+    unknown = sorted(set(table) - {"publisher"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) in [citation]: {', '.join(unknown)}")
+    value = table.get("publisher")
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{path}: [citation] publisher must be text")
+    return " ".join((value or "").split()) or None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import bibtexparser
@@ -15,13 +16,13 @@ from click.testing import CliRunner
 from cli import main
 from indexer.build import run_index
 from kb.access import Principal
-from kb.cite import Citation, cite
-from kb.citeconfig import load_publisher
+from kb.cite import cite
 from kb.citeformats import render
 from kb.errors import ConfigError
 from kb.library import Library
 from kb.settings import Settings
 from kb.view import View, view_of
+from kb.vocabulary import load_publisher
 from tests.test_extract import text_pdf
 
 BASE = "http://127.0.0.1:5000"
@@ -145,25 +146,13 @@ def test_without_author_or_publisher_each_format_has_no_author(without_publisher
     assert "author" not in item and "publisher" not in item
 
 
-def test_publisher_without_author_in_bibtex_ris_and_csl() -> None:
-    c = Citation(
-        doc_id="reports/r",
-        anchor=None,
-        passage_id=None,
+def test_publisher_without_author_in_bibtex_ris_and_csl(without_publisher: View) -> None:
+    # A publisher who is not the author (a Citation built by other means than kb.cite).
+    c = replace(
+        cite(without_publisher, "guides/mentions", None, BASE, ACCESSED),
         title="Annual report",
-        authors=(),
-        date="2024",
-        year=2024,
         type="guide",
         type_label="Best-practice guide",
-        section=None,
-        page=None,
-        permalink=f"{BASE}/doc/reports/r",
-        text_hash=None,
-        accessed="2025-01-15",
-        language="en",
-        source_url=None,
-        key="kb2024annual-abcdef",
         publisher="Network & Co",
     )
     assert render(c, "text").startswith("Annual report [Best-practice guide]. (2024). ")
