@@ -195,3 +195,14 @@ def test_publisher_config(tmp_path: Path) -> None:
         (tmp_path / "kb.toml").write_text(bad, encoding="utf-8")
         with pytest.raises(ConfigError):
             load_publisher(tmp_path)
+
+
+def test_kb_index_refuses_a_misspelt_publisher(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.md").write_text("# A\n\nText.\n", encoding="utf-8")
+    (corpus / "kb.toml").write_text('[citation]\npublsher = "ASF"\n', encoding="utf-8")
+    args = ["--corpus", str(corpus), "--index", str(tmp_path / "index"), "index"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert "unknown key(s) in [citation]: publsher" in result.output
