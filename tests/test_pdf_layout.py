@@ -156,6 +156,7 @@ def _lone_paragraphs(blocks) -> list[str]:
 
 @needs("realcorpus")
 @pytest.mark.realcorpus
+@pytest.mark.slow
 def test_real_report_loses_its_page_footer_and_keeps_its_bullets(pdf_reader: str) -> None:  # noqa: F811
     # "Page N sur 131" ends (pdftotext) or starts (pypdf) each of its 131 pages.
     extraction = extract_pdf(_real(RGESN_2024), time_limit=120)
@@ -168,6 +169,7 @@ def test_real_report_loses_its_page_footer_and_keeps_its_bullets(pdf_reader: str
 
 @needs("realcorpus")
 @pytest.mark.realcorpus
+@pytest.mark.slow
 def test_real_checklist_joins_its_check_boxes(pdf_reader: str) -> None:  # noqa: F811
     extraction = extract_pdf(_real(CHECKLIST), time_limit=120)
     assert _lone_paragraphs(extraction.blocks) == []
@@ -183,6 +185,7 @@ def test_real_checklist_joins_its_check_boxes(pdf_reader: str) -> None:  # noqa:
 
 @needs("realcorpus")
 @pytest.mark.realcorpus
+@pytest.mark.slow
 def test_real_running_header_with_page_numbers(pdf_reader: str) -> None:  # noqa: F811
     extraction = extract_pdf(_real(DATACENTER), time_limit=120)
     header = re.compile(r"RCP de services hébergement informatique en centres de données et "
