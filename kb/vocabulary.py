@@ -64,6 +64,9 @@ class Vocabulary:
     organisations: tuple[Organisation, ...] = ()
     topics: tuple[Topic, ...] = ()
     concepts: tuple[Concept, ...] = ()
+    # kb.toml's `[citation] publisher` (load_publisher): read with the vocabulary, so every
+    # snapshot carries the corpus's settings from the same moment.
+    publisher: str | None = None
 
     def organisation(self, value: str) -> Organisation | None:
         """Find an organisation by id, name or alias, ignoring case and accents."""
@@ -134,7 +137,8 @@ def _strings(value: object, where: str) -> tuple[str, ...]:
 
 
 def load_vocabulary(corpus: Path) -> Vocabulary:
-    """Read the three vocabulary files of a corpus; a missing file is an empty vocabulary."""
+    """Read the three vocabulary files of a corpus (a missing file is an empty vocabulary),
+    and the citation publisher of its kb.toml."""
     orgs = []
     org_file = corpus / "organisations.toml"
     for i, entry in enumerate(_read_toml(org_file).get("organisation", []), start=1):
@@ -182,4 +186,23 @@ def load_vocabulary(corpus: Path) -> Vocabulary:
         where = f"{glossary_file} concept #{i}"
         terms = {k: _strings(v, where) for k, v in entry.items() if k != "id"}
         concepts.append(Concept(id=str(entry.get("id", f"concept-{i}")), terms=terms))
-    return Vocabulary(tuple(orgs), tuple(topics), tuple(concepts))
+    return Vocabulary(tuple(orgs), tuple(topics), tuple(concepts), load_publisher(corpus))
+
+
+def load_publisher(corpus: Path) -> str | None:
+    """`[citation] publisher` of the corpus's kb.toml: who publishes the corpus. Citations
+    (kb.cite) name it as the publisher of every document, and as the corporate author of a
+    document whose own metadata names no author. None without a file, table or value;
+    ConfigError for a value that is not text or an unknown key (a misspelt `publsher` is
+    never silently ignored)."""
+    path = corpus / "kb.toml"
+    table = _read_toml(path).get("citation", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [citation] must be a table")
+    unknown = sorted(set(table) - {"publisher"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) in [citation]: {', '.join(unknown)}")
+    value = table.get("publisher")
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{path}: [citation] publisher must be text")
+    return " ".join((value or "").split()) or None
