@@ -103,6 +103,7 @@ def extract_document(
     from indexer.metadata import describe, read_sidecar
     from indexer.passages import split_passages
     from kb.errors import ConfigError
+    from kb.formats import get_format
     from kb.models import Document
 
     entry = ManifestEntry(
@@ -118,7 +119,11 @@ def extract_document(
         sidecar = read_sidecar(cf.path)
         extraction = extract_file(cf.path)
         meta, warnings = describe(cf.rel, extraction, sidecar, matcher, visibility)
-        passages = split_passages(cf.doc_id, extraction.blocks, title=meta.title)
+        fmt = get_format(extraction.format)
+        page_unit = fmt.page_unit if fmt else "page"
+        passages = split_passages(
+            cf.doc_id, extraction.blocks, title=meta.title, page_unit=page_unit
+        )
         if not passages:
             return not_indexed(EntryStatus.SKIPPED, Cause.NO_TEXT, "no text to index")
         doc = Document(

@@ -1,7 +1,7 @@
 """Citations of documents and passages, written out by the formats of `kb.citeformats`.
 
 A citation names the organisation or author, the year, the title, the type, the section and
-(for PDFs) the page, and a permalink to the passage that carries the passage's content hash,
+(for PDFs) the page or (for decks) the slide, and a permalink to the passage that carries the passage's content hash,
 so a reader who follows it later is told when the passage has changed since it was cited.
 
 BibTeX keys are derived from the author, year, first significant title word and a short hash
@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 from kb.doctypes import TYPE_LABELS
 from kb.documents import load_document, permalink
 from kb.errors import NotFound
+from kb.formats import get_format
 from kb.text import fold
 from kb.view import View, checked
 
@@ -55,6 +56,15 @@ class Citation:
     language: str
     source_url: str | None
     key: str
+    # What `page` counts: "page" (PDF) or "slide" (a deck), from the document's format.
+    page_unit: str = "page"
+
+    @property
+    def locator(self) -> str | None:
+        """`p. 3` for a PDF page, `slide 3` for a slide, None for a passage without one."""
+        if self.page is None:
+            return None
+        return f"slide {self.page}" if self.page_unit == "slide" else f"p. {self.page}"
 
 
 def parse_ref(ref: str) -> tuple[str, str | None]:
@@ -130,6 +140,7 @@ def cite(
     title = " ".join(meta.title.split()) or doc_id
     key = citation_key(doc_id, author, meta.year, title)
     text_hash = (passage.text_hash or None) if passage else None
+    fmt = get_format(info.format)
     return Citation(
         doc_id=doc_id,
         anchor=anchor if passage else None,
@@ -148,6 +159,7 @@ def cite(
         language=meta.language,
         source_url=meta.source_url,
         key=_passage_key(key, passage.anchor) if passage else key,
+        page_unit=fmt.page_unit if fmt else "page",
     )
 
 

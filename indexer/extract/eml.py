@@ -1,0 +1,140 @@
+"""E-mail messages (`.eml`): subject as title, sender and date as metadata, the text body.
+
+The standard library's `email` package with `policy.default` decodes the headers (encoded
+words, folded lines) and the transfer encodings. The body is the text/plain part when there
+is one, else the HTML part read through kb's HTML extractor. The message lists its
+attachments; the text of those kb can read (PDF, Word, a nested text file...) is indexed as a
+section of the message headed by the attachment's name.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import getaddresses
+from pathlib import Path
+from typing import Any
+
+from kb.formats import format_for_suffix
+from kb.text import parse_date
+
+from .base import Block, Extraction, ExtractionProblem, Skipped
+from .text import collapse_whitespace, split_paragraphs
+
+MAX_ATTACHMENTS = 20
+_ATTACHMENTS_HEADING = "Attachments"
+
+
+def _header(message: EmailMessage, name: str) -> str | None:
+    try:
+        value = message.get(name)
+    except (ValueError, TypeError, IndexError):  # a header the policy cannot parse
+        return None
+    return collapse_whitespace(str(value)) if value else None
+
+
+def _sender(message: EmailMessage) -> str | None:
+    value = _header(message, "from")
+    if not value:
+        return None
+    names = [name or address for name, address in getaddresses([value]) if name or address]
+    return ", ".join(names) or value
+
+
+def _date(message: EmailMessage) -> str | None:
+    try:
+        header = message.get("date")
+        moment = getattr(header, "datetime", None)
+    except (ValueError, TypeError, IndexError):
+        return None
+    return parse_date(moment, embedded=True) if moment else None
+
+
+def _content(part: EmailMessage) -> Any:
+    try:
+        return part.get_content()
+    except (LookupError, ValueError, KeyError, AssertionError):  # unknown charset, bad base64
+        payload = part.get_payload(decode=True)
+        return payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else ""
+
+
+def _body_blocks(message: EmailMessage) -> list[Block]:
+    body = message.get_body(preferencelist=("plain", "html"))
+    if body is None:
+        return []
+    content = _content(body)
+    if not isinstance(content, str):
+        return []
+    if body.get_content_subtype() == "html":
+        from .html import extract_html
+
+        try:
+            return extract_html(content.encode("utf-8")).blocks
+        except ExtractionProblem:
+            return []
+    paragraphs = split_paragraphs(content)
+    return [Block("\n\n".join(paragraphs))] if paragraphs else []
+
+
+def _attachment_blocks(
+    name: str, data: bytes, folder: Path, warnings: list[str], time_limit: float
+) -> list[Block]:
+    """The text of one attachment as a section headed by its name (nothing when kb cannot
+    read its format); a message inside a message is listed, not read."""
+    from . import extract_file
+
+    suffix = Path(name).suffix.lower()
+    fmt = format_for_suffix(suffix)
+    if fmt is None or fmt.id == "eml":
+        return []
+    path = folder / f"attachment{suffix}"
+    path.write_bytes(data)
+    try:
+        extraction = extract_file(path, time_limit=time_limit)
+    except ExtractionProblem as problem:
+        warnings.append(f"attachment {name} not indexed: {problem.reason}")
+        return []
+    heading = f"Attachment: {name}"
+    return [Block(b.text, (heading, *b.heading_path), None) for b in extraction.blocks]
+
+
+def extract_eml(data: bytes, path: Path | None = None, time_limit: float = 30.0) -> Extraction:
+    """Subject, sender, date, text body and attachments of an e-mail message."""
+    message = BytesParser(policy=policy.default).parsebytes(data)
+    if not isinstance(message, EmailMessage) or not message.keys():
+        raise Skipped("not an e-mail message: no headers")
+    warnings: list[str] = []
+    metadata: dict[str, Any] = {}
+    if sender := _sender(message):
+        metadata["author"] = sender
+    if date := _date(message):
+        metadata["date"] = date
+    if language := _header(message, "content-language"):
+        metadata["language"] = language
+    blocks = _body_blocks(message)
+    attachments = list(message.iter_attachments())
+    listed: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="kb-eml-") as folder:
+        for number, part in enumerate(attachments, start=1):
+            name = collapse_whitespace(part.get_filename() or "") or f"attachment {number}"
+            listed.append(f"{name} ({part.get_content_type()})")
+            if number > MAX_ATTACHMENTS:
+                continue
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes) and payload:
+                blocks += _attachment_blocks(name, payload, Path(folder), warnings, time_limit)
+    if len(attachments) > MAX_ATTACHMENTS:
+        warnings.append(f"attachments past the first {MAX_ATTACHMENTS} not read")
+    if listed:
+        blocks.append(Block("\n\n".join(listed), (_ATTACHMENTS_HEADING,)))
+    if not blocks:
+        raise Skipped("no text content")
+    return Extraction(
+        format="eml",
+        title=_header(message, "subject"),
+        blocks=blocks,
+        metadata=metadata,
+        warnings=warnings,
+    )
