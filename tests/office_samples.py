@@ -7,13 +7,13 @@ import io
 from email.message import EmailMessage
 
 
-def docx_bytes(title: str, sections: list[tuple[str, str]], **properties: str) -> bytes:
-    """A Word document: the title as a Title paragraph, then a Heading 1 and a paragraph
-    per (heading, text); `properties` set core properties (author, language...)."""
+def docx_bytes(heading: str, sections: list[tuple[str, str]], **properties: object) -> bytes:
+    """A Word document: `heading` as a Title paragraph, then a Heading 1 and a paragraph per
+    (heading, text); `properties` set core properties (title, author, language...)."""
     import docx
 
     document = docx.Document()
-    document.add_paragraph(title, style="Title")
+    document.add_paragraph(heading, style="Title")
     for heading, text in sections:
         document.add_heading(heading, level=1)
         document.add_paragraph(text)
@@ -24,7 +24,7 @@ def docx_bytes(title: str, sections: list[tuple[str, str]], **properties: str) -
     return out.getvalue()
 
 
-def pptx_bytes(slides: list[tuple[str, str, str]], **properties: str) -> bytes:
+def pptx_bytes(slides: list[tuple[str, str, str]], **properties: object) -> bytes:
     """A deck with a slide per (title, body, speaker notes)."""
     from pptx import Presentation
 
