@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 from kb.doctypes import TYPE_LABELS
 from kb.documents import load_document, permalink
 from kb.errors import NotFound
-from kb.formats import get_format
+from kb.formats import page_unit
 from kb.text import fold
 from kb.view import View, checked
 
@@ -140,7 +140,6 @@ def cite(
     title = " ".join(meta.title.split()) or doc_id
     key = citation_key(doc_id, author, meta.year, title)
     text_hash = (passage.text_hash or None) if passage else None
-    fmt = get_format(info.format)
     return Citation(
         doc_id=doc_id,
         anchor=anchor if passage else None,
@@ -159,7 +158,7 @@ def cite(
         language=meta.language,
         source_url=meta.source_url,
         key=_passage_key(key, passage.anchor) if passage else key,
-        page_unit=fmt.page_unit if fmt else "page",
+        page_unit=page_unit(info.format),
     )
 
 

@@ -117,6 +117,12 @@ def get_format(format_id: str) -> Format | None:
     return next((f for f in FORMATS if f.id == format_id), None)
 
 
+def page_unit(format_id: str) -> str:
+    """What a passage's page number counts in a document of this format: "page" or "slide"."""
+    fmt = get_format(format_id)
+    return fmt.page_unit if fmt else "page"
+
+
 def supported_suffixes() -> dict[str, str]:
     """Every suffix kb reads -> its format id."""
     return {suffix: f.id for f in FORMATS for suffix in f.suffixes}

@@ -257,3 +257,8 @@ def test_the_document_page_says_slide_not_page(client):
     assert "5 slides" in html.text and "Page 2" not in html.text
     cite_page = page(client, f"/cite/{DECK}?anchor=slide-2")
     assert "Slide 2" in cite_page.text
+
+
+def test_search_hits_on_a_slide_say_slide(client):
+    html = page(client, "/search?q=%22installed+base%22")
+    assert "Slide 3" in html.text and "Page 3" not in html.text

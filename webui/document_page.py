@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from kb.documents import DocumentView
-from kb.formats import get_format
+from kb.formats import page_unit
 from kb.highlight import HighlightTerms, mark_all
 from kb.library import DocInfo
 from kb.models import Passage
@@ -68,8 +68,7 @@ class DocumentPage:
 
 
 def _unit(doc: DocInfo) -> str:
-    fmt = get_format(doc.format)
-    return (fmt.page_unit if fmt else "page").capitalize()
+    return page_unit(doc.format).capitalize()
 
 
 def _paged(doc: DocInfo) -> bool:
