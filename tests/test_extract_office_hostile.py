@@ -321,3 +321,32 @@ def test_a_macro_enabled_file_is_indexed_as_text_and_its_macros_never_run(
     assert "Body text." in text
     assert "AutoOpen" not in text and "Shell" not in text
     assert not (tmp_path / "PWNED").exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty file"),
+        (b"just a line of text without any header\n", "not an e-mail message: no headers"),
+        (bytes(range(256)) * 8, "not an e-mail message: binary content"),
+        (b"Subject: Nothing to say\n\n", "no text content"),
+    ],
+)
+def test_an_e_mail_that_is_not_one_is_skipped_with_its_reason(tmp_path, data, reason):
+    assert _refused(_write(tmp_path, "mail.eml", data)) == reason
+
+
+def test_an_attachment_goes_through_the_same_checks_as_a_file(tmp_path):
+    """A zip bomb attached to a message is refused like one in the corpus; the message stays."""
+    from tests.office_samples import eml_bytes
+
+    bomb = _zip_with_bomb(docx_bytes("Bomb", [("S", "Body text.")]), "word/media/x.bin", GIB)
+    data = eml_bytes(
+        "Report", "See the attachment.", attachments=(("r.docx", "application/octet-stream", bomb),)
+    )
+    extraction = extract_file(_write(tmp_path, "mail.eml", data))
+    assert extraction.blocks[0].text == "See the attachment."
+    assert any(
+        w.startswith("attachment r.docx not indexed: refused Word file")
+        for w in extraction.warnings
+    )

@@ -21,7 +21,7 @@ from kb.formats import format_for_suffix
 from kb.text import parse_date
 
 from .base import Block, Extraction, ExtractionProblem, Skipped
-from .text import collapse_whitespace, split_paragraphs
+from .text import collapse_whitespace, looks_binary, split_paragraphs
 
 MAX_ATTACHMENTS = 20
 _ATTACHMENTS_HEADING = "Attachments"
@@ -100,11 +100,24 @@ def _attachment_blocks(
     return [Block(b.text, (heading, *b.heading_path), None) for b in extraction.blocks]
 
 
+# What the `email` package raises on a message whose structure it cannot follow.
+_MESSAGE_FAILURES = (ValueError, LookupError, TypeError, IndexError, AttributeError)
+
+
 def extract_eml(data: bytes, path: Path | None = None, time_limit: float = 30.0) -> Extraction:
     """Subject, sender, date, text body and attachments of an e-mail message."""
-    message = BytesParser(policy=policy.default).parsebytes(data)
-    if not isinstance(message, EmailMessage) or not message.keys():
-        raise Skipped("not an e-mail message: no headers")
+    if looks_binary(data[:4096]):
+        raise Skipped("not an e-mail message: binary content")
+    try:
+        message = BytesParser(policy=policy.default).parsebytes(data)
+        if not isinstance(message, EmailMessage) or not message.keys():
+            raise Skipped("not an e-mail message: no headers")
+        return _extract(message, time_limit)
+    except _MESSAGE_FAILURES as error:
+        raise Skipped(f"unreadable e-mail message: {type(error).__name__}: {error}") from None
+
+
+def _extract(message: EmailMessage, time_limit: float) -> Extraction:
     warnings: list[str] = []
     metadata: dict[str, Any] = {}
     if sender := _sender(message):
