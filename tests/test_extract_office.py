@@ -262,3 +262,28 @@ def test_the_document_page_says_slide_not_page(client):
 def test_search_hits_on_a_slide_say_slide(client):
     html = page(client, "/search?q=%22installed+base%22")
     assert "Slide 3" in html.text and "Page 3" not in html.text
+
+
+def test_the_bundled_office_samples_are_built_from_their_sources(tmp_path):
+    """The committed deck and template say what their sources say (a rebuild with another
+    library version may differ in bytes, never in text or metadata)."""
+    import importlib.util
+
+    from tests.conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("build", ROOT / "scripts/build_corpus_office.py")
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+    sources = sorted(builder.SOURCES.glob("*.txt"))
+    assert len(sources) == 2
+    for source in sources:
+        for committed, data in builder.build(source).items():
+            assert committed.is_file(), committed
+            if committed.suffix == ".toml":
+                assert committed.read_bytes() == data
+                continue
+            fresh = extract_file(_file(tmp_path, committed.name, data))
+            kept = extract_file(committed)
+            assert (fresh.title, fresh.metadata, fresh.blocks) == (
+                kept.title, kept.metadata, kept.blocks,
+            )  # fmt: skip
