@@ -8,6 +8,8 @@ import io
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from indexer.build import run_index
 from indexer.extract import extract_file
 from indexer.extract.xlsx import ROWS_PER_BLOCK
@@ -287,3 +289,20 @@ def test_the_bundled_office_samples_are_built_from_their_sources(tmp_path):
             assert (fresh.title, fresh.metadata, fresh.blocks) == (
                 kept.title, kept.metadata, kept.blocks,
             )  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["a.docx", "a.pptx", "a.xlsx", "a.odt"])
+def test_office_extraction_runs_under_the_per_file_time_limit(tmp_path, name):
+    from indexer.extract import Failed
+
+    suffix = Path(name).suffix
+    build = {
+        ".docx": lambda: docx_bytes("T", [(f"S{n}", "Body text. " * 50) for n in range(300)]),
+        ".pptx": lambda: pptx_bytes([(f"S{n}", "Body text. " * 50, "") for n in range(60)]),
+        ".xlsx": lambda: xlsx_bytes({"S": [[f"Body text {n}"] * 20 for n in range(3000)]}),
+        ".odt": lambda: odt_bytes("T", [(f"S{n}", "Body text. " * 50) for n in range(600)]),
+    }[suffix]
+    path = _file(tmp_path, name, build())
+    assert extract_file(path).blocks  # within the default limit
+    with pytest.raises(Failed, match=r"^time limit of 0.001 s exceeded$"):
+        extract_file(path, time_limit=0.001)

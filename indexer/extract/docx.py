@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import Block, Extraction, Skipped
-from .office_limits import LIBRARY_FAILURES, checked_package
+from .office_limits import LIBRARY_FAILURES, checked_package, with_time_limit
 from .office_meta import core_properties
 from .ooxml import drop_fallbacks, element_text, local, parse_part
 from .sections import SectionBuilder
@@ -141,7 +141,8 @@ def _raw_parts(zf: zipfile.ZipFile) -> tuple[Any, Any, list[tuple[str, bytes]]]:
     return parse_part(zf.read(main)), styles, others
 
 
-def extract_docx(path: Path, *, time_limit: float = 30.0) -> Extraction:
+@with_time_limit
+def extract_docx(path: Path) -> Extraction:
     """Heading sections of a Word document's body, then its notes, comments, headers and
     footers; title and metadata from its core properties."""
     warnings: list[str] = []

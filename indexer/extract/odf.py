@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import Block, Extraction, Skipped
-from .office_limits import LIBRARY_FAILURES, checked_package
+from .office_limits import LIBRARY_FAILURES, checked_package, with_time_limit
 from .office_meta import core_properties
 from .sections import SectionBuilder
 from .text import collapse_whitespace
@@ -127,7 +127,8 @@ def _extraction(
     )
 
 
-def extract_odt(path: Path, *, time_limit: float = 30.0) -> Extraction:
+@with_time_limit
+def extract_odt(path: Path) -> Extraction:
     """Heading sections of an OpenDocument text."""
     document, metadata, warnings = _load(Path(path), "OpenDocument text")
     sections = SectionBuilder()
@@ -136,7 +137,8 @@ def extract_odt(path: Path, *, time_limit: float = 30.0) -> Extraction:
     return _extraction("odt", sections.blocks, metadata, warnings, sections.first_h1)
 
 
-def extract_odp(path: Path, *, time_limit: float = 30.0) -> Extraction:
+@with_time_limit
+def extract_odp(path: Path) -> Extraction:
     """A block per slide of an OpenDocument presentation (anchors `slide-N`)."""
     from odf import draw
 
@@ -153,7 +155,8 @@ def extract_odp(path: Path, *, time_limit: float = 30.0) -> Extraction:
     return _extraction("odp", blocks, metadata, warnings, first_title, len(pages))
 
 
-def extract_ods(path: Path, *, time_limit: float = 30.0) -> Extraction:
+@with_time_limit
+def extract_ods(path: Path) -> Extraction:
     """A section per sheet of an OpenDocument spreadsheet, headed by the sheet's name."""
     from odf import table
 

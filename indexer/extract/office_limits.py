@@ -20,12 +20,14 @@ refused here with a reason a coordinator can act on:
 from __future__ import annotations
 
 import contextlib
+import functools
 import pyexpat
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .base import Skipped
+from .base import Extraction, Failed, Skipped
+from .pdf_limits import TimeLimitExceeded, cpu_time_limit
 
 # A real deck with embedded video stays far below these; a bomb is far above.
 MAX_TOTAL_UNCOMPRESSED = 512 * 1024 * 1024
@@ -197,6 +199,33 @@ def checked_package(path: Path, label: str) -> Iterator[zipfile.ZipFile]:
             yield zf
         except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as error:
             raise Skipped(f"corrupt {label} file: {error}") from None
+
+
+@contextlib.contextmanager
+def time_limited(seconds: float) -> Iterator[None]:
+    """Fail the file after `seconds` of CPU time (the per-file limit PDFs have too).
+
+    The alarm can land in a finaliser, where Python swallows the exception; the deadline is
+    then checked when the work ends, so a file over the limit fails either way.
+    """
+    try:
+        with cpu_time_limit(seconds) as deadline:
+            yield
+            deadline.check()
+    except TimeLimitExceeded:
+        raise Failed(f"time limit of {seconds:g} s exceeded") from None
+
+
+def with_time_limit(extract: Callable[[Path], Extraction]) -> Callable[..., Extraction]:
+    """An extractor of a path called as `extract_file` calls it: `(path, time_limit=...)`,
+    failing the file after `time_limit` seconds of CPU time."""
+
+    @functools.wraps(extract)
+    def limited(path: Path, *, time_limit: float = 30.0) -> Extraction:
+        with time_limited(time_limit):
+            return extract(path)
+
+    return limited
 
 
 LIBRARY_FAILURES: tuple[type[BaseException], ...] = (

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import Block, Extraction, Skipped
-from .office_limits import LIBRARY_FAILURES, checked_package
+from .office_limits import LIBRARY_FAILURES, checked_package, with_time_limit
 from .office_meta import core_properties
 from .ooxml import drop_fallbacks, element_text, local
 from .text import collapse_whitespace
@@ -57,7 +57,8 @@ def _notes(slide: Any) -> list[str]:
     return _paragraphs(frame._txBody) if frame is not None else []
 
 
-def extract_pptx(path: Path, *, time_limit: float = 30.0) -> Extraction:
+@with_time_limit
+def extract_pptx(path: Path) -> Extraction:
     """A block per slide (heading: the slide's title; text: its shapes, then its notes)."""
     from pptx import Presentation
 

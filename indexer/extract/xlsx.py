@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import Block, Extraction, Skipped
-from .office_limits import LIBRARY_FAILURES, checked_package
+from .office_limits import LIBRARY_FAILURES, checked_package, with_time_limit
 from .office_meta import core_properties
 from .text import collapse_whitespace
 
@@ -53,7 +53,8 @@ def row_blocks(
     return blocks
 
 
-def extract_xlsx(path: Path, *, time_limit: float = 30.0) -> Extraction:
+@with_time_limit
+def extract_xlsx(path: Path) -> Extraction:
     """A section per worksheet (chart sheets have no cells), headed by the sheet's name."""
     import openpyxl
 
