@@ -123,7 +123,7 @@ def _library_parts(path: Path) -> tuple[Any, Any, list[tuple[str, bytes]]]:
 
     document = docx.Document(str(path))
     part = document.part
-    styles = part._styles_part.element if part._styles_part is not None else None
+    styles = document.styles.element
     others = [
         (str(p.partname).lstrip("/"), p.blob) for p in part.package.iter_parts() if p is not part
     ]

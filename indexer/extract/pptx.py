@@ -42,7 +42,7 @@ def _slide_text(slide: Any, title_shape: Any) -> list[str]:
     for shape in slide.shapes:
         if title_shape is not None and shape.shape_id == title_shape.shape_id:
             continue
-        element = shape._element
+        element = shape.element
         if any(local(e) == "tbl" for e in element.iter()):
             paragraphs.extend(_rows(element))
         else:
@@ -53,8 +53,8 @@ def _slide_text(slide: Any, title_shape: Any) -> list[str]:
 def _notes(slide: Any) -> list[str]:
     if not slide.has_notes_slide:
         return []
-    frame = slide.notes_slide.notes_text_frame
-    return _paragraphs(frame._txBody) if frame is not None else []
+    placeholder = slide.notes_slide.notes_placeholder
+    return _paragraphs(placeholder.element) if placeholder is not None else []
 
 
 @with_time_limit
@@ -75,7 +75,7 @@ def extract_pptx(path: Path) -> Extraction:
     for number, slide in enumerate(slides, start=1):
         title_shape = slide.shapes.title
         # A title placeholder may hold a picture: its text is that of its paragraphs, if any.
-        title = " ".join(_paragraphs(title_shape._element)) if title_shape is not None else ""
+        title = " ".join(_paragraphs(title_shape.element)) if title_shape is not None else ""
         first_title = first_title or title or None
         body = _slide_text(slide, title_shape)
         notes = _notes(slide)
