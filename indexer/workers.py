@@ -12,10 +12,11 @@ import os
 import threading
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from indexer.attachments import attachment_documents
 from indexer.discover import CorpusFile
 from indexer.plan import ToExtract
 from kb.manifest import Cause, EntryStatus, ManifestEntry
@@ -103,7 +104,7 @@ def extract_document(
     from indexer.metadata import describe, read_sidecar
     from indexer.passages import split_passages
     from kb.errors import ConfigError
-    from kb.formats import get_format
+    from kb.formats import page_unit
     from kb.models import Document
 
     entry = ManifestEntry(
@@ -119,10 +120,11 @@ def extract_document(
         sidecar = read_sidecar(cf.path)
         extraction = extract_file(cf.path)
         meta, warnings = describe(cf.rel, extraction, sidecar, matcher, visibility)
-        fmt = get_format(extraction.format)
-        page_unit = fmt.page_unit if fmt else "page"
+        attached = attachment_documents(cf, sha256, extraction, meta, matcher, visibility)
+        if attached:
+            meta = replace(meta, attachments=tuple(d.doc_id for d in attached))
         passages = split_passages(
-            cf.doc_id, extraction.blocks, title=meta.title, page_unit=page_unit
+            cf.doc_id, extraction.blocks, title=meta.title, page_unit=page_unit(extraction.format)
         )
         if not passages:
             return not_indexed(EntryStatus.SKIPPED, Cause.NO_TEXT, "no text to index")
@@ -135,6 +137,7 @@ def extract_document(
             passages=tuple(passages),
             page_count=extraction.page_count,
             warnings=tuple(extraction.warnings + warnings),
+            attached=tuple(attached),
         )
     except ExtractionProblem as exc:
         # An extractor that could not read the file says so by chaining the OSError.
@@ -149,6 +152,7 @@ def extract_document(
     except Exception as exc:  # an extractor bug must not abort the whole run
         reason = f"unexpected error: {type(exc).__name__}: {exc}"
         return not_indexed(EntryStatus.FAILED, Cause.UNEXPECTED, reason)
+    entry.attachments = [d.doc_id for d in attached]
     entry.status = EntryStatus.INDEXED
     entry.passages = len(doc.passages)
     entry.language = meta.language

@@ -125,12 +125,16 @@ def test_decks_are_cited_by_slide(indexed):
     assert "Speaker notes:" in notes
 
 
-def test_the_e_mail_with_a_pdf_lists_and_reads_its_attachment(indexed):
+def test_the_e_mail_with_a_pdf_has_its_attachment_as_a_document(indexed):
     settings, files = indexed
     report = files["eml/tika-test-incremental-updates.eml"]
     assert report.title == "test incremental updates"
     view = view_of(Library(settings).snapshot(), Principal.shell())
-    passages = load_document(view, report.doc_id).passages
-    paths = [p.heading_path for p in passages]
-    assert ("Attachment: testPDF_incrementalUpdates.pdf",) in paths
-    assert ("Attachments",) in paths
+    message = view.catalogue[report.doc_id]
+    attachment_id = f"{report.doc_id}/.attachments/testpdf-incrementalupdates-pdf"
+    assert message.meta.attachments == (attachment_id,)
+    attachment = view.catalogue[attachment_id]
+    assert attachment.format == "pdf" and attachment.meta.part_of == report.doc_id
+    assert [p.page for p in load_document(view, attachment_id).passages] == [1]
+    listed = [p.text for p in load_document(view, report.doc_id).passages]
+    assert "testPDF_incrementalUpdates.pdf (application/pdf)" in listed[-1]

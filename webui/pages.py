@@ -228,6 +228,8 @@ def document(doc_id: str):
         page=build_document_page(data.view, terms, q=q, version=version),
         doc=doc,
         related=data.related,
+        container=data.container,
+        attachments=data.attachments,
         original=original_file(settings(), doc) is not None,
         original_label=format_label(doc),
         vocab=data.vocab,

@@ -3,8 +3,9 @@
 The standard library's `email` package with `policy.default` decodes the headers (encoded
 words, folded lines) and the transfer encodings. The body is the text/plain part when there
 is one, else the HTML part read through kb's HTML extractor. The message lists its
-attachments; the text of those kb can read (PDF, Word, a nested text file...) is indexed as a
-section of the message headed by the attachment's name.
+attachments; those kb can read (PDF, Word, a text file...) are extracted here, through the same
+checks as any corpus file, and become documents of their own linked to the message
+(`Extraction.attachments`, made documents by `indexer.workers`).
 """
 
 from __future__ import annotations
@@ -78,26 +79,26 @@ def _body_blocks(message: EmailMessage) -> list[Block]:
     return [Block("\n\n".join(paragraphs))] if paragraphs else []
 
 
-def _attachment_blocks(
+def _attachment(
     name: str, data: bytes, folder: Path, warnings: list[str], time_limit: float
-) -> list[Block]:
-    """The text of one attachment as a section headed by its name (nothing when kb cannot
-    read its format); a message inside a message is listed, not read."""
+) -> Extraction | None:
+    """One attachment extracted, or None when kb does not read its format or refuses it; a
+    message inside a message is listed, not read."""
     from . import extract_file
 
     suffix = Path(name).suffix.lower()
     fmt = format_for_suffix(suffix)
     if fmt is None or fmt.id == "eml":
-        return []
+        return None
     path = folder / f"attachment{suffix}"
     path.write_bytes(data)
     try:
-        extraction = extract_file(path, time_limit=time_limit)
+        return extract_file(path, time_limit=time_limit)
     except ExtractionProblem as problem:
         warnings.append(f"attachment {name} not indexed: {problem.reason}")
-        return []
-    heading = f"Attachment: {name}"
-    return [Block(b.text, (heading, *b.heading_path), None) for b in extraction.blocks]
+        return None
+    finally:
+        path.unlink(missing_ok=True)
 
 
 # What the `email` package raises on a message whose structure it cannot follow.
@@ -129,15 +130,19 @@ def _extract(message: EmailMessage, time_limit: float) -> Extraction:
     blocks = _body_blocks(message)
     attachments = list(message.iter_attachments())
     listed: list[str] = []
+    extracted: list[tuple[str, Extraction]] = []
     with tempfile.TemporaryDirectory(prefix="kb-eml-") as folder:
         for number, part in enumerate(attachments, start=1):
             name = collapse_whitespace(part.get_filename() or "") or f"attachment {number}"
+            name = name.replace("/", "-").replace("\\", "-")  # a name, never a path
             listed.append(f"{name} ({part.get_content_type()})")
             if number > MAX_ATTACHMENTS:
                 continue
             payload = part.get_payload(decode=True)
             if isinstance(payload, bytes) and payload:
-                blocks += _attachment_blocks(name, payload, Path(folder), warnings, time_limit)
+                found = _attachment(name, payload, Path(folder), warnings, time_limit)
+                if found is not None:
+                    extracted.append((name, found))
     if len(attachments) > MAX_ATTACHMENTS:
         warnings.append(f"attachments past the first {MAX_ATTACHMENTS} not read")
     if listed:
@@ -150,4 +155,5 @@ def _extract(message: EmailMessage, time_limit: float) -> Extraction:
         blocks=blocks,
         metadata=metadata,
         warnings=warnings,
+        attachments=extracted,
     )
