@@ -132,6 +132,14 @@ def test_the_document_pages_link_message_and_attachments(corpus, tmp_path):
     assert 'href="/doc/public/forum-mail">Minutes of the April forum</a>' in attachment.get_data(
         as_text=True
     )
+    api = client.get("/api/doc/public/forum-mail").get_json()
+    assert (
+        api["attachments"]
+        == [{"doc_id": "public/forum-mail/.attachments/minutes-docx", "title": "Minutes"}]
+        and api["part_of"] is None
+    )
+    api = client.get("/api/doc/public/forum-mail/.attachments/minutes-docx").get_json()
+    assert api["part_of"] == {"doc_id": "public/forum-mail", "title": "Minutes of the April forum"}
     # A members-only message and its attachments answer an anonymous reader like nothing.
     assert client.get(f"/doc/{MAIL}").status_code == 404
     assert client.get(f"/doc/{MINUTES}").status_code == 404
