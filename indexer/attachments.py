@@ -7,6 +7,9 @@ attachment (`mail.eml/report.pdf`), which is no file in the corpus: its original
 served apart from the message. Its metadata comes from the attachment itself, then
 inference, never from the message's sidecar, except for who may read it: an attachment is
 always exactly as visible as its message.
+
+`make_document` cuts any extraction into the `Document` the index stores, the message's
+own included.
 """
 
 from __future__ import annotations
@@ -41,6 +44,35 @@ def attachment_id(message_id: str, name: str, taken: set[str]) -> str:
     return doc_id
 
 
+def make_document(
+    doc_id: str,
+    path: str,
+    extraction: Extraction,
+    meta: DocumentMetadata,
+    sha256: str,
+    warnings: list[str],
+    attached: tuple[Document, ...] = (),
+) -> Document | None:
+    """The document of an extraction, its blocks cut into passages; None without text."""
+    from kb.models import Document
+
+    unit = page_unit(extraction.format)
+    passages = split_passages(doc_id, extraction.blocks, title=meta.title, page_unit=unit)
+    if not passages:
+        return None
+    return Document(
+        doc_id=doc_id,
+        path=path,
+        format=extraction.format,
+        meta=meta,
+        content_hash=sha256,
+        passages=tuple(passages),
+        page_count=extraction.page_count,
+        warnings=tuple(extraction.warnings + warnings),
+        attached=attached,
+    )
+
+
 def attachment_documents(
     cf: CorpusFile,
     sha256: str,
@@ -56,7 +88,6 @@ def attachment_documents(
     """
     from indexer.metadata import describe
     from kb.errors import ConfigError
-    from kb.models import Document
 
     documents: list[Document] = []
     taken: set[str] = set()
@@ -69,20 +100,7 @@ def attachment_documents(
             extraction.warnings.append(f"attachment {name} not indexed: {error}")
             continue
         meta = replace(meta, visibility=message.visibility, part_of=cf.doc_id)
-        unit = page_unit(attached.format)
-        passages = split_passages(doc_id, attached.blocks, title=meta.title, page_unit=unit)
-        if not passages:
-            continue
-        documents.append(
-            Document(
-                doc_id=doc_id,
-                path=path,
-                format=attached.format,
-                meta=meta,
-                content_hash=sha256,
-                passages=tuple(passages),
-                page_count=attached.page_count,
-                warnings=tuple(attached.warnings + warnings),
-            )
-        )
+        document = make_document(doc_id, path, attached, meta, sha256, warnings)
+        if document is not None:
+            documents.append(document)
     return documents

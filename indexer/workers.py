@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from indexer.attachments import attachment_documents
+from indexer.attachments import attachment_documents, make_document
 from indexer.discover import CorpusFile
 from indexer.plan import ToExtract
 from kb.manifest import Cause, EntryStatus, ManifestEntry
@@ -102,10 +102,7 @@ def extract_document(
     from indexer.extract import extract_file
     from indexer.extract.base import ExtractionProblem
     from indexer.metadata import describe, read_sidecar
-    from indexer.passages import split_passages
     from kb.errors import ConfigError
-    from kb.formats import page_unit
-    from kb.models import Document
 
     entry = ManifestEntry(
         path=cf.rel, size=cf.size, mtime_ns=cf.mtime_ns, sha256=sha256,
@@ -123,22 +120,11 @@ def extract_document(
         attached = attachment_documents(cf, sha256, extraction, meta, matcher, visibility)
         if attached:
             meta = replace(meta, attachments=tuple(d.doc_id for d in attached))
-        passages = split_passages(
-            cf.doc_id, extraction.blocks, title=meta.title, page_unit=page_unit(extraction.format)
+        doc = make_document(
+            cf.doc_id, cf.rel, extraction, meta, sha256, warnings, attached=tuple(attached)
         )
-        if not passages:
+        if doc is None:
             return not_indexed(EntryStatus.SKIPPED, Cause.NO_TEXT, "no text to index")
-        doc = Document(
-            doc_id=cf.doc_id,
-            path=cf.rel,
-            format=extraction.format,
-            meta=meta,
-            content_hash=sha256,
-            passages=tuple(passages),
-            page_count=extraction.page_count,
-            warnings=tuple(extraction.warnings + warnings),
-            attached=tuple(attached),
-        )
     except ExtractionProblem as exc:
         # An extractor that could not read the file says so by chaining the OSError.
         unreadable = isinstance(exc.__cause__, OSError)
