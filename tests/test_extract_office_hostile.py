@@ -350,3 +350,19 @@ def test_an_attachment_goes_through_the_same_checks_as_a_file(tmp_path):
         w.startswith("attachment r.docx not indexed: refused Word file")
         for w in extraction.warnings
     )
+
+
+def test_a_message_s_attachments_share_one_time_limit():
+    """Twenty attachments do not get twenty time limits: once the message's is spent, the
+    rest are listed but not read."""
+    from indexer.extract.eml import extract_eml
+    from tests.office_samples import eml_bytes
+
+    note = docx_bytes("Note", [("S", "Body text.")])
+    data = eml_bytes(
+        "Many", "See the attachments.", attachments=(("a.docx", "application/octet-stream", note),)
+    )
+    assert [name for name, _ in extract_eml(data).attachments] == ["a.docx"]
+    spent = extract_eml(data, time_limit=0.0)
+    assert spent.attachments == []
+    assert spent.warnings == ["attachment a.docx not indexed: time limit of the message spent"]

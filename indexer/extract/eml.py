@@ -11,6 +11,7 @@ checks as any corpus file, and become documents of their own linked to the messa
 from __future__ import annotations
 
 import tempfile
+import time
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -131,6 +132,8 @@ def _extract(message: EmailMessage, time_limit: float) -> Extraction:
     attachments = list(message.iter_attachments())
     listed: list[str] = []
     extracted: list[tuple[str, Extraction]] = []
+    # One time limit for the message and all its attachments, not one per attachment.
+    ends_at = time.process_time() + time_limit
     with tempfile.TemporaryDirectory(prefix="kb-eml-") as folder:
         for number, part in enumerate(attachments, start=1):
             name = collapse_whitespace(part.get_filename() or "") or f"attachment {number}"
@@ -138,9 +141,12 @@ def _extract(message: EmailMessage, time_limit: float) -> Extraction:
             listed.append(f"{name} ({part.get_content_type()})")
             if number > MAX_ATTACHMENTS:
                 continue
+            left = ends_at - time.process_time()
             payload = part.get_payload(decode=True)
-            if isinstance(payload, bytes) and payload:
-                found = _attachment(name, payload, Path(folder), warnings, time_limit)
+            if left <= 0:
+                warnings.append(f"attachment {name} not indexed: time limit of the message spent")
+            elif isinstance(payload, bytes) and payload:
+                found = _attachment(name, payload, Path(folder), warnings, left)
                 if found is not None:
                     extracted.append((name, found))
     if len(attachments) > MAX_ATTACHMENTS:
