@@ -366,3 +366,17 @@ def test_a_message_s_attachments_share_one_time_limit():
     spent = extract_eml(data, time_limit=0.0)
     assert spent.attachments == []
     assert spent.warnings == ["attachment a.docx not indexed: time limit of the message spent"]
+
+
+def test_an_xml_part_with_another_name_is_checked_too(tmp_path, secret):
+    """A package may give its main part any name in [Content_Types].xml; a DTD in it is
+    refused all the same."""
+    package = docx_bytes("T", [("S", "Body text.")])
+    hostile = _docx_part(_xxe(secret), b"&secret;")
+    reason = _refused(
+        _write(tmp_path, "a.docx", _rewrite(package, {}, {"word/extra.bin": hostile}))
+    )
+    assert "XML part word/extra.bin declares a DTD" in reason
+    utf16 = hostile.decode().replace('version="1.0"', 'version="1.0" encoding="UTF-16"')
+    data = _rewrite(package, {}, {"word/extra.dat": utf16.encode("utf-16")})
+    assert "XML part word/extra.dat declares a DTD" in _refused(_write(tmp_path, "b.docx", data))

@@ -39,6 +39,9 @@ _RATIO_FLOOR = 16 * 1024 * 1024  # small parts may compress as they like
 # An XML prolog (declaration, comments) is tiny; one this long is hiding something.
 _MAX_PROLOG = 1024 * 1024
 _XML_SUFFIXES = (".xml", ".rels", ".vml")
+# How a part whose name does not say XML may still be XML (a package may name its parts as
+# it likes in [Content_Types].xml): its first bytes, after any byte order mark and blanks.
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 
 _OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -166,6 +169,20 @@ def check_xml_prolog(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> 
     raise Skipped(f"refused {label} file: XML part {info.filename} has an oversized prolog")
 
 
+def _is_xml(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """Whether a part is XML: by its name, else by its first bytes."""
+    if info.filename.lower().endswith(_XML_SUFFIXES):
+        return True
+    if info.is_dir() or info.file_size == 0:
+        return False
+    with zf.open(info) as part:
+        head = part.read(64)
+    if head.startswith(_BOMS[1:]):  # UTF-16: only XML would be text here
+        return True
+    head = head.removeprefix(_BOMS[0]).lstrip()
+    return head.startswith(b"<")
+
+
 def _encrypted_odf(zf: zipfile.ZipFile) -> bool:
     try:
         manifest = zf.read("META-INF/manifest.xml")
@@ -194,7 +211,7 @@ def checked_package(path: Path, label: str) -> Iterator[zipfile.ZipFile]:
             raise Skipped(f"{PASSWORD_PROTECTED}: encrypted {label} file")
         try:
             for info in infos:
-                if info.filename.lower().endswith(_XML_SUFFIXES):
+                if _is_xml(zf, info):
                     check_xml_prolog(zf, info, label)
             yield zf
         except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as error:
