@@ -71,10 +71,20 @@ def chunk(text: str, limit: int = MAX_CHARS) -> list[str]:
     return chunks
 
 
+# The anchor of a numbered block: `p3` for a PDF's page 3, `slide-3` for a deck's slide 3.
+_PAGE_ANCHORS = {"page": "p{}", "slide": "slide-{}"}
+
+
 def split_passages(
-    doc_id: str, blocks: Iterable[Block], limit: int = MAX_CHARS, title: str | None = None
+    doc_id: str,
+    blocks: Iterable[Block],
+    limit: int = MAX_CHARS,
+    title: str | None = None,
+    page_unit: str = "page",
 ) -> list[Passage]:
     """Group consecutive blocks of the same section (and page), then chunk each section.
+
+    `page_unit` says what `Block.page` numbers (the format's `page_unit`): it names anchors.
 
     A top-level heading that repeats the document's `title` is dropped from heading paths:
     every passage would otherwise start its path with the title the reader already sees.
@@ -96,7 +106,7 @@ def split_passages(
     used_bases: dict[str, int] = {}
     for heading_path, page, texts in sections:
         if page is not None:
-            base = f"p{page}"
+            base = _PAGE_ANCHORS[page_unit].format(page)
         else:
             base = slugify(heading_path[-1]) if heading_path else "top"
         seen = used_bases.get(base, 0)

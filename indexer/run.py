@@ -136,7 +136,11 @@ class IndexRun:
             yield entry, doc
 
     def _documents(self, todo: ToExtract) -> Iterator[Document]:
-        return (doc for _, doc in self._extract_all(todo) if doc is not None)
+        """Every document extracted, each followed by the documents inside it."""
+        for _, doc in self._extract_all(todo):
+            if doc is not None:
+                yield doc
+                yield from doc.attached
 
     def _check_lists(self, todo: ToExtract) -> None:
         """Extract without writing, and check the reading lists against what was extracted."""
@@ -165,15 +169,15 @@ class IndexRun:
         changed: set[str] = set()  # documents to write over, or to delete if they fail now
         if index_ids is None:
             # The manifest vouches for the index: delete exactly the documents it lists.
-            doomed = {e.doc_id for e in plan.deleted + plan.dropped if e.indexed and e.doc_id}
+            doomed = {i for e in plan.deleted + plan.dropped for i in e.doc_ids}
             for cf, _ in plan.todo:
                 prev = plan.old.entries.get(cf.rel)
-                if prev is not None and prev.indexed and prev.doc_id:
-                    changed.add(prev.doc_id)
+                if prev is not None:
+                    changed.update(prev.doc_ids)
             changed -= doomed
         else:
             # It does not: keep only the documents the new manifest vouches for so far.
-            kept = {e.doc_id for e in plan.manifest.entries.values() if e.indexed}
+            kept = {i for e in plan.manifest.entries.values() for i in e.doc_ids}
             doomed = index_ids - kept
         committed = write_changes(current, self._documents(plan.todo), doomed, changed)
         # Without a commit the index is what the manifest says (checked in full when it was

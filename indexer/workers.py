@@ -12,10 +12,11 @@ import os
 import threading
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from indexer.attachments import attachment_documents, make_document
 from indexer.discover import CorpusFile
 from indexer.plan import ToExtract
 from kb.manifest import Cause, EntryStatus, ManifestEntry
@@ -101,9 +102,7 @@ def extract_document(
     from indexer.extract import extract_file
     from indexer.extract.base import ExtractionProblem
     from indexer.metadata import describe, read_sidecar
-    from indexer.passages import split_passages
     from kb.errors import ConfigError
-    from kb.models import Document
 
     entry = ManifestEntry(
         path=cf.rel, size=cf.size, mtime_ns=cf.mtime_ns, sha256=sha256,
@@ -118,19 +117,14 @@ def extract_document(
         sidecar = read_sidecar(cf.path)
         extraction = extract_file(cf.path)
         meta, warnings = describe(cf.rel, extraction, sidecar, matcher, visibility)
-        passages = split_passages(cf.doc_id, extraction.blocks, title=meta.title)
-        if not passages:
-            return not_indexed(EntryStatus.SKIPPED, Cause.NO_TEXT, "no text to index")
-        doc = Document(
-            doc_id=cf.doc_id,
-            path=cf.rel,
-            format=extraction.format,
-            meta=meta,
-            content_hash=sha256,
-            passages=tuple(passages),
-            page_count=extraction.page_count,
-            warnings=tuple(extraction.warnings + warnings),
+        attached = attachment_documents(cf, sha256, extraction, meta, matcher, visibility)
+        if attached:
+            meta = replace(meta, attachments=tuple(d.doc_id for d in attached))
+        doc = make_document(
+            cf.doc_id, cf.rel, extraction, meta, sha256, warnings, attached=tuple(attached)
         )
+        if doc is None:
+            return not_indexed(EntryStatus.SKIPPED, Cause.NO_TEXT, "no text to index")
     except ExtractionProblem as exc:
         # An extractor that could not read the file says so by chaining the OSError.
         unreadable = isinstance(exc.__cause__, OSError)
@@ -144,6 +138,7 @@ def extract_document(
     except Exception as exc:  # an extractor bug must not abort the whole run
         reason = f"unexpected error: {type(exc).__name__}: {exc}"
         return not_indexed(EntryStatus.FAILED, Cause.UNEXPECTED, reason)
+    entry.attachments = [d.doc_id for d in attached]
     entry.status = EntryStatus.INDEXED
     entry.passages = len(doc.passages)
     entry.language = meta.language

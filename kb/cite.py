@@ -1,8 +1,8 @@
 """Citations of documents and passages, written out by the formats of `kb.citeformats`.
 
 A citation names the author, the publisher, the year, the title, the type, the section and
-(for PDFs) the page, and a permalink to the passage that carries the passage's content hash,
-so a reader who follows it later is told when the passage has changed since it was cited.
+(for PDFs) the page or (for decks) the slide, and a permalink to the passage that carries the
+passage's content hash, so a reader who follows it later is told when the passage has changed since it was cited.
 
 BibTeX keys are derived from the author, year, first significant title word and a short hash
 of the doc id, so they are stable across runs and do not change when other documents arrive.
@@ -27,6 +27,7 @@ from urllib.parse import unquote, urlsplit
 from kb.doctypes import TYPE_LABELS
 from kb.documents import load_document, permalink
 from kb.errors import NotFound
+from kb.formats import page_unit
 from kb.text import fold
 from kb.view import View, checked
 
@@ -65,11 +66,20 @@ class Citation:
     source_url: str | None
     key: str
     publisher: str | None = None  # the corpus's publisher (kb.toml), for every document
+    # What `page` counts: "page" (PDF) or "slide" (a deck), from the document's format.
+    page_unit: str = "page"
 
     @property
     def author(self) -> str | None:
         """The author position's text: the authors joined, or None when there is none."""
         return "; ".join(self.authors) or None
+
+    @property
+    def locator(self) -> str | None:
+        """`p. 3` for a PDF page, `slide 3` for a slide, None for a passage without one."""
+        if self.page is None:
+            return None
+        return f"slide {self.page}" if self.page_unit == "slide" else f"p. {self.page}"
 
 
 def parse_ref(ref: str) -> tuple[str, str | None]:
@@ -162,6 +172,7 @@ def cite(
         source_url=meta.source_url,
         key=_passage_key(key, passage.anchor) if passage else key,
         publisher=publisher,
+        page_unit=page_unit(info.format),
     )
 
 

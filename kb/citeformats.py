@@ -42,8 +42,8 @@ def _where(c: Citation) -> str:
     parts = []
     if c.section:
         parts.append(f"Section: {c.section}")
-    if c.page is not None:
-        parts.append(f"p. {c.page}")
+    if c.locator:
+        parts.append(c.locator)
     return ", ".join(parts)
 
 
@@ -181,9 +181,11 @@ def render_bibtex(c: Citation) -> str:
         fields.append(("year", str(c.year)))
     if c.date and re.fullmatch(r"\d{4}(-\d{2}){0,2}", c.date):
         fields.append(("date", c.date))
-    if c.page is not None:
+    if c.page is not None and c.page_unit == "page":
         fields.append(("pages", str(c.page)))
     note = []
+    if c.page is not None and c.page_unit != "page":  # BibTeX knows pages, not slides
+        note.append(f"{c.page_unit.capitalize()} {c.page}")
     if c.section:
         note.append(f"Section: {c.section}")
     if c.text_hash:
@@ -226,8 +228,10 @@ def render_ris(c: Citation) -> str:
         lines.append(("DA", _ris_date(c.date)))
     if c.section:
         lines.append(("SE", c.section))
-    if c.page is not None:
+    if c.page is not None and c.page_unit == "page":
         lines.append(("SP", str(c.page)))
+    elif c.page is not None:
+        lines.append(("N1", f"{c.page_unit.capitalize()} {c.page}"))
     lines += [("LA", c.language), ("UR", c.permalink), ("Y2", _ris_date(c.accessed))]
     if c.text_hash:
         lines.append(("N1", f"Passage version {c.text_hash}"))
@@ -272,9 +276,11 @@ def csl_item(c: Citation) -> dict:
         item["issued"] = issued
     if c.section:
         item["section"] = c.section
-    if c.page is not None:
+    if c.page is not None and c.page_unit == "page":
         item["page"] = str(c.page)
     note = []
+    if c.page is not None and c.page_unit != "page":
+        note.append(f"{c.page_unit.capitalize()} {c.page}")
     if c.text_hash:
         note.append(f"Passage version {c.text_hash}")
     if c.source_url:

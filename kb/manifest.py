@@ -64,6 +64,13 @@ class ManifestEntry:
     type: str | None = None
     cause: Cause | None = None  # set when status is skipped or failed
     visibility: str | None = None  # who may read it (kb.access), when indexed
+    # Doc ids of the documents inside the file (an e-mail's attachments), indexed with it.
+    attachments: list[str] = field(default_factory=list)
+
+    @property
+    def doc_ids(self) -> list[str]:
+        """Every document the file put in the index: its own, then its attachments'."""
+        return ([self.doc_id] if self.doc_id else []) + self.attachments if self.indexed else []
 
     @property
     def indexed(self) -> bool:

@@ -107,7 +107,7 @@ def pdf_reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
 # --- extract_file: dispatch and the checks every format shares --------------------------------
 
 
-def test_supported_suffixes_cover_the_four_formats() -> None:
+def test_supported_suffixes_cover_every_format() -> None:
     assert SUPPORTED_SUFFIXES == {
         ".md": "markdown",
         ".markdown": "markdown",
@@ -117,6 +117,16 @@ def test_supported_suffixes_cover_the_four_formats() -> None:
         ".pdf": "pdf",
         ".txt": "text",
         ".text": "text",
+        ".docx": "docx",
+        ".docm": "docx",
+        ".pptx": "pptx",
+        ".pptm": "pptx",
+        ".xlsx": "xlsx",
+        ".xlsm": "xlsx",
+        ".odt": "odt",
+        ".odp": "odp",
+        ".ods": "ods",
+        ".eml": "eml",
     }
 
 

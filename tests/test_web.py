@@ -303,10 +303,10 @@ def test_filters_combine_and_keep_the_query(client):
 def test_filters_without_a_query_browse_documents(client):
     data = client.get("/api/search?type=guide").get_json()
     p = page(client, "/search?type=guide")
-    assert len(p.find("li", class_="hit")) == data["total"] == 2
+    assert len(p.find("li", class_="hit")) == data["total"] == 3
     p = page(client, "/search?sort=newest")
     assert len(p.find("li", class_="hit")) == 10
-    assert "14 documents" in p.text
+    assert "16 documents" in p.text
 
 
 def test_sort_newest(client):
@@ -694,14 +694,14 @@ def test_healthz(client, bundled_index):
     data = response.get_json()
     assert data["status"] == "ok"
     assert data["generation"].startswith("gen-")
-    assert data["documents"] == 14 and data["passages"] > 14
-    assert sum(data["by_type"].values()) == 14
+    assert data["documents"] == 16 and data["passages"] > 16
+    assert sum(data["by_type"].values()) == 16
 
 
 def test_api_index_is_the_home_pages_twin(client):
     data = client.get("/api/").get_json()
-    assert data["documents"] == 14
-    assert data["by_type"]["meeting"] == 5
+    assert data["documents"] == 16
+    assert data["by_type"]["meeting"] == 6
     assert len(data["latest"]) == 6 and data["latest"][0]["doc_id"]
     assert {rl["slug"] for rl in data["lists"]} == {"start-here", "procurement-weighting"}
     assert client.get("/api").status_code == 200  # no redirect

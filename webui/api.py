@@ -68,6 +68,10 @@ def document(doc_id: str):
         {"doc_id": info.doc_id, "title": info.title, "type": info.meta.type, "score": score}
         for info, score in data.related
     ]
+    # An e-mail's attachments and an attachment's message, as the document page links them.
+    container = data.container
+    body["part_of"] = {"doc_id": container.doc_id, "title": container.title} if container else None
+    body["attachments"] = [{"doc_id": a.doc_id, "title": a.title} for a in data.attachments]
     return jsonify(body)
 
 

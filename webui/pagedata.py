@@ -63,6 +63,10 @@ class DocumentData:
     view: DocumentView
     related: list[tuple[DocInfo, float]]
     vocab: Vocabulary
+    # The message an attachment belongs to, and a message's attachments: those the reader
+    # may see (always all of them: an attachment has its message's visibility).
+    container: DocInfo | None = None
+    attachments: tuple[DocInfo, ...] = ()
 
 
 def document_data(doc_id: str) -> DocumentData:
@@ -70,7 +74,14 @@ def document_data(doc_id: str) -> DocumentData:
     unknown id or a document the reader may not see."""
     view = reader_view()
     document = load_document(view, doc_id)
-    return DocumentData(document, searcher().related(doc_id), view.vocabulary)
+    meta, catalogue = document.doc.meta, view.catalogue
+    return DocumentData(
+        document,
+        searcher().related(doc_id),
+        view.vocabulary,
+        container=catalogue.get(meta.part_of) if meta.part_of else None,
+        attachments=tuple(catalogue[i] for i in meta.attachments if i in catalogue),
+    )
 
 
 @dataclass(frozen=True)

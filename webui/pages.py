@@ -21,6 +21,7 @@ from flask import (
 from kb import readinglists
 from kb.citeformats import CITE_FORMATS
 from kb.doctypes import TYPE_LABELS, TYPE_PLURALS
+from kb.formats import FORMATS
 from kb.highlight import HighlightTerms
 from kb.search import SearchResult
 from kb.status import index_status, view_counts
@@ -58,6 +59,8 @@ def labels() -> dict:
         "LANGUAGE_NAMES": LANGUAGE_NAMES,
         "FILTER_LABELS": FILTER_LABELS,
         "CITE_FORMATS": CITE_FORMATS,
+        # What a passage's page number counts, by format id: "Page", or "Slide" for decks.
+        "PAGE_UNITS": {f.id: f.page_unit.capitalize() for f in FORMATS},
     }
 
 
@@ -229,6 +232,8 @@ def document(doc_id: str):
         page=build_document_page(data.view, terms, q=q, version=version),
         doc=doc,
         related=data.related,
+        container=data.container,
+        attachments=data.attachments,
         original=original_file(settings(), doc) is not None,
         original_label=format_label(doc),
         vocab=data.vocab,
