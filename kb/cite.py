@@ -2,7 +2,8 @@
 
 A citation names the author, the publisher, the year, the title, the type, the section and
 (for PDFs) the page or (for decks) the slide, and a permalink to the passage that carries the
-passage's content hash, so a reader who follows it later is told when the passage has changed since it was cited.
+passage's content hash, so a reader who follows it later is told when the passage has changed
+since it was cited.
 
 BibTeX keys are derived from the author, year, first significant title word and a short hash
 of the doc id, so they are stable across runs and do not change when other documents arrive.
