@@ -29,20 +29,32 @@ def text_hash(text: str) -> str:
 
 
 def _pieces(paragraph: str, limit: int) -> Iterable[str]:
-    """A paragraph longer than `limit` is cut at sentence ends, then at spaces."""
+    """A paragraph longer than `limit` is cut at sentence ends, then at spaces.
+
+    A long sentence is walked with indices rather than re-sliced after each cut: slicing the
+    rest copies it, which made a megabytes-long sentence (a text file without full stops)
+    quadratic in its length.
+    """
     if len(paragraph) <= limit:
         yield paragraph
         return
     current = ""
     for sentence in _SENTENCE_END.split(paragraph):
-        while len(sentence) > limit:
-            cut = sentence.rfind(" ", 0, limit)
-            cut = cut if cut > limit // 2 else limit
+        start, end = 0, len(sentence)  # the rest of the sentence is sentence[start:end]
+        while end - start > limit:
+            space = sentence.rfind(" ", start, start + limit)
+            cut = space - start if space > start + limit // 2 else limit
             if current:
                 yield current
                 current = ""
-            yield sentence[:cut].strip()
-            sentence = sentence[cut:].strip()
+            yield sentence[start : start + cut].strip()
+            start += cut
+            while start < end and sentence[start].isspace():
+                start += 1
+            while end > start and sentence[end - 1].isspace():
+                end -= 1
+        if start or end < len(sentence):
+            sentence = sentence[start:end]
         if current and len(current) + 1 + len(sentence) > limit:
             yield current
             current = sentence
