@@ -113,10 +113,12 @@ class IndexRun:
     def _validate_configuration(self) -> None:
         """Fail the run here, before any write, when organisations, topics or kb.toml cannot
         be read: a broken kb.toml is never taken for "no defaults", nor for public."""
+        from indexer.extract.limits import load_limits
         from kb.access import load_visibility_config
         from kb.vocabulary import load_vocabulary
 
         load_visibility_config(self.corpus, load_vocabulary(self.corpus))
+        load_limits(self.corpus)
 
     # -- extraction ---------------------------------------------------------------------------
 
