@@ -16,6 +16,8 @@ from kb.text import fold
 
 MAX_CHARS = 1200
 _SENTENCE_END = re.compile(r"(?<=[.!?…:;])\s+")
+_WINDOW = 1 << 20  # characters normalised at a time (see _one_line)
+_SPACE = re.compile(r"\s")
 
 
 def slugify(text: str, max_len: int = 60) -> str:
@@ -64,6 +66,27 @@ def _pieces(paragraph: str, limit: int) -> Iterable[str]:
         yield current
 
 
+def _one_line(paragraph: str) -> str:
+    """The paragraph's words separated by single spaces, as `" ".join(paragraph.split())`.
+
+    A megabytes-long paragraph is done a window at a time, each ending at a space: splitting
+    it whole makes an object per word, eight million of them (half a gigabyte) for a 50 MB
+    text without blank lines.
+    """
+    if len(paragraph) <= _WINDOW:
+        return " ".join(paragraph.split())
+    parts = []
+    start = 0
+    while start < len(paragraph):
+        space = _SPACE.search(paragraph, start + _WINDOW)
+        end = space.start() if space else len(paragraph)
+        part = " ".join(paragraph[start:end].split())
+        if part:
+            parts.append(part)
+        start = end
+    return " ".join(parts)
+
+
 def chunk(text: str, limit: int = MAX_CHARS) -> list[str]:
     """Pack paragraphs into chunks of at most `limit` characters, breaking between them."""
     chunks: list[str] = []
@@ -72,7 +95,7 @@ def chunk(text: str, limit: int = MAX_CHARS) -> list[str]:
     for para in (p.strip() for p in re.split(r"\n\s*\n", text)):
         if not para:
             continue
-        for piece in _pieces(" ".join(para.split()), limit):
+        for piece in _pieces(_one_line(para), limit):
             if current and size + 2 + len(piece) > limit:
                 chunks.append("\n\n".join(current))
                 current, size = [], 0
