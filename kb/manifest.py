@@ -35,6 +35,7 @@ class Cause(StrEnum):
     BAD_METADATA = "bad-metadata"  # its sidecar or front matter is invalid
     WORKER_DIED = "worker-died"  # the extraction process died on it
     OVER_LIMIT = "over-limit"  # over one of the corpus's limits (file size, CPU time)
+    BAD_NAME = "bad-name"  # its path cannot be a document id (a control character)
     UNEXPECTED = "unexpected"  # an extractor bug
 
     @property
