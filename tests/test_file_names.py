@@ -163,6 +163,11 @@ def test_every_accepted_name_round_trips_through_the_web(settings, client, name)
     assert full is not None
     target = urlsplit(full.group(0))
     assert client.get(target.path).status_code == 200
+    # The original file, as the document page offers it.
+    originals = [html.unescape(h) for h in re.findall(r'href="(/original/[^"]*)"', body)]
+    assert originals, "no link to the original"
+    original = client.get(originals[0])
+    assert original.status_code == 200 and word in original.get_data(as_text=True)
     # The API answers for the id the links carry.
     api = client.get(links[0].split("?")[0].replace("/doc/", "/api/doc/", 1))
     assert api.status_code == 200 and api.get_json()["doc_id"] == doc_id
