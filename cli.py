@@ -505,6 +505,24 @@ def search_cmd(
             )
 
 
+def _resolve_ref(view, ref: str) -> tuple[str, str | None]:
+    """(doc id, anchor or None) of REF: a document id exactly as written first, since an id
+    is the file's path and may hold `#`, spaces or anything else a name may; otherwise
+    DOC_ID#ANCHOR or a pasted permalink. Only documents the reader may see are tried as
+    they are, so a hidden one answers exactly like a missing one. (An id that starts with a
+    dash follows `--`: `kb show -- -notes`.)"""
+    from kb.cite import parse_ref
+
+    if view.can_see(ref):
+        return ref, None
+    if "://" not in ref:
+        # Anchors never hold a `#`, so in `a#b#top` the id is `a#b`.
+        doc_id, _, anchor = ref.rpartition("#")
+        if doc_id and view.can_see(doc_id):
+            return doc_id, anchor or None
+    return parse_ref(ref)
+
+
 @main.command("show")
 @click.argument("doc_id")
 @click.option("--json", "as_json", is_flag=True)
@@ -519,8 +537,8 @@ def show_cmd(ctx, doc_id: str, as_json: bool, as_email: str | None) -> None:
 
     settings = _settings(ctx)
     principal = _principal(settings, as_email)
-    doc_id = doc_id.split("#", 1)[0]
-    document = load_document(view_of(Library(settings).snapshot(), principal), doc_id)
+    view = view_of(Library(settings).snapshot(), principal)
+    document = load_document(view, _resolve_ref(view, doc_id)[0])
     data = document_dict(document, settings.base_url)
     if as_json:
         _echo_json(data)
@@ -572,16 +590,17 @@ Exit codes:
 @click.pass_context
 def cite_cmd(ctx, ref: str, fmt: str, all_formats: bool, accessed, as_email: str | None) -> None:
     """Cite a document or passage: REF is DOC_ID or DOC_ID#ANCHOR (as shown by `kb search`)."""
-    from kb.cite import cite, parse_ref
+    from kb.cite import cite
     from kb.citeformats import render
     from kb.library import Library
     from kb.view import view_of
 
     settings = _settings(ctx)
     principal = _principal(settings, as_email)
-    doc_id, anchor = parse_ref(ref)
+    view = view_of(Library(settings).snapshot(), principal)
+    doc_id, anchor = _resolve_ref(view, ref)
     citation = cite(
-        view_of(Library(settings).snapshot(), principal),
+        view,
         doc_id,
         anchor,
         settings.base_url,

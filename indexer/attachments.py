@@ -52,14 +52,20 @@ def make_document(
     sha256: str,
     warnings: list[str],
     attached: tuple[Document, ...] = (),
+    max_passages: int | None = None,
 ) -> Document | None:
-    """The document of an extraction, its blocks cut into passages; None without text."""
+    """The document of an extraction, its blocks cut into passages; None without text.
+    With `max_passages`, only the first that many are kept, and a warning says so."""
+    from indexer.extract.limits import passage_cap_warning
     from kb.models import Document
 
     unit = page_unit(extraction.format)
     passages = split_passages(doc_id, extraction.blocks, title=meta.title, page_unit=unit)
     if not passages:
         return None
+    if max_passages is not None and len(passages) > max_passages:
+        warnings.append(passage_cap_warning(len(passages), max_passages))
+        del passages[max_passages:]
     return Document(
         doc_id=doc_id,
         path=path,
@@ -80,6 +86,7 @@ def attachment_documents(
     message: DocumentMetadata,
     matcher: EntityMatcher | None,
     visibility: VisibilityConfig | None,
+    max_passages: int | None = None,
 ) -> list[Document]:
     """The documents of the attachments an extractor found in `cf` (none for most files).
 
@@ -100,7 +107,7 @@ def attachment_documents(
             extraction.warnings.append(f"attachment {name} not indexed: {error}")
             continue
         meta = replace(meta, visibility=message.visibility, part_of=cf.doc_id)
-        document = make_document(doc_id, path, attached, meta, sha256, warnings)
+        document = make_document(doc_id, path, attached, meta, sha256, warnings, (), max_passages)
         if document is not None:
             documents.append(document)
     return documents

@@ -22,7 +22,7 @@ from indexer.workers import Extractor
 from indexer.write import write_changes, write_generation
 from kb.errors import CorpusEmpty, IndexUnavailable
 from kb.generation import Generation
-from kb.manifest import Manifest, ManifestEntry, now_iso
+from kb.manifest import Cause, Manifest, ManifestEntry, now_iso
 from kb.settings import Settings
 from kb.store import IndexStore
 
@@ -85,8 +85,9 @@ class IndexRun:
                 "run `kb index --rebuild`."
             )
         for p in problems:
-            self.report.files.append(FileReport(p.rel, FileStatus.FAILED, reason=p.reason,
-                                                cause=p.cause))  # fmt: skip
+            # A name kb refuses is left out on purpose, like any skipped file.
+            status = FileStatus.SKIPPED if p.cause is Cause.BAD_NAME else FileStatus.FAILED
+            self.report.files.append(FileReport(p.rel, status, reason=p.reason, cause=p.cause))
         plan = self._plan = plan_run(files, problems, old, start.index_ids)
         self.report.files += plan.files
         if plan.todo:
@@ -113,10 +114,12 @@ class IndexRun:
     def _validate_configuration(self) -> None:
         """Fail the run here, before any write, when organisations, topics or kb.toml cannot
         be read: a broken kb.toml is never taken for "no defaults", nor for public."""
+        from indexer.extract.limits import load_limits
         from kb.access import load_visibility_config
         from kb.vocabulary import load_vocabulary
 
         load_visibility_config(self.corpus, load_vocabulary(self.corpus))
+        load_limits(self.corpus)
 
     # -- extraction ---------------------------------------------------------------------------
 

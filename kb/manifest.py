@@ -34,6 +34,8 @@ class Cause(StrEnum):
     NO_TEXT = "no-text"  # extracted, but nothing to index
     BAD_METADATA = "bad-metadata"  # its sidecar or front matter is invalid
     WORKER_DIED = "worker-died"  # the extraction process died on it
+    OVER_LIMIT = "over-limit"  # over one of the corpus's limits (file size, CPU time)
+    BAD_NAME = "bad-name"  # its path cannot be a document id (a control character)
     UNEXPECTED = "unexpected"  # an extractor bug
 
     @property

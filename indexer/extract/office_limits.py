@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .base import Extraction, Failed, Skipped
-from .pdf_limits import TimeLimitExceeded, cpu_time_limit
+from .limits import TimeLimitExceeded, cpu_time_limit
 
 # A real deck with embedded video stays far below these; a bomb is far above.
 MAX_TOTAL_UNCOMPRESSED = 512 * 1024 * 1024
