@@ -99,3 +99,18 @@ def test_bad_limits_fail_the_run_before_any_write(tmp_path: Path, table: str) ->
     with pytest.raises(ConfigError):
         run_index(Settings.resolve(corpus, tmp_path / "index"), workers=1)
     assert not (tmp_path / "index").exists() or not any((tmp_path / "index").rglob("MANIFEST*"))
+
+
+def test_an_inner_limit_never_extends_the_enclosing_one() -> None:
+    """A file's whole-job limit holds even while a format's own, longer limit is armed."""
+    import time
+
+    from indexer.extract.limits import TimeLimitExceeded, cpu_time_limit
+
+    started = time.process_time()
+    with pytest.raises(TimeLimitExceeded):
+        with cpu_time_limit(0.3):
+            with cpu_time_limit(30):
+                while time.process_time() - started < 10:
+                    pass
+    assert time.process_time() - started < 5
