@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None, *, check_interval: float = 1.0)
 
     from webui import api, auth, errors, feeds, insights, oidc, pages, security, tokens
     from webui.links import cached_url, document_url, url_with
+    from webui.serving import trust_proxies
     from webui.suggest import Suggester
 
     app.extensions["kb_suggest"] = Suggester()
@@ -70,4 +71,5 @@ def create_app(settings: Settings | None = None, *, check_interval: float = 1.0)
     tokens.register(app)
     errors.register(app)
     security.register(app)
+    trust_proxies(app, settings.trusted_proxies)
     return app

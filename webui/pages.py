@@ -299,7 +299,8 @@ def reading_list(slug: str):
 
 @bp.get("/opensearch.xml")
 def opensearch():
-    xml = render_template("opensearch.xml", root=request.url_root)
+    # The configured public address, never the request's Host header (any client sets it).
+    xml = render_template("opensearch.xml", root=settings().base_url + "/")
     return Response(xml, mimetype="application/opensearchdescription+xml")
 
 
