@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from cli_backup import backup_cmd, restore_cmd
 from cli_insights import insights
 from cli_tokens import tokens
 from cli_users import users
@@ -763,6 +764,8 @@ def serve_cmd(
 main.add_command(users)
 main.add_command(insights)
 main.add_command(tokens)
+main.add_command(backup_cmd)
+main.add_command(restore_cmd)
 
 
 if __name__ == "__main__":

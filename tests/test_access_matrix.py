@@ -721,6 +721,8 @@ ADMIN_COMMANDS = {
     "users": "manages accounts",
     "insights": "reports the aggregated search log to the server's administrator (no documents)",
     "tokens": "manages accounts' API tokens",
+    "backup": "copies the server's own files for its administrator (no search, no reader)",
+    "restore": "puts a backup back for the server's administrator (no search, no reader)",
 }
 
 
