@@ -32,6 +32,10 @@ class NotFound(KbError):
     """A document, passage or reading list does not exist."""
 
 
+class InvalidReadingList(ConfigError):
+    """A reading-list file that cannot be read as a list (broken TOML, wrong fields)."""
+
+
 class InvalidVisibility(ConfigError):
     """A visibility value (in metadata or `kb.toml`) is unknown or names an unknown organisation."""
 

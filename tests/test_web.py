@@ -656,8 +656,10 @@ def test_opensearch_description(client):
     ns = {"os": "http://a9.com/-/spec/opensearch/1.1/"}
     assert root.find("os:ShortName", ns).text
     urls = {u.get("type"): u.get("template") for u in root.findall("os:Url", ns)}
-    assert urls["text/html"] == "http://localhost/search?q={searchTerms}"
-    assert urls["application/x-suggestions+json"] == "http://localhost/api/suggest?q={searchTerms}"
+    # The configured public address, not the Host header the request came with (localhost).
+    base = client.application.config["KB_SETTINGS"].base_url
+    assert urls["text/html"] == f"{base}/search?q={{searchTerms}}"
+    assert urls["application/x-suggestions+json"] == f"{base}/api/suggest?q={{searchTerms}}"
 
 
 def test_suggestions_in_opensearch_format(client):

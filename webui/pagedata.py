@@ -13,9 +13,11 @@ from kb.cite import Citation, cite
 from kb.citeformats import CITE_FORMATS, CiteFormat, cite_format, file_name
 from kb.doctypes import DOC_TYPES
 from kb.documents import DocumentView, load_document
+from kb.errors import InvalidReadingList, NotFound
 from kb.library import DocInfo
 from kb.readinglists import ListProblem, ReadingList, ResolvedList
 from kb.vocabulary import Vocabulary
+from webui import errors
 from webui.auth import current_principal
 from webui.context import reader_view, searcher, settings
 
@@ -141,4 +143,10 @@ def list_data(slug: str) -> ResolvedList:
     NotFound for an unknown slug."""
     library = searcher().library
     library.snapshot()  # without an index, every page is unavailable (503), this one too
-    return readinglists.open_reading_list(settings().corpus, slug, library, current_principal())
+    try:
+        return readinglists.open_reading_list(settings().corpus, slug, library, current_principal())
+    except InvalidReadingList as exc:
+        # A list that cannot be read is no list: it answers as a missing one does, and only
+        # coordinators are told what is wrong with its file.
+        errors.note_for_coordinators(str(exc))
+        raise NotFound(f"no reading list '{slug}'") from None
