@@ -413,19 +413,19 @@ def test_cli_formats_match_the_library() -> None:
 def test_cli_cite_text(runner, bundled_index: Settings) -> None:
     result = kb(runner, bundled_index, "cite", f"{PDF_GUIDE}#p3", "--accessed", "2025-01-15")
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("ASF Leadership for Change (2023). Extend the lifespan")
-    assert "p. 3." in result.output and "(accessed 2025-01-15)." in result.output
+    assert result.stdout.startswith("ASF Leadership for Change (2023). Extend the lifespan")
+    assert "p. 3." in result.stdout and "(accessed 2025-01-15)." in result.stdout
 
 
 def test_cli_cite_bibtex_and_all(runner, bundled_index: Settings) -> None:
     result = kb(runner, bundled_index, "cite", MEETING, "--format", "bibtex")
     assert result.exit_code == 0
-    assert parse_bibtex(result.output)[0].key == "alfc2024forum-1b548b"
+    assert parse_bibtex(result.stdout)[0].key == "alfc2024forum-1b548b"
     result = kb(runner, bundled_index, "cite", MEETING, "--all")
     assert result.exit_code == 0
     for fmt in CITE_FORMAT_IDS:
         assert f"== {fmt} ==" in result.output
-    csl = result.output.split("== csl-json ==\n", 1)[1]
+    csl = result.stdout.split("== csl-json ==\n", 1)[1]
     assert json.loads(csl)[0]["id"] == "alfc2024forum-1b548b"
 
 

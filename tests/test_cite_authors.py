@@ -175,10 +175,10 @@ def test_kb_add_org_is_not_the_author(small_index: Settings, tmp_path: Path) -> 
     assert added.exit_code == 0, added.output
     result = runner.invoke(main, [*args, "cite", "guides/member-note", "--format", "csl-json"])
     assert result.exit_code == 0, result.output
-    item = json.loads(result.output)[0]
+    item = json.loads(result.stdout)[0]
     # The small corpus has no kb.toml, so no publisher either: no author at all.
     assert "author" not in item and "publisher" not in item, item
-    text = runner.invoke(main, [*args, "cite", "guides/member-note"]).output
+    text = runner.invoke(main, [*args, "cite", "guides/member-note"]).stdout
     assert text.startswith("A note for a member [Best-practice guide]. (n.d.). "), text
     assert "IKEA" not in text
     shown = runner.invoke(main, [*args, "show", "guides/member-note", "--json"]).output

@@ -231,11 +231,11 @@ def test_every_citation_format_is_offered_by_kb_cite(runner, bundled_index: Sett
     where = ["--corpus", str(bundled_index.corpus), "--index", str(bundled_index.index)]
     help_text = runner.invoke(main, ["cite", "--help"], terminal_width=400).output
     assert f"[{'|'.join(CITE_FORMAT_IDS)}]" in help_text
-    every = runner.invoke(main, [*where, "cite", MEETING, "--all"]).output
+    every = runner.invoke(main, [*where, "cite", MEETING, "--all"]).stdout
     assert re.findall(r"^== (.+) ==$", every, re.M) == list(CITE_FORMAT_IDS)
     for fmt in CITE_FORMATS:
         one = runner.invoke(main, [*where, "cite", MEETING, "--format", fmt.id])
-        assert one.exit_code == 0 and one.output.strip() in every
+        assert one.exit_code == 0 and one.stdout.strip() in every
 
 
 def test_every_citation_format_is_offered_by_the_web(client) -> None:
