@@ -41,17 +41,6 @@ _LIST_KEYS = {"title", "audience", "description", "estimated_minutes", "item"}
 _ITEM_KEYS = {"ref", "note", "section", "minutes"}
 
 
-class InvalidReadingList(NotFound, ConfigError):
-    """A list file that cannot be read as a reading list. To readers it does not exist (a
-    404 on the web, like a missing list, with `public` as its message); the problems, in the
-    message and in `problems`, are for coordinators and `kb check`."""
-
-    def __init__(self, slug: str, problems: list[ListProblem]) -> None:
-        super().__init__("; ".join(str(p) for p in problems))
-        self.public = f"no reading list '{slug}'"
-        self.problems = tuple(problems)
-
-
 @dataclass(frozen=True)
 class ListItem:
     number: int  # 1-based position in the file, as reported in problems
@@ -210,8 +199,8 @@ def load_reading_lists(corpus: Path) -> tuple[list[ReadingList], list[ListProble
 
 
 def get_reading_list(corpus: Path, slug: str) -> ReadingList:
-    """One list by slug; NotFound for an unknown or malformed slug, InvalidReadingList (a
-    NotFound and a ConfigError) for a file that cannot be read as a reading list."""
+    """One list by slug; NotFound for an unknown or malformed slug, ConfigError for a file
+    that cannot be read as a reading list."""
     if not SLUG_RE.fullmatch(slug or ""):
         raise NotFound(f"no reading list '{slug}' (a list's name has only a-z, 0-9 and hyphens)")
     path = corpus / LISTS_DIR / f"{slug}.toml"
@@ -219,7 +208,7 @@ def get_reading_list(corpus: Path, slug: str) -> ReadingList:
         raise NotFound(f"no reading list '{slug}'")
     reading_list, problems = _load_file(path, corpus)
     if reading_list is None:
-        raise InvalidReadingList(slug, problems)
+        raise ConfigError("; ".join(str(p) for p in problems))
     return reading_list
 
 

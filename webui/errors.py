@@ -5,9 +5,7 @@ from __future__ import annotations
 from flask import Flask, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from kb.access import PrincipalKind
 from kb.errors import ConfigError, IndexUnavailable, NotFound
-from kb.readinglists import InvalidReadingList
 from kb.store import IndexStore
 
 TITLES = {
@@ -45,22 +43,13 @@ def _without_paths(message: str) -> str:
     return message
 
 
-def respond(status: int, message: str, detail: str | None = None):
-    """The error page (or JSON); `detail` is for coordinators only: callers decide."""
+def respond(status: int, message: str):
     message = _without_paths(message)
-    detail = _without_paths(detail) if detail else None
     if wants_json():
-        error = {"status": status, "message": message}
-        if detail:
-            error["detail"] = detail
-        return jsonify({"error": error}), status
+        return jsonify({"error": {"status": status, "message": message}}), status
     try:
         page = render_template(
-            "pages/error.html",
-            status=status,
-            title=TITLES.get(status, "Error"),
-            message=message,
-            detail=detail,
+            "pages/error.html", status=status, title=TITLES.get(status, "Error"), message=message
         )
     except Exception:  # the error page itself failed: say so plainly, still without details
         current_app.logger.exception("error page failed")
@@ -85,15 +74,6 @@ def register(app: Flask) -> None:
     @app.errorhandler(NotFound)
     def not_found(exc: NotFound):
         return respond(404, str(exc))
-
-    @app.errorhandler(InvalidReadingList)
-    def invalid_list(exc: InvalidReadingList):
-        # Answers like a missing list; why it is invalid is the coordinators' business.
-        from webui.auth import current_principal  # webui.auth imports this module
-
-        app.logger.warning("invalid reading list on %s: %s", request.path, exc)
-        coordinator = current_principal().kind is PrincipalKind.COORDINATOR
-        return respond(404, exc.public, str(exc) if coordinator else None)
 
     @app.errorhandler(IndexUnavailable)
     def unavailable(exc: IndexUnavailable):
