@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install install-test browser index lint audit bench pdfs clean
+.PHONY: run test install install-test browser index lint audit bench pdfs office-samples clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian run 'apt-get install python3-venv'"; exit 1; }
@@ -75,6 +75,9 @@ bench: install-test
 
 pdfs: install-test
 	$(BIN)/python scripts/build_corpus_pdfs.py
+
+office-samples: install-test
+	$(BIN)/python scripts/build_corpus_office.py
 
 clean:
 	rm -rf .kb .pytest_cache .ruff_cache

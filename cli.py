@@ -17,11 +17,14 @@ from typing import Any
 
 import click
 
+from cli_backup import backup_cmd, restore_cmd
+from cli_insights import insights
+from cli_tokens import tokens
 from cli_users import users
 from kb.citeformats import CITE_FORMAT_IDS
 from kb.doctypes import DOC_TYPES, TYPE_LABELS, TYPES
 from kb.errors import KbError, NotFound
-from kb.settings import Settings
+from kb.settings import FROM_DEFAULT, Settings
 
 EXIT_CODES_HELP = """
 \b
@@ -149,7 +152,11 @@ def _principal(settings: Settings, email: str | None):
     envvar="KB_INDEX",
     help="Index folder (env KB_INDEX, default ./.kb/index).",
 )
-@click.option("--base-url", envvar="KB_BASE_URL", help="Base URL for permalinks (env KB_BASE_URL).")
+@click.option(
+    "--base-url",
+    help="The public address kb is served at, for permalinks (env KB_BASE_URL; "
+    "`kb serve` defaults to the address it listens on).",
+)
 @click.pass_context
 def main(
     ctx: click.Context, corpus: Path | None, index_dir: Path | None, base_url: str | None
@@ -503,6 +510,24 @@ def search_cmd(
             )
 
 
+def _resolve_ref(view, ref: str) -> tuple[str, str | None]:
+    """(doc id, anchor or None) of REF: a document id exactly as written first, since an id
+    is the file's path and may hold `#`, spaces or anything else a name may; otherwise
+    DOC_ID#ANCHOR or a pasted permalink. Only documents the reader may see are tried as
+    they are, so a hidden one answers exactly like a missing one. (An id that starts with a
+    dash follows `--`: `kb show -- -notes`.)"""
+    from kb.cite import parse_ref
+
+    if view.can_see(ref):
+        return ref, None
+    if "://" not in ref:
+        # Anchors never hold a `#`, so in `a#b#top` the id is `a#b`.
+        doc_id, _, anchor = ref.rpartition("#")
+        if doc_id and view.can_see(doc_id):
+            return doc_id, anchor or None
+    return parse_ref(ref)
+
+
 @main.command("show")
 @click.argument("doc_id")
 @click.option("--json", "as_json", is_flag=True)
@@ -517,8 +542,8 @@ def show_cmd(ctx, doc_id: str, as_json: bool, as_email: str | None) -> None:
 
     settings = _settings(ctx)
     principal = _principal(settings, as_email)
-    doc_id = doc_id.split("#", 1)[0]
-    document = load_document(view_of(Library(settings).snapshot(), principal), doc_id)
+    view = view_of(Library(settings).snapshot(), principal)
+    document = load_document(view, _resolve_ref(view, doc_id)[0])
     data = document_dict(document, settings.base_url)
     if as_json:
         _echo_json(data)
@@ -570,21 +595,30 @@ Exit codes:
 @click.pass_context
 def cite_cmd(ctx, ref: str, fmt: str, all_formats: bool, accessed, as_email: str | None) -> None:
     """Cite a document or passage: REF is DOC_ID or DOC_ID#ANCHOR (as shown by `kb search`)."""
-    from kb.cite import cite, parse_ref
+    from kb.cite import cite
     from kb.citeformats import render
     from kb.library import Library
     from kb.view import view_of
 
     settings = _settings(ctx)
     principal = _principal(settings, as_email)
-    doc_id, anchor = parse_ref(ref)
+    view = view_of(Library(settings).snapshot(), principal)
+    doc_id, anchor = _resolve_ref(view, ref)
     citation = cite(
-        view_of(Library(settings).snapshot(), principal),
+        view,
         doc_id,
         anchor,
         settings.base_url,
         accessed.date() if accessed else None,
     )
+    if settings.base_url_from == FROM_DEFAULT:
+        # Run apart from the server, kb cannot know the address members reach it at.
+        click.echo(
+            f"note: the permalink uses {settings.base_url}, the default address, which is only "
+            "right for `kb serve` on this machine's port 5000. Set KB_BASE_URL or --base-url "
+            "to the address kb is served at.",
+            err=True,
+        )
     if not all_formats:
         click.echo(render(citation, fmt))
         return
@@ -656,35 +690,57 @@ def lists_cmd(ctx, slug: str | None, fmt: str, as_json: bool, as_email: str | No
 
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=5000, show_default=True,
+              help="Port to bind (0: any free port).")  # fmt: skip
 @click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True,
               help="Threads per process.")  # fmt: skip
 @click.option("--processes", type=click.IntRange(1, 32), default=1, show_default=True,
               help="Worker processes sharing the port; one uses one core at most.")  # fmt: skip
+@click.option("--base-url", "serve_base_url", metavar="URL",
+              help="The public address members use (https://kb.example.org); permalinks, "
+              "feeds and OpenSearch use it. Default: the address kb listens on.")  # fmt: skip
+@click.option("--proxies", type=click.IntRange(0, 10), default=None,
+              help="Reverse proxies in front of kb whose X-Forwarded-For/-Proto are trusted "
+              "(env KB_TRUSTED_PROXIES; default 0: none).")  # fmt: skip
+@click.option("--insecure", is_flag=True,
+              help="Serve sign-in on a public address without an https:// base URL.")  # fmt: skip
 @click.pass_context
-def serve_cmd(ctx, host: str, port: int, threads: int, processes: int) -> None:
+def serve_cmd(
+    ctx, host: str, port: int, threads: int, processes: int,
+    serve_base_url: str | None, proxies: int | None, insecure: bool,
+) -> None:  # fmt: skip
     """Serve the web UI and JSON API with waitress; SIGTERM lets answers in flight finish.
 
-    Exit codes: 0 stopped by SIGTERM or Ctrl+C; 2 the address cannot be bound, or a worker
-    process failed to start."""
+    Exit codes: 0 stopped by SIGTERM or Ctrl+C; 2 the address cannot be bound, a worker
+    process failed to start, or sign-in would travel unencrypted on a public address."""
     import os
 
     from webui import create_app
     from webui.server import listening_sockets, serve, serve_processes
+    from webui.serving import public_settings
 
     settings = _settings(ctx)
     if processes > 1 and not hasattr(os, "fork"):
         raise click.BadParameter("needs a system with fork(); use 1", param_hint="--processes")
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        click.echo(f"warning: binding {host} exposes kb to the network; put it behind a reverse "
-                   "proxy with TLS and access control.", err=True)  # fmt: skip
     shown = f"[{host}]" if ":" in host else host
     try:
         sockets = listening_sockets(host, port)
     except OSError as exc:
         raise Fatal(f"cannot listen on {shown}:{port}: {exc.strerror or exc}") from exc
+    port = sockets[0].getsockname()[1]
+    try:
+        settings, warnings = public_settings(
+            settings, host, port, base_url=serve_base_url, proxies=proxies, insecure=insecure
+        )
+    except KbError:
+        for sock in sockets:
+            sock.close()
+        raise
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
     where = f"http://{shown}:{port}/" + (f" with {processes} processes" if processes > 1 else "")
     click.echo(f"kb is serving {settings.corpus} at {where}  (Ctrl+C to stop)")
+    click.echo(f"Permalinks use {settings.base_url}/ (from {settings.base_url_from}).")
     if processes == 1:
         serve(create_app(settings), threads=threads, sockets=sockets)
         return
@@ -706,6 +762,10 @@ def serve_cmd(ctx, host: str, port: int, threads: int, processes: int) -> None:
 # ---- users -------------------------------------------------------------------------------------
 
 main.add_command(users)
+main.add_command(insights)
+main.add_command(tokens)
+main.add_command(backup_cmd)
+main.add_command(restore_cmd)
 
 
 if __name__ == "__main__":

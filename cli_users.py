@@ -42,18 +42,27 @@ def _read_password(from_stdin: bool, email: str) -> str:
     return password
 
 
-@click.group("users", epilog=USERS_EXIT_CODES_HELP)
-@click.option(
+# The accounts database, for `kb users` and `kb tokens`.
+accounts_option = click.option(
     "--accounts",
     type=click.Path(dir_okay=False, path_type=Path),
     envvar="KB_ACCOUNTS",
     help="Accounts database (env KB_ACCOUNTS, default accounts.sqlite3 beside the index folder).",
 )
+
+
+def open_accounts(ctx: click.Context, accounts: Path | None) -> AccountStore:
+    """The accounts database named by `--accounts`, else the settings' one."""
+    settings: Settings = ctx.find_object(Settings)
+    return AccountStore(accounts.resolve() if accounts else settings.accounts_path)
+
+
+@click.group("users", epilog=USERS_EXIT_CODES_HELP)
+@accounts_option
 @click.pass_context
 def users(ctx: click.Context, accounts: Path | None) -> None:
     """Manage the accounts members and coordinators sign in with."""
-    settings: Settings = ctx.obj
-    ctx.obj = AccountStore(accounts.resolve() if accounts else settings.accounts_path)
+    ctx.obj = open_accounts(ctx, accounts)
 
 
 @users.command("add", epilog=USERS_EXIT_CODES_HELP)

@@ -49,6 +49,32 @@ def is_ignored(name: str) -> bool:
     return name.startswith((".", "_", "~")) or name.endswith(("~", ".swp", ".tmp"))
 
 
+def name_problem(name: str) -> str | None:
+    """Why a file or folder name cannot be part of a document id, or None when it can.
+
+    Ids are the corpus path and travel through URLs (percent-encoded, so `#`, `?`, `%`,
+    spaces and any Unicode round-trip), citations and the command line. A control
+    character (a newline, a tab) cannot: a link with one answers 404 and a citation breaks
+    across lines. A name that is not valid UTF-8 has no text form to put in a link.
+    """
+    for char in name:
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's stand-in for a byte that is not UTF-8
+            return "the file name is not valid UTF-8: rename it to index it"
+        if code < 0x20 or 0x7F <= code < 0xA0:
+            what = _CONTROL_NAMES.get(char, "a control character")
+            return f"the file name holds {what} (U+{code:04X}): rename it to index it"
+    return None
+
+
+def printable(rel: str) -> str:
+    """A path as text that can be printed and stored: bytes that are not UTF-8 as `\\xe9`."""
+    return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+_CONTROL_NAMES = {"\n": "a newline", "\r": "a carriage return", "\t": "a tab"}
+
+
 def doc_id_for(rel: str) -> str:
     """`meetings/2024-04-24-forum-meeting.md` -> `meetings/2024-04-24-forum-meeting`."""
     stem, dot, _ = rel.rpartition(".")
@@ -111,6 +137,10 @@ def discover(corpus: Path) -> tuple[list[CorpusFile], list[DiscoveryProblem]]:
                 continue
             location = os.path.join(dirpath, name)
             rel = prefix + name
+            bad_name = name_problem(rel)
+            if bad_name:
+                problems.append(DiscoveryProblem(printable(rel), bad_name, Cause.BAD_NAME))
+                continue
             try:
                 st = os.lstat(location)
                 if stat.S_ISLNK(st.st_mode):

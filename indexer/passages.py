@@ -16,6 +16,8 @@ from kb.text import fold
 
 MAX_CHARS = 1200
 _SENTENCE_END = re.compile(r"(?<=[.!?…:;])\s+")
+_WINDOW = 1 << 20  # characters normalised at a time (see _one_line)
+_SPACE = re.compile(r"\s")
 
 
 def slugify(text: str, max_len: int = 60) -> str:
@@ -29,20 +31,32 @@ def text_hash(text: str) -> str:
 
 
 def _pieces(paragraph: str, limit: int) -> Iterable[str]:
-    """A paragraph longer than `limit` is cut at sentence ends, then at spaces."""
+    """A paragraph longer than `limit` is cut at sentence ends, then at spaces.
+
+    A long sentence is walked with indices rather than re-sliced after each cut: slicing the
+    rest copies it, which made a megabytes-long sentence (a text file without full stops)
+    quadratic in its length.
+    """
     if len(paragraph) <= limit:
         yield paragraph
         return
     current = ""
     for sentence in _SENTENCE_END.split(paragraph):
-        while len(sentence) > limit:
-            cut = sentence.rfind(" ", 0, limit)
-            cut = cut if cut > limit // 2 else limit
+        start, end = 0, len(sentence)  # the rest of the sentence is sentence[start:end]
+        while end - start > limit:
+            space = sentence.rfind(" ", start, start + limit)
+            cut = space - start if space > start + limit // 2 else limit
             if current:
                 yield current
                 current = ""
-            yield sentence[:cut].strip()
-            sentence = sentence[cut:].strip()
+            yield sentence[start : start + cut].strip()
+            start += cut
+            while start < end and sentence[start].isspace():
+                start += 1
+            while end > start and sentence[end - 1].isspace():
+                end -= 1
+        if start or end < len(sentence):
+            sentence = sentence[start:end]
         if current and len(current) + 1 + len(sentence) > limit:
             yield current
             current = sentence
@@ -50,6 +64,27 @@ def _pieces(paragraph: str, limit: int) -> Iterable[str]:
             current = f"{current} {sentence}".strip()
     if current:
         yield current
+
+
+def _one_line(paragraph: str) -> str:
+    """The paragraph's words separated by single spaces, as `" ".join(paragraph.split())`.
+
+    A megabytes-long paragraph is done a window at a time, each ending at a space: splitting
+    it whole makes an object per word, eight million of them (half a gigabyte) for a 50 MB
+    text without blank lines.
+    """
+    if len(paragraph) <= _WINDOW:
+        return " ".join(paragraph.split())
+    parts = []
+    start = 0
+    while start < len(paragraph):
+        space = _SPACE.search(paragraph, start + _WINDOW)
+        end = space.start() if space else len(paragraph)
+        part = " ".join(paragraph[start:end].split())
+        if part:
+            parts.append(part)
+        start = end
+    return " ".join(parts)
 
 
 def chunk(text: str, limit: int = MAX_CHARS) -> list[str]:
@@ -60,7 +95,7 @@ def chunk(text: str, limit: int = MAX_CHARS) -> list[str]:
     for para in (p.strip() for p in re.split(r"\n\s*\n", text)):
         if not para:
             continue
-        for piece in _pieces(" ".join(para.split()), limit):
+        for piece in _pieces(_one_line(para), limit):
             if current and size + 2 + len(piece) > limit:
                 chunks.append("\n\n".join(current))
                 current, size = [], 0
@@ -71,10 +106,20 @@ def chunk(text: str, limit: int = MAX_CHARS) -> list[str]:
     return chunks
 
 
+# The anchor of a numbered block: `p3` for a PDF's page 3, `slide-3` for a deck's slide 3.
+_PAGE_ANCHORS = {"page": "p{}", "slide": "slide-{}"}
+
+
 def split_passages(
-    doc_id: str, blocks: Iterable[Block], limit: int = MAX_CHARS, title: str | None = None
+    doc_id: str,
+    blocks: Iterable[Block],
+    limit: int = MAX_CHARS,
+    title: str | None = None,
+    page_unit: str = "page",
 ) -> list[Passage]:
     """Group consecutive blocks of the same section (and page), then chunk each section.
+
+    `page_unit` says what `Block.page` numbers (the format's `page_unit`): it names anchors.
 
     A top-level heading that repeats the document's `title` is dropped from heading paths:
     every passage would otherwise start its path with the title the reader already sees.
@@ -96,7 +141,7 @@ def split_passages(
     used_bases: dict[str, int] = {}
     for heading_path, page, texts in sections:
         if page is not None:
-            base = f"p{page}"
+            base = _PAGE_ANCHORS[page_unit].format(page)
         else:
             base = slugify(heading_path[-1]) if heading_path else "top"
         seen = used_bases.get(base, 0)

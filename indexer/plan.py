@@ -88,7 +88,7 @@ def plan_run(
         seen.add(cf.rel)
         prev = old.entries.get(cf.rel)
         vouched = prev is not None and (
-            index_ids is None or not prev.indexed or prev.doc_id in index_ids
+            index_ids is None or not prev.indexed or set(prev.doc_ids) <= index_ids
         )
         same = vouched and prev.sidecar == cf.sidecar and prev.doc_id == cf.doc_id
         if same and prev.size == cf.size and prev.mtime_ns == cf.mtime_ns and not prev.retried:

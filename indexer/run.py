@@ -22,7 +22,7 @@ from indexer.workers import Extractor
 from indexer.write import write_changes, write_generation
 from kb.errors import CorpusEmpty, IndexUnavailable
 from kb.generation import Generation
-from kb.manifest import Manifest, ManifestEntry, now_iso
+from kb.manifest import Cause, Manifest, ManifestEntry, now_iso
 from kb.settings import Settings
 from kb.store import IndexStore
 
@@ -85,8 +85,9 @@ class IndexRun:
                 "run `kb index --rebuild`."
             )
         for p in problems:
-            self.report.files.append(FileReport(p.rel, FileStatus.FAILED, reason=p.reason,
-                                                cause=p.cause))  # fmt: skip
+            # A name kb refuses is left out on purpose, like any skipped file.
+            status = FileStatus.SKIPPED if p.cause is Cause.BAD_NAME else FileStatus.FAILED
+            self.report.files.append(FileReport(p.rel, status, reason=p.reason, cause=p.cause))
         plan = self._plan = plan_run(files, problems, old, start.index_ids)
         self.report.files += plan.files
         if plan.todo:
@@ -113,10 +114,12 @@ class IndexRun:
     def _validate_configuration(self) -> None:
         """Fail the run here, before any write, when organisations, topics or kb.toml cannot
         be read: a broken kb.toml is never taken for "no defaults", nor for public."""
+        from indexer.extract.limits import load_limits
         from kb.access import load_visibility_config
         from kb.vocabulary import load_vocabulary
 
         load_visibility_config(self.corpus, load_vocabulary(self.corpus))
+        load_limits(self.corpus)
 
     # -- extraction ---------------------------------------------------------------------------
 
@@ -136,7 +139,11 @@ class IndexRun:
             yield entry, doc
 
     def _documents(self, todo: ToExtract) -> Iterator[Document]:
-        return (doc for _, doc in self._extract_all(todo) if doc is not None)
+        """Every document extracted, each followed by the documents inside it."""
+        for _, doc in self._extract_all(todo):
+            if doc is not None:
+                yield doc
+                yield from doc.attached
 
     def _check_lists(self, todo: ToExtract) -> None:
         """Extract without writing, and check the reading lists against what was extracted."""
@@ -165,15 +172,15 @@ class IndexRun:
         changed: set[str] = set()  # documents to write over, or to delete if they fail now
         if index_ids is None:
             # The manifest vouches for the index: delete exactly the documents it lists.
-            doomed = {e.doc_id for e in plan.deleted + plan.dropped if e.indexed and e.doc_id}
+            doomed = {i for e in plan.deleted + plan.dropped for i in e.doc_ids}
             for cf, _ in plan.todo:
                 prev = plan.old.entries.get(cf.rel)
-                if prev is not None and prev.indexed and prev.doc_id:
-                    changed.add(prev.doc_id)
+                if prev is not None:
+                    changed.update(prev.doc_ids)
             changed -= doomed
         else:
             # It does not: keep only the documents the new manifest vouches for so far.
-            kept = {e.doc_id for e in plan.manifest.entries.values() if e.indexed}
+            kept = {i for e in plan.manifest.entries.values() for i in e.doc_ids}
             doomed = index_ids - kept
         committed = write_changes(current, self._documents(plan.todo), doomed, changed)
         # Without a commit the index is what the manifest says (checked in full when it was

@@ -12,16 +12,18 @@ import os
 import threading
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from indexer.attachments import attachment_documents, make_document
 from indexer.discover import CorpusFile
 from indexer.plan import ToExtract
 from kb.manifest import Cause, EntryStatus, ManifestEntry
 
 if TYPE_CHECKING:
     from indexer.entities import EntityMatcher
+    from indexer.extract.limits import FileLimits
     from kb.access import VisibilityConfig
     from kb.models import Document
 
@@ -37,9 +39,11 @@ class _Worker:
     corpus: Path
     matcher: EntityMatcher | None = None
     visibility: VisibilityConfig | None = None
+    limits: FileLimits | None = None
 
     def setup(self) -> None:
         from indexer.entities import EntityMatcher
+        from indexer.extract.limits import load_limits
         from kb.access import load_visibility_config
         from kb.vocabulary import load_vocabulary
 
@@ -48,6 +52,7 @@ class _Worker:
         # The run checked kb.toml before extracting (IndexRun), so this load cannot fail
         # unless the file changed since; then the error fails the run, never a default.
         self.visibility = load_visibility_config(self.corpus, vocabulary)
+        self.limits = load_limits(self.corpus)
 
 
 _worker: _Worker | None = None  # one per worker process, set by the pool initialiser
@@ -84,7 +89,9 @@ def _init_worker(corpus: Path) -> None:
 def _extract_chunk(items: ToExtract) -> list[Extracted]:
     assert _worker is not None
     return [
-        extract_document(_worker.corpus, cf, sha, _worker.matcher, _worker.visibility)
+        extract_document(
+            _worker.corpus, cf, sha, _worker.matcher, _worker.visibility, _worker.limits
+        )
         for cf, sha in items
     ]
 
@@ -95,15 +102,23 @@ def extract_document(
     sha256: str,
     matcher: EntityMatcher | None,
     visibility: VisibilityConfig | None = None,
+    limits: FileLimits | None = None,
 ) -> Extracted:
     """Extract, describe and split one file: (ManifestEntry, Document | None, warnings).
-    `visibility`: the corpus's visibility defaults (None: no configuration, `members`)."""
+    `visibility`: the corpus's visibility defaults (None: no configuration, `members`).
+    `limits`: the file's size, CPU time and passage limits (None: the defaults); the CPU
+    time covers all three steps, for every format."""
     from indexer.extract import extract_file
     from indexer.extract.base import ExtractionProblem
+    from indexer.extract.limits import (
+        FileLimits,
+        TimeLimitExceeded,
+        TooLarge,
+        TooSlow,
+        cpu_time_limit,
+    )
     from indexer.metadata import describe, read_sidecar
-    from indexer.passages import split_passages
     from kb.errors import ConfigError
-    from kb.models import Document
 
     entry = ManifestEntry(
         path=cf.rel, size=cf.size, mtime_ns=cf.mtime_ns, sha256=sha256,
@@ -114,23 +129,31 @@ def extract_document(
         entry.status, entry.cause, entry.reason = status, cause, reason
         return entry, None, []
 
+    limits = limits or FileLimits()
     try:
-        sidecar = read_sidecar(cf.path)
-        extraction = extract_file(cf.path)
-        meta, warnings = describe(cf.rel, extraction, sidecar, matcher, visibility)
-        passages = split_passages(cf.doc_id, extraction.blocks, title=meta.title)
-        if not passages:
+        try:
+            with cpu_time_limit(limits.cpu_seconds):
+                sidecar = read_sidecar(cf.path)
+                extraction = extract_file(
+                    cf.path, time_limit=limits.cpu_seconds, max_bytes=limits.max_bytes
+                )
+                meta, warnings = describe(cf.rel, extraction, sidecar, matcher, visibility)
+                attached = attachment_documents(
+                    cf, sha256, extraction, meta, matcher, visibility, limits.max_passages
+                )
+                if attached:
+                    meta = replace(meta, attachments=tuple(d.doc_id for d in attached))
+                doc = make_document(
+                    cf.doc_id, cf.rel, extraction, meta, sha256, warnings,
+                    attached=tuple(attached), max_passages=limits.max_passages,
+                )  # fmt: skip
+        except TimeLimitExceeded:
+            raise TooSlow(f"time limit of {limits.cpu_seconds:g} s exceeded") from None
+        if doc is None:
             return not_indexed(EntryStatus.SKIPPED, Cause.NO_TEXT, "no text to index")
-        doc = Document(
-            doc_id=cf.doc_id,
-            path=cf.rel,
-            format=extraction.format,
-            meta=meta,
-            content_hash=sha256,
-            passages=tuple(passages),
-            page_count=extraction.page_count,
-            warnings=tuple(extraction.warnings + warnings),
-        )
+    except (TooLarge, TooSlow) as exc:
+        reason = f"{exc.reason} ([limits] {exc.setting} in kb.toml)"
+        return not_indexed(EntryStatus(exc.status), Cause.OVER_LIMIT, reason)
     except ExtractionProblem as exc:
         # An extractor that could not read the file says so by chaining the OSError.
         unreadable = isinstance(exc.__cause__, OSError)
@@ -144,6 +167,7 @@ def extract_document(
     except Exception as exc:  # an extractor bug must not abort the whole run
         reason = f"unexpected error: {type(exc).__name__}: {exc}"
         return not_indexed(EntryStatus.FAILED, Cause.UNEXPECTED, reason)
+    entry.attachments = [d.doc_id for d in attached]
     entry.status = EntryStatus.INDEXED
     entry.passages = len(doc.passages)
     entry.language = meta.language
@@ -181,7 +205,9 @@ class Extractor:
         if todo:
             worker.setup()
         for cf, sha in todo:
-            yield extract_document(self.corpus, cf, sha, worker.matcher, worker.visibility)
+            yield extract_document(
+                self.corpus, cf, sha, worker.matcher, worker.visibility, worker.limits
+            )
 
     def _pool(self, workers: int):
         import multiprocessing

@@ -25,7 +25,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from kb.access import Principal
 from kb.errors import AccountError, AccountExists, UnknownAccount, WeakPassword
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ROLES = ("member", "coordinator")
 MIN_PASSWORD_CHARS = 12
 # Hashing a very long password costs time on every attempt; nobody types more than this.
@@ -47,6 +47,24 @@ CREATE TABLE accounts (
     last_sign_in TEXT
 );
 """
+# Schema 2: personal API tokens (kb/tokens.py), only as hashes, gone with their account.
+TOKENS_SCHEMA = """
+CREATE TABLE api_tokens (
+    id TEXT PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    token_hash TEXT NOT NULL,
+    created TEXT NOT NULL,
+    expires TEXT,
+    last_used TEXT,
+    revoked TEXT
+);
+CREATE INDEX api_tokens_account ON api_tokens(account_id);
+"""
+# Stored instead of a hash for an account created through single sign-on: no password matches
+# it (it is not an argon2 hash), so such an account cannot sign in with a password until
+# `kb users passwd` gives it one.
+NO_PASSWORD = "!no-password"
 
 
 @dataclass(frozen=True)
@@ -145,6 +163,7 @@ class AccountStore:
         conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         try:
             conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA foreign_keys = ON")  # an account's tokens go with it
             self._migrate(conn)
             yield conn
         finally:
@@ -160,8 +179,13 @@ class AccountStore:
             )
         conn.execute("BEGIN IMMEDIATE")
         try:
-            if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+            found = conn.execute("PRAGMA user_version").fetchone()[0]
+            if found == 0:
                 conn.execute(SCHEMA)
+            if found < 2:
+                for statement in TOKENS_SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
@@ -182,10 +206,17 @@ class AccountStore:
     def add(self, email: str, organisation: str, password: str, role: str = "member") -> Account:
         """Create an account; `organisation` is an id already checked against the corpus."""
         email = check_email(email)
+        check_password(password, email)
+        return self._insert(email, organisation, role, self.hasher.hash(password))
+
+    def add_without_password(self, email: str, organisation: str, role: str = "member") -> Account:
+        """Create an account that signs in only through single sign-on: it has no password
+        until `set_password` gives it one."""
+        return self._insert(check_email(email), organisation, role, NO_PASSWORD)
+
+    def _insert(self, email: str, organisation: str, role: str, hashed: str) -> Account:
         if role not in ROLES:
             raise AccountError(f"unknown role {role!r}: use {' or '.join(ROLES)}")
-        check_password(password, email)
-        hashed = self.hasher.hash(password)
         now = _now()
         with self._connect(create=True) as conn:
             assert conn is not None
@@ -198,6 +229,11 @@ class AccountStore:
             except sqlite3.IntegrityError as exc:
                 raise AccountExists(f"an account for {email} exists already") from exc
         return Account(email, organisation, role, False, now)
+
+    def connect(self, create: bool = False) -> contextlib.AbstractContextManager:
+        """A connection to the database (None when it does not exist and `create` is false),
+        for stores that keep their tables in it (kb/tokens.py)."""
+        return self._connect(create)
 
     def get(self, email: str) -> Account | None:
         with self._connect(create=False) as conn:
@@ -228,6 +264,16 @@ class AccountStore:
         hashed = self.hasher.hash(password)
         sql = "UPDATE accounts SET password_hash = ?, password_changed = ? WHERE email = ?"
         self._update(email, sql, (hashed, _now()))
+
+    def set_role(self, email: str, role: str) -> None:
+        """Make the account a member or a coordinator."""
+        if role not in ROLES:
+            raise AccountError(f"unknown role {role!r}: use {' or '.join(ROLES)}")
+        self._update(email, "UPDATE accounts SET role = ? WHERE email = ?", (role,))
+
+    def record_sign_in(self, email: str) -> None:
+        """Remember when the account last signed in (a password or single sign-on)."""
+        self._update(email, "UPDATE accounts SET last_sign_in = ? WHERE email = ?", (_now(),))
 
     def set_disabled(self, email: str, disabled: bool = True) -> None:
         """Disable (or enable again) an account; a disabled account cannot sign in."""

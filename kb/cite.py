@@ -1,11 +1,20 @@
 """Citations of documents and passages, written out by the formats of `kb.citeformats`.
 
-A citation names the organisation or author, the year, the title, the type, the section and
-(for PDFs) the page, and a permalink to the passage that carries the passage's content hash,
-so a reader who follows it later is told when the passage has changed since it was cited.
+A citation names the author, the publisher, the year, the title, the type, the section and
+(for PDFs) the page or (for decks) the slide, and a permalink to the passage that carries the
+passage's content hash, so a reader who follows it later is told when the passage has changed
+since it was cited.
 
 BibTeX keys are derived from the author, year, first significant title word and a short hash
 of the doc id, so they are stable across runs and do not change when other documents arrive.
+
+Authors come only from a document's explicit metadata (front matter or sidecar `author`, the
+HTML, PDF or Office author fields). A document without one is authored by the corpus's
+publisher (`[citation] publisher` in kb.toml, kb.vocabulary.load_publisher), as an
+organisation authors what it publishes under its own name; without a publisher, by nobody,
+and each format applies its no-author rule. Organisations a document concerns (`kb add --org`) or mentions stay in its
+`organisations` facet: they are not who wrote it. The fields are CSL-shaped (an author list
+and a publisher), so a CSL processor can take them as they are.
 """
 
 from __future__ import annotations
@@ -19,10 +28,10 @@ from urllib.parse import unquote, urlsplit
 from kb.doctypes import TYPE_LABELS
 from kb.documents import load_document, permalink
 from kb.errors import NotFound
+from kb.formats import page_unit
 from kb.text import fold
 from kb.view import View, checked
 
-DEFAULT_AUTHOR = "ASF Leadership for Change"
 SECTION_SEP = " › "
 
 # Words skipped when choosing the title word of a BibTeX key (folded, in the corpus languages).
@@ -42,7 +51,9 @@ class Citation:
     anchor: str | None
     passage_id: str | None
     title: str
-    author: str
+    # Who the citation names as author: the document's own authors, else the publisher as a
+    # corporate author, else nobody (the formats' no-author rules apply).
+    authors: tuple[str, ...]
     date: str | None
     year: int | None
     type: str
@@ -55,6 +66,21 @@ class Citation:
     language: str
     source_url: str | None
     key: str
+    publisher: str | None = None  # the corpus's publisher (kb.toml), for every document
+    # What `page` counts: "page" (PDF) or "slide" (a deck), from the document's format.
+    page_unit: str = "page"
+
+    @property
+    def author(self) -> str | None:
+        """The author position's text: the authors joined, or None when there is none."""
+        return "; ".join(self.authors) or None
+
+    @property
+    def locator(self) -> str | None:
+        """`p. 3` for a PDF page, `slide 3` for a slide, None for a passage without one."""
+        if self.page is None:
+            return None
+        return f"slide {self.page}" if self.page_unit == "slide" else f"p. {self.page}"
 
 
 def parse_ref(ref: str) -> tuple[str, str | None]:
@@ -84,10 +110,10 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", fold(text))
 
 
-def citation_key(doc_id: str, author: str, year: int | None, title: str) -> str:
+def citation_key(doc_id: str, author: str | None, year: int | None, title: str) -> str:
     """`alfc2024forum-5b28a1`: author initials, year, first significant title word, and a hash
     of the doc id, which keeps the key unique and independent of the rest of the corpus."""
-    author_words = _words(author)
+    author_words = _words(author or "")
     if len(author_words) > 1:
         who = "".join(w[0] for w in author_words)[:8]
     else:
@@ -123,19 +149,17 @@ def cite(
         passage = load_document(view, doc_id).passage(anchor)
         if passage is None:
             raise NotFound(f"no passage #{anchor} in {doc_id}")
-    author = (meta.author or "").strip()
-    if not author and meta.organisations:
-        author = view.vocabulary.organisation_name(meta.organisations[0])
-    author = author or DEFAULT_AUTHOR
+    publisher = view.vocabulary.publisher
+    authors = citation_authors(meta.author, publisher)
     title = " ".join(meta.title.split()) or doc_id
-    key = citation_key(doc_id, author, meta.year, title)
+    key = citation_key(doc_id, "; ".join(authors), meta.year, title)
     text_hash = (passage.text_hash or None) if passage else None
     return Citation(
         doc_id=doc_id,
         anchor=anchor if passage else None,
         passage_id=passage.passage_id if passage else None,
         title=title,
-        author=" ".join(author.split()),
+        authors=authors,
         date=meta.date,
         year=meta.year,
         type=meta.type,
@@ -148,7 +172,18 @@ def cite(
         language=meta.language,
         source_url=meta.source_url,
         key=_passage_key(key, passage.anchor) if passage else key,
+        publisher=publisher,
+        page_unit=page_unit(info.format),
     )
+
+
+def citation_authors(author: str | None, publisher: str | None) -> tuple[str, ...]:
+    """The document's own author when its metadata names one, else the publisher as the
+    corporate author, else none. Never an organisation the document concerns or mentions."""
+    own = " ".join((author or "").split())
+    if own:
+        return (own,)
+    return (publisher,) if publisher else ()
 
 
 def _section(heading_path: tuple[str, ...]) -> str | None:

@@ -42,8 +42,8 @@ def _where(c: Citation) -> str:
     parts = []
     if c.section:
         parts.append(f"Section: {c.section}")
-    if c.page is not None:
-        parts.append(f"p. {c.page}")
+    if c.locator:
+        parts.append(c.locator)
     return ", ".join(parts)
 
 
@@ -64,8 +64,13 @@ def _describe(c: Citation) -> str:
 
 
 def render_text(c: Citation) -> str:
-    """Author-date: `Author (Year). Title [Type]. Section: …, p. N. <permalink> (accessed …).`"""
-    out = [f"{c.author} ({_year(c)}).", f"{c.title} [{_describe(c)}]."]
+    """Author-date: `Author (Year). Title [Type]. Section: …, p. N. <permalink> (accessed …).`
+
+    Without an author the title takes the author's place: `Title [Type]. (Year). …`."""
+    if c.author:
+        out = [f"{c.author} ({_year(c)}).", f"{c.title} [{_describe(c)}]."]
+    else:
+        out = [f"{c.title} [{_describe(c)}].", f"({_year(c)})."]
     where = _where(c)
     if where:
         out.append(_sentence(where))
@@ -87,10 +92,11 @@ def markdown_escape(text: str) -> str:
 
 def render_markdown(c: Citation) -> str:
     """Like the text form, with the title linked to the permalink."""
-    out = [
-        f"{markdown_escape(c.author)} ({_year(c)}).",
-        f"[*{markdown_escape(c.title)}*]({c.permalink}) \\[{markdown_escape(_describe(c))}\\].",
-    ]
+    title = f"[*{markdown_escape(c.title)}*]({c.permalink}) \\[{markdown_escape(_describe(c))}\\]."
+    if c.author:
+        out = [f"{markdown_escape(c.author)} ({_year(c)}).", title]
+    else:
+        out = [title, f"({_year(c)})."]
     where = _where(c)
     if where:
         out.append(markdown_escape(_sentence(where)))
@@ -153,23 +159,33 @@ def _bib_url(url: str) -> str:
 
 
 def render_bibtex(c: Citation) -> str:
+    """A BibTeX entry; without an author, no `author` field (styles then sort by title), and
+    the publisher as `institution` (reports) or `organization`."""
     entry_type = type_entry(c.type).bibtex
-    author = bibtex_escape(c.author)
-    fields: list[tuple[str, str]] = [
-        ("author", f"{{{author}}}"),  # braced: a corporate name, not "Last, First and …"
-        ("title", f"{{{bibtex_escape(c.title)}}}"),  # braced: keep the title's capitals
-    ]
+    fields: list[tuple[str, str]] = []
+    if c.authors:
+        # Each name braced: a corporate name, not "Last, First and …".
+        names = " and ".join(f"{{{bibtex_escape(a)}}}" for a in c.authors)
+        fields.append(("author", names))
+    fields.append(("title", f"{{{bibtex_escape(c.title)}}}"))  # braced: keep the capitals
+    publisher = bibtex_escape(c.publisher) if c.publisher else None
     if entry_type == "techreport":
-        fields += [("institution", author), ("type", bibtex_escape(c.type_label))]
+        if publisher:
+            fields.append(("institution", publisher))
+        fields.append(("type", bibtex_escape(c.type_label)))
     else:
+        if publisher:
+            fields.append(("organization", publisher))
         fields.append(("howpublished", bibtex_escape(c.type_label)))
     if c.year:
         fields.append(("year", str(c.year)))
     if c.date and re.fullmatch(r"\d{4}(-\d{2}){0,2}", c.date):
         fields.append(("date", c.date))
-    if c.page is not None:
+    if c.page is not None and c.page_unit == "page":
         fields.append(("pages", str(c.page)))
     note = []
+    if c.page is not None and c.page_unit != "page":  # BibTeX knows pages, not slides
+        note.append(f"{c.page_unit.capitalize()} {c.page}")
     if c.section:
         note.append(f"Section: {c.section}")
     if c.text_hash:
@@ -195,23 +211,27 @@ def _ris_date(iso: str) -> str:
 
 
 def render_ris(c: Citation) -> str:
-    """RIS: `TY` first, `ER` last, one `XX  - value` per line."""
+    """RIS: `TY` first, `ER` last, one `XX  - value` per line; one `AU` per author, none
+    without an author."""
     lines: list[tuple[str, str]] = [
         ("TY", type_entry(c.type).ris),
         ("ID", c.key),
         ("TI", c.title),
-        ("AU", c.author),
-        ("PB", c.author),
-        ("M3", c.type_label),
+        *(("AU", author) for author in c.authors),
     ]
+    if c.publisher:
+        lines.append(("PB", c.publisher))
+    lines.append(("M3", c.type_label))
     if c.year:
         lines.append(("PY", str(c.year)))
     if c.date and re.fullmatch(r"\d{4}(-\d{2}){0,2}", c.date):
         lines.append(("DA", _ris_date(c.date)))
     if c.section:
         lines.append(("SE", c.section))
-    if c.page is not None:
+    if c.page is not None and c.page_unit == "page":
         lines.append(("SP", str(c.page)))
+    elif c.page is not None:
+        lines.append(("N1", f"{c.page_unit.capitalize()} {c.page}"))
     lines += [("LA", c.language), ("UR", c.permalink), ("Y2", _ris_date(c.accessed))]
     if c.text_hash:
         lines.append(("N1", f"Passage version {c.text_hash}"))
@@ -233,14 +253,19 @@ def _date_parts(iso: str | None) -> dict | None:
 
 
 def csl_item(c: Citation) -> dict:
-    """One CSL-JSON item (the CSL data schema's `id` and `type`, plus what styles need)."""
+    """One CSL-JSON item (the CSL data schema's `id` and `type`, plus what styles need).
+    Without an author there is no `author`: CSL styles then put the title in its place."""
     item: dict = {
         "id": c.key,
         "citation-key": c.key,
         "type": type_entry(c.type).csl,
         "title": c.title,
-        "author": [{"literal": c.author}],
-        "publisher": c.author,
+    }
+    if c.authors:
+        item["author"] = [{"literal": a} for a in c.authors]
+    if c.publisher:
+        item["publisher"] = c.publisher
+    item |= {
         "genre": c.type_label,
         "language": c.language,
         "URL": c.permalink,
@@ -251,9 +276,11 @@ def csl_item(c: Citation) -> dict:
         item["issued"] = issued
     if c.section:
         item["section"] = c.section
-    if c.page is not None:
+    if c.page is not None and c.page_unit == "page":
         item["page"] = str(c.page)
     note = []
+    if c.page is not None and c.page_unit != "page":
+        note.append(f"{c.page_unit.capitalize()} {c.page}")
     if c.text_hash:
         note.append(f"Passage version {c.text_hash}")
     if c.source_url:

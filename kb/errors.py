@@ -32,6 +32,10 @@ class NotFound(KbError):
     """A document, passage or reading list does not exist."""
 
 
+class InvalidReadingList(ConfigError):
+    """A reading-list file that cannot be read as a list (broken TOML, wrong fields)."""
+
+
 class InvalidVisibility(ConfigError):
     """A visibility value (in metadata or `kb.toml`) is unknown or names an unknown organisation."""
 
@@ -54,3 +58,7 @@ class UnknownAccount(AccountError, NotFound):
 
 class WeakPassword(AccountError):
     """A password is too short, too common, or otherwise too easy to guess."""
+
+
+class UnknownToken(AccountError, NotFound):
+    """There is no API token with this id (for this account)."""

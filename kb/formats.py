@@ -30,7 +30,12 @@ class Format:
     content_types: tuple[str, ...] = ()  # accepted from a URL by `kb add`
     magic: bytes = b""  # leading bytes that identify a download whatever its content type
     metadata_source: str = "embedded metadata"  # what warnings call its declared metadata
+    # What `Passage.page` counts: PDF pages, or slides of a deck (anchors `slide-N`).
+    page_unit: Literal["page", "slide"] = "page"
 
+
+_OOXML = "application/vnd.openxmlformats-officedocument."
+_ODF = "application/vnd.oasis.opendocument."
 
 FORMATS: tuple[Format, ...] = (
     Format(
@@ -57,6 +62,47 @@ FORMATS: tuple[Format, ...] = (
         "indexer.extract.text:extract_text", "text",
         content_types=("text/plain",),
     ),
+    # Office and OpenDocument files are zip packages; `magic` stays empty since the zip
+    # signature does not say which of them a download is.
+    Format(
+        "docx", "Word", (".docx", ".docm"), _OOXML + "wordprocessingml.document", False,
+        "indexer.extract.docx:extract_docx", "path",
+        content_types=(_OOXML + "wordprocessingml.document",),
+        metadata_source="document properties",
+    ),
+    Format(
+        "pptx", "PowerPoint", (".pptx", ".pptm"), _OOXML + "presentationml.presentation",
+        False, "indexer.extract.pptx:extract_pptx", "path",
+        content_types=(_OOXML + "presentationml.presentation",),
+        metadata_source="document properties", page_unit="slide",
+    ),
+    Format(
+        "xlsx", "Excel", (".xlsx", ".xlsm"), _OOXML + "spreadsheetml.sheet", False,
+        "indexer.extract.xlsx:extract_xlsx", "path",
+        content_types=(_OOXML + "spreadsheetml.sheet",),
+        metadata_source="document properties",
+    ),
+    Format(
+        "odt", "OpenDocument text", (".odt",), _ODF + "text", False,
+        "indexer.extract.odf:extract_odt", "path",
+        content_types=(_ODF + "text",), metadata_source="document properties",
+    ),
+    Format(
+        "odp", "OpenDocument presentation", (".odp",), _ODF + "presentation", False,
+        "indexer.extract.odf:extract_odp", "path",
+        content_types=(_ODF + "presentation",), metadata_source="document properties",
+        page_unit="slide",
+    ),
+    Format(
+        "ods", "OpenDocument spreadsheet", (".ods",), _ODF + "spreadsheet", False,
+        "indexer.extract.odf:extract_ods", "path",
+        content_types=(_ODF + "spreadsheet",), metadata_source="document properties",
+    ),
+    Format(
+        "eml", "e-mail", (".eml",), "message/rfc822", True,
+        "indexer.extract.eml:extract_eml", "bytes",
+        content_types=("message/rfc822",), metadata_source="message headers",
+    ),
 )  # fmt: skip
 
 
@@ -69,6 +115,12 @@ def format_for_suffix(suffix: str) -> Format | None:
 def get_format(format_id: str) -> Format | None:
     """The format with this id (as stored in the index), or None."""
     return next((f for f in FORMATS if f.id == format_id), None)
+
+
+def page_unit(format_id: str) -> str:
+    """What a passage's page number counts in a document of this format: "page" or "slide"."""
+    fmt = get_format(format_id)
+    return fmt.page_unit if fmt else "page"
 
 
 def supported_suffixes() -> dict[str, str]:

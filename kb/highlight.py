@@ -82,33 +82,49 @@ def mark_all(text: str, terms: HighlightTerms, language: str) -> tuple[str, int]
     return "".join(out), count
 
 
+def _word_start(text: str, pos: int) -> int:
+    """Where the word holding `pos` starts (the next word's start when `pos` is a space).
+    `text` has its whitespace collapsed to single spaces."""
+    return text.rfind(" ", 0, pos + 1) + 1
+
+
 def snippet(text: str, terms: HighlightTerms, language: str, width: int = 280) -> str:
-    """The densest window of about `width` characters, escaped and highlighted."""
+    """The densest window of about `width` characters, escaped and highlighted.
+
+    The window starts and ends between words, never inside one: a word cut in two ("pphandling",
+    "miljö-kr") reads as a different word. A word longer than the window is shown whole."""
     text = " ".join(text.split())
     if len(text) <= width:
         return mark_all(text, terms, language)[0]
-    positions: list[int] = []
+    matches: list[tuple[int, int]] = []
     if terms:
         flags = terms.flags(_TOKEN_RE.findall(text), language)
         if any(flags):
-            positions = [m.start() for m in compress(_TOKEN_RE.finditer(text), flags)]
-    start = 0
-    if positions:
-        best, best_count = positions[0], 0
+            matches = [m.span() for m in compress(_TOKEN_RE.finditer(text), flags)]
+    start, shown_to = 0, 0  # shown_to: the window ends after this, so the best match shows
+    if matches:
+        positions = [pos for pos, _ in matches]
+        best, best_count = 0, 0
         j = 0
         for i, pos in enumerate(positions):  # sliding window over match positions
             while positions[j] < pos - width // 2:
                 j += 1
             if i - j + 1 > best_count:
-                best, best_count = positions[j], i - j + 1
-        start = max(0, best - width // 5)
-        # Start on a word boundary.
-        if start > 0:
-            space = text.rfind(" ", 0, start)
-            start = space + 1 if space >= 0 and start - space < 40 else start
-    end = min(len(text), start + width)
-    if end < len(text):
-        space = text.rfind(" ", start, end)
-        end = space if space > start + width // 2 else end
+                best, best_count = j, i - j + 1
+        first, shown_to = matches[best]
+        start = _word_start(text, max(0, first - width // 5))
+        if first - start > width // 2:  # a long word before the match: start at the match's
+            start = _word_start(text, first)
+    end = max(start + width, shown_to)
+    if end < len(text) and text[end] != " ":
+        space = text.rfind(" ", start, end)  # back to the end of the last whole word...
+        if space > max(start + width // 2, shown_to - 1):
+            end = space
+        else:  # ... or, when that would cut the match or leave little, past the long word
+            space = text.find(" ", end)
+            end = space if space >= 0 else len(text)
+    end = min(end, len(text))
+    if text[end - 1] == " ":  # the window ended just before a word
+        end -= 1
     body, _ = mark_all(text[start:end], terms, language)
     return ("… " if start > 0 else "") + body + (" …" if end < len(text) else "")

@@ -9,6 +9,7 @@ from kb.cite import parse_ref
 from kb.citeformats import markdown_escape as esc
 from kb.doctypes import TYPE_LABELS
 from kb.documents import permalink
+from kb.formats import page_unit
 from kb.readinglists import ListProblem, ReadingList, ResolvedItem, sections
 
 
@@ -121,7 +122,8 @@ def _item_facts(r: ResolvedItem) -> str:
         if r.passage.heading_path:
             facts.append(f"§ {r.passage.heading_path[-1]}")
         if r.passage.page:
-            facts.append(f"p. {r.passage.page}")
+            slide = r.doc is not None and page_unit(r.doc.format) == "slide"
+            facts.append(f"slide {r.passage.page}" if slide else f"p. {r.passage.page}")
     if r.item.minutes:
         facts.append(f"{r.item.minutes} min")
     return ", ".join(facts)

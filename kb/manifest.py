@@ -34,6 +34,8 @@ class Cause(StrEnum):
     NO_TEXT = "no-text"  # extracted, but nothing to index
     BAD_METADATA = "bad-metadata"  # its sidecar or front matter is invalid
     WORKER_DIED = "worker-died"  # the extraction process died on it
+    OVER_LIMIT = "over-limit"  # over one of the corpus's limits (file size, CPU time)
+    BAD_NAME = "bad-name"  # its path cannot be a document id (a control character)
     UNEXPECTED = "unexpected"  # an extractor bug
 
     @property
@@ -64,6 +66,13 @@ class ManifestEntry:
     type: str | None = None
     cause: Cause | None = None  # set when status is skipped or failed
     visibility: str | None = None  # who may read it (kb.access), when indexed
+    # Doc ids of the documents inside the file (an e-mail's attachments), indexed with it.
+    attachments: list[str] = field(default_factory=list)
+
+    @property
+    def doc_ids(self) -> list[str]:
+        """Every document the file put in the index: its own, then its attachments'."""
+        return ([self.doc_id] if self.doc_id else []) + self.attachments if self.indexed else []
 
     @property
     def indexed(self) -> bool:

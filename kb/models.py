@@ -39,6 +39,10 @@ class DocumentMetadata:
     # Who may read it (kb.access): public, members or organisation:<id>[,<id>...]. Never
     # public by default: the indexer always sets it, from the document or the corpus config.
     visibility: str = "members"
+    # A document inside another one (an e-mail's attachment) names it; the container lists
+    # the doc ids of its attachments. Both have the same visibility.
+    part_of: str | None = None
+    attachments: tuple[str, ...] = ()
 
     @property
     def year(self) -> int | None:
@@ -55,6 +59,8 @@ class Document:
     passages: tuple[Passage, ...] = ()
     page_count: int | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    # The documents inside this one (an e-mail's attachments), written to the index with it.
+    attached: tuple[Document, ...] = ()
 
     @property
     def title(self) -> str:

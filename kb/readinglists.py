@@ -30,7 +30,7 @@ from pathlib import Path
 from kb.access import Principal
 from kb.cite import parse_ref
 from kb.documents import load_document
-from kb.errors import ConfigError, NotFound
+from kb.errors import InvalidReadingList, NotFound
 from kb.library import DocInfo, Library, Snapshot
 from kb.models import Passage
 from kb.view import View, checked, view_of
@@ -199,8 +199,8 @@ def load_reading_lists(corpus: Path) -> tuple[list[ReadingList], list[ListProble
 
 
 def get_reading_list(corpus: Path, slug: str) -> ReadingList:
-    """One list by slug; NotFound for an unknown or malformed slug, ConfigError for a file
-    that cannot be read as a reading list."""
+    """One list by slug; NotFound for an unknown or malformed slug, InvalidReadingList (a
+    ConfigError) for a file that cannot be read as a reading list."""
     if not SLUG_RE.fullmatch(slug or ""):
         raise NotFound(f"no reading list '{slug}' (a list's name has only a-z, 0-9 and hyphens)")
     path = corpus / LISTS_DIR / f"{slug}.toml"
@@ -208,7 +208,7 @@ def get_reading_list(corpus: Path, slug: str) -> ReadingList:
         raise NotFound(f"no reading list '{slug}'")
     reading_list, problems = _load_file(path, corpus)
     if reading_list is None:
-        raise ConfigError("; ".join(str(p) for p in problems))
+        raise InvalidReadingList("; ".join(str(p) for p in problems))
     return reading_list
 
 

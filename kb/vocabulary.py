@@ -6,6 +6,7 @@ They live as TOML beside the documents (`corpus/organisations.toml`, `corpus/top
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -23,6 +24,8 @@ class Organisation:
     sector: str = ""
     country: str = ""
     member: bool = True
+    # Domains of its members' e-mail addresses: single sign-on maps a user to it by them.
+    email_domains: tuple[str, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -61,10 +64,20 @@ class Vocabulary:
     organisations: tuple[Organisation, ...] = ()
     topics: tuple[Topic, ...] = ()
     concepts: tuple[Concept, ...] = ()
+    # kb.toml's `[citation] publisher` (load_publisher): read with the vocabulary, so every
+    # snapshot carries the corpus's settings from the same moment.
+    publisher: str | None = None
 
     def organisation(self, value: str) -> Organisation | None:
         """Find an organisation by id, name or alias, ignoring case and accents."""
         return self._organisation_index.get(fold(value).strip())
+
+    def organisation_for_domain(self, domain: str) -> Organisation | None:
+        """The organisation whose `email_domains` list `domain` (exactly, in any case)."""
+        for org in self.organisations:
+            if domain.strip().lower() in org.email_domains:
+                return org
+        return None
 
     def topic(self, value: str) -> Topic | None:
         """Find a topic by id or name, ignoring case and accents."""
@@ -105,6 +118,14 @@ def _read_toml(path: Path) -> dict:
         raise ConfigError(f"{path}: {exc}") from exc
 
 
+def _domains(value: object, where: str) -> tuple[str, ...]:
+    domains = tuple(d.strip().lower() for d in _strings(value, where))
+    for domain in domains:
+        if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", domain):
+            raise ConfigError(f"{where}: {domain!r} in email_domains is not a domain like ikea.com")
+    return domains
+
+
 def _strings(value: object, where: str) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -116,7 +137,8 @@ def _strings(value: object, where: str) -> tuple[str, ...]:
 
 
 def load_vocabulary(corpus: Path) -> Vocabulary:
-    """Read the three vocabulary files of a corpus; a missing file is an empty vocabulary."""
+    """Read the three vocabulary files of a corpus (a missing file is an empty vocabulary),
+    and the citation publisher of its kb.toml."""
     orgs = []
     org_file = corpus / "organisations.toml"
     for i, entry in enumerate(_read_toml(org_file).get("organisation", []), start=1):
@@ -131,8 +153,17 @@ def load_vocabulary(corpus: Path) -> Vocabulary:
                 sector=str(entry.get("sector", "")),
                 country=str(entry.get("country", "")),
                 member=bool(entry.get("member", True)),
+                email_domains=_domains(entry.get("email_domains"), where),
             )
         )
+    claimed: dict[str, str] = {}
+    for org in orgs:
+        for domain in org.email_domains:
+            if claimed.setdefault(domain, org.id) != org.id:
+                raise ConfigError(
+                    f"{org_file}: e-mail domain {domain!r} is listed by both "
+                    f"{claimed[domain]!r} and {org.id!r}"
+                )
     topics = []
     topic_file = corpus / "topics.toml"
     for i, entry in enumerate(_read_toml(topic_file).get("topic", []), start=1):
@@ -155,4 +186,23 @@ def load_vocabulary(corpus: Path) -> Vocabulary:
         where = f"{glossary_file} concept #{i}"
         terms = {k: _strings(v, where) for k, v in entry.items() if k != "id"}
         concepts.append(Concept(id=str(entry.get("id", f"concept-{i}")), terms=terms))
-    return Vocabulary(tuple(orgs), tuple(topics), tuple(concepts))
+    return Vocabulary(tuple(orgs), tuple(topics), tuple(concepts), load_publisher(corpus))
+
+
+def load_publisher(corpus: Path) -> str | None:
+    """`[citation] publisher` of the corpus's kb.toml: who publishes the corpus. Citations
+    (kb.cite) name it as the publisher of every document, and as the corporate author of a
+    document whose own metadata names no author. None without a file, table or value;
+    ConfigError for a value that is not text or an unknown key (a misspelt `publsher` is
+    never silently ignored)."""
+    path = corpus / "kb.toml"
+    table = _read_toml(path).get("citation", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [citation] must be a table")
+    unknown = sorted(set(table) - {"publisher"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) in [citation]: {', '.join(unknown)}")
+    value = table.get("publisher")
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{path}: [citation] publisher must be text")
+    return " ".join((value or "").split()) or None

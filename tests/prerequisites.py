@@ -86,6 +86,10 @@ PREREQUISITES: dict[str, Prerequisite] = {
         "it with npm)",
         AXE.is_file,
     ),
+    "oidc-provider-mock": Prerequisite(
+        "needs the oidc-provider-mock package (`make install-test` installs it)",
+        _importable("oidc_provider_mock"),
+    ),
     "pdftotext": Prerequisite(
         "needs pdftotext (poppler-utils; `make browser` installs it)", _on_path("pdftotext")
     ),

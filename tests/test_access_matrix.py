@@ -43,6 +43,7 @@ from kb.citeformats import CITE_FORMAT_IDS
 from kb.documents import load_document
 from kb.library import Library
 from kb.settings import Settings
+from kb.tokens import TokenStore
 from kb.view import view_of
 from tests.conftest import write
 from webui import create_app
@@ -324,12 +325,39 @@ GENERAL_ROUTES = {
     "/lists/no-such-list": False,
 }
 NOT_FOUND_GENERAL = {"/no-such-page", "/api/no-such", "/lists/no-such-list"}
+# Feeds read no session cookie (a feed reader has none, and a feed URL answers the same in
+# any browser): every reader's browser gets the anonymous visitor's feed.
+FEED_ROUTES = {
+    "/search.atom?q={word}": SHOWN,
+    "/search.atom?q={body}": SHOWN,
+    "/search.atom?q={prefix}*&sort=newest": SHOWN,
+    "/search.atom?q={gloss}": SHOWN,
+    "/search.atom?q=title:{word}&year=2023&year=2024&year=2025": SHOWN,
+    "/search.atom?q={typo}": (200, False),
+}
+FEED_GENERAL_ROUTES = (
+    "/feed.atom",
+    "/search.atom?q=procurement",
+    "/search.atom?sort=newest",
+    "/search.atom?q=laptops&lang=sv",
+    "/search.atom?q=laptops&org=nordvik",
+    "/search.atom?q=repair&topic=wellbeing",
+)
+# Pages for coordinators only: anyone else gets the answer of a page that does not exist.
+COORDINATOR_ROUTES = {"/insights": "/no-such-page", "/insights?days=7": "/no-such-page",
+                      "/api/insights": "/api/no-such"}  # fmt: skip
 # Endpoints whose answer cannot depend on who reads, each with the reason.
 READER_INDEPENDENT = {
     "static": "the site's own CSS, JavaScript and icons",
     "pages.favicon": "the site's icon",
     "auth.sign_in": "the sign-in form (tests/test_auth.py); the matrix signs in through it",
     "auth.sign_out": "POST only: ends the session (tests/test_auth.py)",
+    "oidc.start": "sends the browser to the identity provider, or 404 without one "
+    "(tests/test_oidc.py)",
+    "oidc.callback": "signs in from the identity provider's answer (tests/test_oidc.py)",
+    "tokens.tokens_page": "the signed-in member's own API tokens, no documents "
+    "(tests/test_tokens.py)",
+    "tokens.revoke": "POST only: revokes one's own API token (tests/test_tokens.py)",
 }
 
 
@@ -394,17 +422,26 @@ WEB_DOC_CASES = cases("web", DOC_ROUTES, READERS)
 WEB_GENERAL_CASES = cases("web", GENERAL_ROUTES, READERS)
 
 
-@pytest.mark.parametrize(("reader", "doc", "route"), WEB_DOC_CASES)
-def test_web_document_routes(clients, passages, reader, doc, route):
+def check_document_route(clients, passages, reader: str, doc: Doc, route: str, table: dict,
+                         visible: bool) -> tuple[int, dict, str]:  # fmt: skip
+    """GET `route` about `doc` as `reader`: when `visible`, the status (and the document) that
+    `table` says; otherwise exactly the answer about the missing document."""
     path = fill(route, doc, passages)
-    status, _, body = check_web(clients, reader, path)
-    if sees(reader, doc):
-        expected, shown = DOC_ROUTES[route]
+    answer = check_web(clients, reader, path)
+    status, _, body = answer
+    if visible:
+        expected, shown = table[route]
         assert status == expected, (path, body[:2000])
         assert not shown or doc.word in body.lower(), path
     else:
         missing = check_web(clients, reader, fill(route, MISSING, passages, like=doc))
-        assert_like_missing((status, _, body), missing, doc)
+        assert_like_missing(answer, missing, doc)
+    return answer
+
+
+@pytest.mark.parametrize(("reader", "doc", "route"), WEB_DOC_CASES)
+def test_web_document_routes(clients, passages, reader, doc, route):
+    check_document_route(clients, passages, reader, doc, route, DOC_ROUTES, sees(reader, doc))
 
 
 @pytest.mark.parametrize("doc", [MEMBERS, ORG_A], ids=lambda d: d.level)
@@ -418,6 +455,47 @@ def test_no_answer_is_kept_for_another_reader(clients, passages, doc):
         if route in DOC_ROUTES:
             missing = check_web(clients, "anonymous", fill(route, MISSING, passages, like=doc))
             assert_like_missing(hidden, missing, doc)
+
+
+@pytest.mark.parametrize(("reader", "doc", "route"), cases("feed", FEED_ROUTES, READERS))
+def test_feeds_show_what_the_anonymous_visitor_sees(clients, passages, reader, doc, route):
+    """A signed-in browser's cookie does not open a feed to members' documents; a document the
+    anonymous visitor may not see answers like a missing one, in every reader's feed."""
+    visible = sees("anonymous", doc)
+    _, headers, body = check_document_route(
+        clients, passages, reader, doc, route, FEED_ROUTES, visible
+    )
+    assert headers["Content-Type"] == "application/atom+xml; charset=utf-8"
+    assert leaked(body, "anonymous", fill(route, doc, passages)) == [], body[:3000]
+
+
+@pytest.mark.parametrize("reader", READERS)
+@pytest.mark.parametrize("route", FEED_GENERAL_ROUTES)
+def test_general_feeds_hold_public_documents_only(clients, reader, route):
+    status, _, body = check_web(clients, reader, route)
+    assert status == 200, (route, body[:2000])
+    assert leaked(body, "anonymous", route) == [], (route, body[:3000])
+    if route in ("/feed.atom", "/search.atom?q=procurement", "/search.atom?sort=newest"):
+        assert PUBLIC.word in body.lower(), route
+
+
+@pytest.mark.parametrize("reader", READERS)
+@pytest.mark.parametrize("route", COORDINATOR_ROUTES)
+def test_insights_are_for_coordinators_only(clients, reader, route):
+    """Search insights show what readers typed: the coordinator reads them; anyone else gets
+    exactly the answer of a missing page."""
+    answer = get(clients[reader], route)
+    assert "Cookie" in answer[1]["Vary"], route
+    if reader == "coordinator":
+        assert answer[0] == 200, (route, answer[2][:2000])
+        assert answer[1]["Cache-Control"] == "private, no-store", route
+        assert "Most frequent queries" in answer[2] or '"frequent"' in answer[2]
+    else:
+        missing = get(clients[reader], COORDINATOR_ROUTES[route])
+        assert answer[0] == missing[0] == 404
+        assert answer[1] == missing[1], route
+        asked = re.compile(r'next=[^"]*"')  # the sign-in link leads back to the address asked
+        assert asked.sub("next=", answer[2]) == asked.sub("next=", missing[2]), route
 
 
 HIDDEN = [pytest.param(r, d, id=f"{r}|{d.level}") for r in READERS for d in DOCS if not sees(r, d)]
@@ -556,7 +634,8 @@ def test_every_route_is_in_the_matrix(app, passages):
     """A route is asked by the matrix or listed, with its reason, as reader-independent."""
     adapter = app.url_map.bind("kb.test")
     asked = set()
-    for route in (*DOC_ROUTES, *GENERAL_ROUTES):
+    for route in (*DOC_ROUTES, *GENERAL_ROUTES, *FEED_ROUTES, *FEED_GENERAL_ROUTES,
+                  *COORDINATOR_ROUTES):  # fmt: skip
         path = fill(route, PUBLIC, passages).split("#")[0]
         try:
             endpoint, _ = adapter.match(path.split("?")[0], method="GET")
@@ -567,6 +646,39 @@ def test_every_route_is_in_the_matrix(app, passages):
     forgotten = endpoints - asked - set(READER_INDEPENDENT)
     assert forgotten == set(), f"add these to the access matrix: {sorted(forgotten)}"
     assert set(READER_INDEPENDENT) <= endpoints  # no stale entries
+
+
+API_ROUTES = [r for r in (*DOC_ROUTES, *GENERAL_ROUTES) if r.startswith("/api/")]
+TOKEN_CASES = [
+    pytest.param(r, d, route, id=f"token|{r}|{d.level}|{route}")
+    for route, r, d in itertools.product(API_ROUTES, READERS[1:], DOCS)
+]
+
+
+@pytest.fixture(scope="module")
+def api_tokens(settings) -> dict[str, str]:
+    """An API token of each signed-in reader's account."""
+    store = TokenStore(AccountStore(settings.accounts_path, hasher=FAST))
+    return {reader: store.create(email, "matrix").token for reader, (email, _, _) in
+            ACCOUNTS.items()}  # fmt: skip
+
+
+@pytest.mark.parametrize(("reader", "doc", "route"), TOKEN_CASES)
+def test_api_tokens_read_exactly_as_their_owner(app, clients, passages, api_tokens, reader, doc,
+                                                route):  # fmt: skip
+    """Every /api/ answer to a reader's token, sent without a session, is the answer that
+    reader gets signed in: same status and body, never cached for anyone else."""
+    path = fill(route, doc, passages)
+    headers = {"Authorization": f"Bearer {api_tokens[reader]}"}
+    with_token = app.test_client().get(path, headers=headers)
+    body = with_token.get_data(as_text=True)
+    assert leaked(body, reader, path) == [], (path, body[:2000])
+    status, _, signed_in = get(clients[reader], path)
+    assert with_token.status_code == status, path
+    assert normalised(body, doc) == normalised(signed_in, doc), path
+    assert "Authorization" in with_token.headers["Vary"]
+    if status == 200 and not path.startswith("/api/suggest"):
+        assert with_token.headers["Cache-Control"] == "private, no-store", path
 
 
 # ---- the CLI -------------------------------------------------------------------------------------
@@ -607,6 +719,10 @@ ADMIN_COMMANDS = {
     "status": "the index's health for the server's administrator",
     "serve": "starts the web server (whose routes the web matrix covers)",
     "users": "manages accounts",
+    "insights": "reports the aggregated search log to the server's administrator (no documents)",
+    "tokens": "manages accounts' API tokens",
+    "backup": "copies the server's own files for its administrator (no search, no reader)",
+    "restore": "puts a backup back for the server's administrator (no search, no reader)",
 }
 
 

@@ -24,6 +24,7 @@ from argon2 import PasswordHasher
 
 from indexer.build import run_index
 from kb.accounts import AccountStore
+from kb.insights import query_ref
 from kb.settings import Settings
 from tests.conftest import BUNDLED_CORPUS, ROOT
 from tests.prerequisites import CHROMIUM, needs
@@ -78,9 +79,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def kb_server(corpus: Path, index: Path) -> Iterator[str]:
-    """`kb serve` in a subprocess; yields its base URL once /healthz answers."""
-    port = free_port()
+def kb_server(corpus: Path, index: Path, port: int | None = None) -> Iterator[str]:
+    """`kb serve` in a subprocess (on `port`, else a free one); yields its base URL once
+    /healthz answers."""
+    port = port or free_port()
     command = [sys.executable, "-c", "from cli import main; main()", "--corpus", str(corpus),
                "--index", str(index), "serve", "--port", str(port)]  # fmt: skip
     proc = subprocess.Popen(
@@ -224,7 +226,10 @@ def test_search_facet_open_result_land_and_cite(page, server):
     href = link.get_attribute("href")
     anchor = href.split("#", 1)[1]
     link.click()
-    page.wait_for_url(re.compile(r"/doc/.+\?q=weighting\+climate#" + re.escape(anchor)))
+    came_from = "&from=" + query_ref("weighting climate")  # counted in search insights
+    page.wait_for_url(
+        re.compile(r"/doc/.+\?q=weighting\+climate" + re.escape(came_from + "#" + anchor))
+    )
     passage = page.locator(f'section.passage[id="{anchor}"]')
     expect(passage).to_have_class(re.compile(r"\bhighlighted\b"))
     assert in_viewport(passage)

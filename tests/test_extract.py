@@ -107,7 +107,7 @@ def pdf_reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
 # --- extract_file: dispatch and the checks every format shares --------------------------------
 
 
-def test_supported_suffixes_cover_the_four_formats() -> None:
+def test_supported_suffixes_cover_every_format() -> None:
     assert SUPPORTED_SUFFIXES == {
         ".md": "markdown",
         ".markdown": "markdown",
@@ -117,6 +117,16 @@ def test_supported_suffixes_cover_the_four_formats() -> None:
         ".pdf": "pdf",
         ".txt": "text",
         ".text": "text",
+        ".docx": "docx",
+        ".docm": "docx",
+        ".pptx": "pptx",
+        ".pptm": "pptx",
+        ".xlsx": "xlsx",
+        ".xlsm": "xlsx",
+        ".odt": "odt",
+        ".odp": "odp",
+        ".ods": "ods",
+        ".eml": "eml",
     }
 
 
@@ -164,7 +174,7 @@ def test_empty_file_is_skipped(tmp_path: Path, name: str) -> None:
 
 def test_file_over_the_size_limit_is_skipped_naming_the_size(tmp_path: Path) -> None:
     path = write_bytes(tmp_path, "big.txt", b"word " * 300_000)  # 1.5 MB
-    with pytest.raises(Skipped, match=r"^file too large: 1\.4 MB \(limit 1\.0 MB\)$"):
+    with pytest.raises(Skipped, match=r"^file too large: 1\.4 MB, 0\.4 MB over the 1 MB limit$"):
         extract_file(path, max_bytes=1024 * 1024)
     assert extract_file(path).format == "text"  # the default limit is 50 MB
 

@@ -20,6 +20,7 @@ import pytest
 
 from indexer.extract import extract_file
 from indexer.extract.base import Extraction, ExtractionProblem
+from kb.formats import FORMATS
 from tests.prerequisites import REALCORPUS, needs
 
 pytestmark = [
@@ -131,7 +132,7 @@ def test_every_file_ends_as_an_extraction_or_a_reasoned_problem(
             e = outcome.extraction
             assert e.blocks, outcome.path
             assert all(block.text.strip() for block in e.blocks), outcome.path
-            assert e.format in ("markdown", "html", "pdf", "text")
+            assert e.format in {f.id for f in FORMATS}
 
 
 def test_no_markup_or_template_syntax_survives(outcomes: dict[str, Outcome]) -> None:

@@ -281,7 +281,8 @@ def citations(draw) -> Citation:
     """Free text where a corpus file sets it (title, author, headings, doc id, source URL);
     the date, language and type labels are normalised by the indexer before a Citation."""
     title = draw(cite_text)
-    author = draw(cite_text)
+    # kb.cite never names a blank author: no author at all is the empty tuple.
+    authors = tuple(draw(st.lists(cite_text.filter(str.strip), max_size=2)))
     doc_id = draw(st.text(st.characters(codec="utf-8", exclude_characters="#"), max_size=30))
     anchor = draw(st.none() | st.from_regex(r"[a-z0-9]+(-[a-z0-9]+){0,3}", fullmatch=True))
     text_hash = draw(st.none() | st.from_regex(r"[0-9a-f]{12}", fullmatch=True))
@@ -294,7 +295,7 @@ def citations(draw) -> Citation:
         anchor=anchor,
         passage_id=f"{doc_id}#{anchor}" if anchor else None,
         title=title,
-        author=author,
+        authors=authors,
         date=date,
         year=year,
         type=kb_type,
@@ -306,7 +307,8 @@ def citations(draw) -> Citation:
         accessed=draw(st.dates()).isoformat(),
         language=draw(st.sampled_from([*LANGUAGE_NAMES, "xx"])),
         source_url=draw(st.none() | cite_text),
-        key=citation_key(doc_id, author, year, title),
+        key=citation_key(doc_id, "; ".join(authors), year, title),
+        publisher=draw(st.none() | cite_text.filter(str.strip)),
     )
 
 
@@ -335,11 +337,14 @@ def test_bibtex_always_parses(c: Citation) -> None:
     assert len(library.entries) == 1, out
     entry = library.entries[0]
     assert entry.key == c.key and re.fullmatch(r"[a-z0-9-]+", entry.key)
-    for name in ("author", "title", "url", "urldate"):
+    for name in ("title", "url", "urldate"):
         assert name in entry.fields_dict, (name, out)
     assert entry["url"] == c.permalink
     assert unlatex(entry["title"]) == one_line(c.title)
-    assert unlatex(entry["author"]) == one_line(c.author)
+    if c.authors:
+        assert unlatex(entry["author"]) == " and ".join(one_line(a) for a in c.authors)
+    else:
+        assert "author" not in entry.fields_dict, out
     if c.section:
         assert unlatex(entry["note"]).startswith(one_line(f"Section: {c.section}"))
     # Escaping keeps every character out of LaTeX's way: no bare special character survives.
@@ -361,7 +366,7 @@ def test_ris_stays_line_structured(c: Citation) -> None:
     assert fields[0][0] == "TY" and fields[-1] == ("ER", "")
     assert [tag for tag, _ in fields].count("ER") == 1
     assert [v for t, v in fields if t == "TI"] == [one_line(c.title)]
-    assert [v for t, v in fields if t == "AU"] == [one_line(c.author)]
+    assert [v for t, v in fields if t == "AU"] == [one_line(a) for a in c.authors]
     if c.section:
         assert [v for t, v in fields if t == "SE"] == [one_line(c.section)]
 
@@ -373,7 +378,8 @@ def test_csl_json_keeps_the_fields(c: Citation) -> None:
     assert isinstance(items, list) and len(items) == 1
     item = items[0]
     assert item["title"] == c.title
-    assert item["author"] == [{"literal": c.author}]
+    assert item.get("author") == ([{"literal": a} for a in c.authors] or None)
+    assert item.get("publisher") == c.publisher
     assert item["id"] == c.key and item["URL"] == c.permalink
     if c.section:
         assert item["section"] == c.section

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import html as html_module
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kb import schema as f
 from kb.analysis import STEMMED_LANGUAGES, stem
@@ -82,3 +87,86 @@ def test_snippet_is_the_densest_window_escaped():
     assert "<mark>climate</mark> &lt;<mark>criteria</mark>&gt;" in out
     assert out.startswith("… ") and out.endswith(" …")
     assert "<criteria>" not in out
+
+
+# ---- snippets start and end between words ---------------------------------------------------
+
+NORDIC_WORDS = [
+    "hållbar",
+    "upphandling",
+    "återbruk",
+    "förlänga",
+    "livslängden",
+    "miljö-krav",
+    "økonomi-styring",
+    "kretsløp",
+    "bærekraft",
+    "større",
+    "på",
+    "är",
+    "även",
+    "e-post",
+    "IT-produkter",
+    "energieffektivitet",
+]
+
+
+def _window(text: str, out: str) -> tuple[int, int]:
+    """Where the snippet's text lies in the (whitespace-collapsed) passage."""
+    plain = html_module.unescape(re.sub(r"</?mark>", "", out))
+    body = plain.removeprefix("… ").removesuffix(" …")
+    start = text.find(body)
+    assert start >= 0, (body, text)
+    assert plain.startswith("… ") == (start > 0) and plain.endswith(" …") == (
+        start + len(body) < len(text)
+    )
+    return start, start + len(body)
+
+
+def _assert_whole_words(text: str, out: str) -> None:
+    start, end = _window(text, out)
+    assert start == 0 or text[start - 1] == " ", (
+        f"starts mid-word: {text[start - 15 : start + 15]!r}"
+    )
+    assert end == len(text) or text[end] == " ", f"ends mid-word: {text[end - 15 : end + 15]!r}"
+
+
+def test_snippet_far_into_a_long_passage_starts_with_a_whole_word() -> None:
+    # A compound longer than the distance the window keeps before its match.
+    compound = "miljöanpassningsupphandlingsförfarandeutvärderingsmodellernaskvalitetssäkringsprocessöversynen"
+    text = (
+        " ".join(NORDIC_WORDS * 40)
+        + f" {compound} klimatkrav i kommunen "
+        + " ".join(NORDIC_WORDS * 40)
+    )
+    out = snippet(text, _terms(words={"klimatkrav"}), "sv")
+    _assert_whole_words(text, out)
+    assert f" {compound} <mark>klimatkrav</mark> i kommunen " in out
+
+
+def test_snippet_ends_with_a_whole_hyphenated_word() -> None:
+    chain = "-".join(["kretsløp", "bærekraft", "økonomi", "styring"] * 6)  # no space inside
+    text = f"Klimat i {chain} " + " ".join(NORDIC_WORDS * 30)
+    out = snippet(text, _terms(words={"klimat"}), "no", width=120)
+    _assert_whole_words(text, out)
+    # Longer than the window: shown whole rather than cut.
+    assert out == f"<mark>Klimat</mark> i {chain} …"
+
+
+@given(
+    words=st.lists(
+        st.sampled_from(NORDIC_WORDS) | st.text("åäöøæxyz-", min_size=1, max_size=120),
+        min_size=30,
+        max_size=150,
+    ),
+    where=st.floats(0, 1),
+    width=st.sampled_from([60, 120, 280]),
+)
+@settings(max_examples=150, deadline=None)
+def test_snippets_never_start_or_end_mid_word(words: list[str], where: float, width: int):
+    words = [w.strip("-") or "x" for w in words]
+    words[int(where * (len(words) - 1))] = "klimat"
+    text = " ".join(words)
+    out = snippet(text, _terms(words={"klimat"}), "sv", width=width)
+    _assert_whole_words(text, out)
+    assert "<mark>klimat</mark>" in out

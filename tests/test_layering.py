@@ -11,9 +11,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("kb", "indexer", "webui")
 FORBIDDEN = {
-    "kb": {"indexer", "webui", "cli", "cli_users"},
-    "indexer": {"webui", "cli", "cli_users"},
-    "webui": {"indexer", "cli", "cli_users"},
+    "kb": {"indexer", "webui", "cli", "cli_backup", "cli_insights", "cli_tokens", "cli_users"},
+    "indexer": {"webui", "cli", "cli_backup", "cli_insights", "cli_tokens", "cli_users"},
+    "webui": {"indexer", "cli", "cli_backup", "cli_insights", "cli_tokens", "cli_users"},
 }
 MAX_LINES = 400
 

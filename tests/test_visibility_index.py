@@ -445,7 +445,7 @@ def test_the_bundled_corpus_exercises_every_level(bundled_index: Settings) -> No
     assert {d: seen[d] for d in private} == private
     # Everything from the network's public web page stays public.
     assert all(v == {"public"} for d, v in seen.items() if d not in private), seen
-    assert len(seen) - len(private) == 14
+    assert len(seen) - len(private) == 16
     for doc_id in private:
         path = next(BUNDLED_CORPUS.glob(f"{doc_id}.*"))
         text = path.read_text(encoding="utf-8")

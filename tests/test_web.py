@@ -10,6 +10,8 @@ from xml.etree import ElementTree
 
 import pytest
 
+from kb.insights import query_ref
+
 GUIDE_PDF = "guides/extend-lifespan-of-it-products"
 GUIDE_MD = "guides/strategy-for-sustainable-it"
 MEETING_HTML = "meetings/2024-10-24-learning-academy"
@@ -230,7 +232,9 @@ def test_search_results_collapsed_to_documents(client):
     assert len({r["doc_id"] for r in data["results"]}) == len(data["results"]) == len(hits)
     html = client.get("/search?q=weighting+climate").get_data(as_text=True)
     first = data["results"][0]
-    link = f"/doc/{first['doc_id']}?q=weighting+climate#{first['anchor']}"
+    # `from` tells the document page which search the reader came from (search insights).
+    ref = query_ref("weighting climate")
+    link = f"/doc/{first['doc_id']}?q=weighting+climate&amp;from={ref}#{first['anchor']}"
     assert f'href="{link}"' in html
     assert "<mark>" in html
     assert "more passages in this document" in html
@@ -299,10 +303,10 @@ def test_filters_combine_and_keep_the_query(client):
 def test_filters_without_a_query_browse_documents(client):
     data = client.get("/api/search?type=guide").get_json()
     p = page(client, "/search?type=guide")
-    assert len(p.find("li", class_="hit")) == data["total"] == 2
+    assert len(p.find("li", class_="hit")) == data["total"] == 3
     p = page(client, "/search?sort=newest")
     assert len(p.find("li", class_="hit")) == 10
-    assert "14 documents" in p.text
+    assert "16 documents" in p.text
 
 
 def test_sort_newest(client):
@@ -652,8 +656,10 @@ def test_opensearch_description(client):
     ns = {"os": "http://a9.com/-/spec/opensearch/1.1/"}
     assert root.find("os:ShortName", ns).text
     urls = {u.get("type"): u.get("template") for u in root.findall("os:Url", ns)}
-    assert urls["text/html"] == "http://localhost/search?q={searchTerms}"
-    assert urls["application/x-suggestions+json"] == "http://localhost/api/suggest?q={searchTerms}"
+    # The configured public address, not the Host header the request came with (localhost).
+    base = client.application.config["KB_SETTINGS"].base_url
+    assert urls["text/html"] == f"{base}/search?q={{searchTerms}}"
+    assert urls["application/x-suggestions+json"] == f"{base}/api/suggest?q={{searchTerms}}"
 
 
 def test_suggestions_in_opensearch_format(client):
@@ -690,14 +696,14 @@ def test_healthz(client, bundled_index):
     data = response.get_json()
     assert data["status"] == "ok"
     assert data["generation"].startswith("gen-")
-    assert data["documents"] == 14 and data["passages"] > 14
-    assert sum(data["by_type"].values()) == 14
+    assert data["documents"] == 16 and data["passages"] > 16
+    assert sum(data["by_type"].values()) == 16
 
 
 def test_api_index_is_the_home_pages_twin(client):
     data = client.get("/api/").get_json()
-    assert data["documents"] == 14
-    assert data["by_type"]["meeting"] == 5
+    assert data["documents"] == 16
+    assert data["by_type"]["meeting"] == 6
     assert len(data["latest"]) == 6 and data["latest"][0]["doc_id"]
     assert {rl["slug"] for rl in data["lists"]} == {"start-here", "procurement-weighting"}
     assert client.get("/api").status_code == 200  # no redirect

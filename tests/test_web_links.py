@@ -63,6 +63,11 @@ def test_document_url_builds_what_url_for_builds(bundled_app, script_root):
                 for anchor in (None, "", "weighting-of-climate-criteria-1", "p 3#x?&é"):
                     expected = url_for("pages.document", doc_id=doc_id, q=q, _anchor=anchor)
                     assert document_url(doc_id, q, anchor) == expected
+                    for ref in ("0123456789ab", ""):
+                        expected = url_for(
+                            "pages.document", doc_id=doc_id, q=q, _anchor=anchor, **{"from": ref}
+                        )
+                        assert document_url(doc_id, q, anchor, ref) == expected
 
 
 def test_search_links_are_the_same_after_a_new_script_root(bundled_app):

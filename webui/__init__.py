@@ -42,8 +42,9 @@ def create_app(settings: Settings | None = None, *, check_interval: float = 1.0)
     # Each request reads through its own reader's Searcher (webui.context.searcher).
     app.extensions["kb_library"] = library
 
-    from webui import api, auth, errors, pages, security
+    from webui import api, auth, errors, feeds, insights, oidc, pages, security, tokens
     from webui.links import cached_url, document_url, url_with
+    from webui.serving import trust_proxies
     from webui.suggest import Suggester
 
     app.extensions["kb_suggest"] = Suggester()
@@ -63,7 +64,12 @@ def create_app(settings: Settings | None = None, *, check_interval: float = 1.0)
     app.jinja_env.lstrip_blocks = True
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp, url_prefix="/api")
+    app.register_blueprint(feeds.bp)
+    insights.register(app, settings)
     auth.register(app, settings)
+    oidc.register(app, app.extensions["kb_sign_in"])
+    tokens.register(app)
     errors.register(app)
     security.register(app)
+    trust_proxies(app, settings.trusted_proxies)
     return app

@@ -17,6 +17,7 @@ from webui.context import (
     searcher,
     settings,
 )
+from webui.insights import searched
 from webui.pagedata import citation_data, document_data, home_data, list_data, lists_data
 from webui.security import CSP_FILES
 from webui.suggest import Suggester
@@ -53,7 +54,9 @@ def index():
 
 @bp.get("/search")
 def search():
-    result = searcher().search(search_request_from_args())
+    req = search_request_from_args()
+    result = searcher().search(req)
+    searched(req, result)
     return jsonify(search_result_dict(result, settings().base_url))
 
 
@@ -65,6 +68,10 @@ def document(doc_id: str):
         {"doc_id": info.doc_id, "title": info.title, "type": info.meta.type, "score": score}
         for info, score in data.related
     ]
+    # An e-mail's attachments and an attachment's message, as the document page links them.
+    container = data.container
+    body["part_of"] = {"doc_id": container.doc_id, "title": container.title} if container else None
+    body["attachments"] = [{"doc_id": a.doc_id, "title": a.title} for a in data.attachments]
     return jsonify(body)
 
 

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import (
@@ -37,6 +38,7 @@ from wtforms.validators import InputRequired, Length
 from kb.access import Principal
 from kb.accounts import MAX_EMAIL_CHARS, MAX_PASSWORD_CHARS, AccountStore, normalise_email
 from kb.settings import Settings
+from kb.signin import SignInSettings, load_sign_in_settings
 from webui import errors, sessions
 
 bp = Blueprint("auth", __name__)
@@ -44,6 +46,10 @@ bp = Blueprint("auth", __name__)
 FAILED = "That email address and password do not match an account that can sign in."
 TOO_MANY = "Too many failed sign-ins. Wait a few minutes, then try again."
 EXPIRED = "The form had expired or came from another site. Please try again."
+PASSWORD_OFF = (
+    "Signing in with a password is turned off on this server: sign in with your "
+    "organisation's account instead."
+)
 # Failed sign-ins allowed per window, for one account (any client) and one client (any
 # account); the app's config may change them (KB_SIGN_IN_LIMIT_ACCOUNT / _CLIENT).
 LIMIT_PER_ACCOUNT = "5 per 15 minutes"
@@ -100,8 +106,40 @@ def current_principal() -> Principal:
     return principal
 
 
+def principal_without_session() -> Principal:
+    """Who is asking, for clients that carry no session (feed readers): never read from the
+    browser's session cookie, so a feed URL answers the same in any browser. Credentials
+    meant for such clients (API tokens, read by `webui.tokens` before the view) count here;
+    without them, the anonymous visitor."""
+    if g.get("kb_token"):
+        return g.kb_principal
+    return Principal.anonymous()
+
+
+def sign_in_settings() -> SignInSettings:
+    """How members may sign in here: a password, single sign-on, or both."""
+    return current_app.extensions["kb_sign_in"]
+
+
+def start_session(email: str) -> bool:
+    """Sign `email` in: a new session (nothing from before carries over, so a session planted
+    before sign-in never becomes signed in). False when the account cannot be used."""
+    stamp = accounts().session_stamp(email)
+    if stamp is None:
+        return False
+    session.clear()
+    session["sid"] = secrets.token_urlsafe(24)
+    session["account"] = email
+    session["stamp"] = stamp
+    session.permanent = True
+    g.pop("kb_principal", None)
+    return True
+
+
 def _render(form: SignInForm, message: str | None = None, status: int = 200) -> Response:
-    page = render_template("auth/sign_in.html", form=form, message=message)
+    page = render_template(
+        "auth/sign_in.html", form=form, message=message, sign_in=sign_in_settings()
+    )
     return current_app.make_response((page, status))
 
 
@@ -111,17 +149,11 @@ def sign_in() -> Response:
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next"))
         return _render(form)
+    if not sign_in_settings().password:
+        return current_app.make_response(errors.respond(404, PASSWORD_OFF))
     if form.validate_on_submit():
-        store = accounts()
-        account = store.authenticate(form.email.data or "", form.password.data or "")
-        stamp = store.session_stamp(account.email) if account else None
-        if account is not None and stamp is not None:
-            session.clear()  # nothing from before sign-in carries over: a new session
-            session["sid"] = secrets.token_urlsafe(24)
-            session["account"] = account.email
-            session["stamp"] = stamp
-            session.permanent = True
-            g.pop("kb_principal", None)
+        account = accounts().authenticate(form.email.data or "", form.password.data or "")
+        if account is not None and start_session(account.email):
             return redirect(safe_next(form.next.data), 303)
     g.kb_sign_in_failed = True  # counted by the rate limits
     form.next.data = safe_next(form.next.data)
@@ -152,6 +184,8 @@ def too_many(exc: RateLimitExceeded) -> Response:
 @bp.errorhandler(CSRFError)
 def expired(exc: CSRFError) -> Response:
     if request.endpoint == "auth.sign_in":
+        if not sign_in_settings().password:
+            return current_app.make_response(errors.respond(404, PASSWORD_OFF))
         return _form_again(EXPIRED, 400)
     return current_app.make_response(errors.respond(400, EXPIRED))
 
@@ -164,10 +198,36 @@ def _client_key() -> str:
     return "client:" + get_remote_address()
 
 
+def limit_failures(
+    app: Flask,
+    scope: str,
+    applies: Callable[[], bool],
+    blueprints: list[Blueprint],
+    flag: str,
+    message: str = TOO_MANY,
+) -> None:
+    """Rate-limit failures per client on `blueprints` (registered already), counting a request
+    when `applies()` before it and `g.<flag>` is set after it, as failed sign-ins are; the
+    limit is the app's config `KB_<SCOPE>_LIMIT` (e.g. KB_TOKEN_CLIENT_LIMIT)."""
+    setting = "KB_" + scope.upper().replace("-", "_") + "_LIMIT"
+    app.config.setdefault(setting, LIMIT_PER_CLIENT)
+    app.extensions["kb_limited"].append(applies)
+    limiter: Limiter = app.extensions["kb_limiter"]
+    for blueprint in blueprints:
+        limiter.limit(
+            lambda: current_app.config[setting],
+            key_func=_client_key,
+            scope=scope,
+            deduct_when=lambda response: bool(g.get(flag)),
+            error_message=message,
+        )(blueprint)
+
+
 def register(app: Flask, settings: Settings) -> None:
     """Sessions, CSRF protection, sign-in rate limits and the sign-in pages."""
     sessions.register(app, settings)
     app.extensions["kb_accounts"] = AccountStore(settings.accounts_path)
+    app.extensions["kb_sign_in"] = load_sign_in_settings(settings.corpus)
     app.config.setdefault("KB_SIGN_IN_LIMIT_ACCOUNT", LIMIT_PER_ACCOUNT)
     app.config.setdefault("KB_SIGN_IN_LIMIT_CLIENT", LIMIT_PER_CLIENT)
     # A token lives as long as its session (12 hours at most): a page left open for an hour
@@ -182,14 +242,13 @@ def register(app: Flask, settings: Settings) -> None:
         default_limits=[],
         strategy="moving-window",
     )
-
-    def failed(response: Response) -> bool:
-        return bool(g.get("kb_sign_in_failed"))
+    app.extensions["kb_limiter"] = limiter
+    app.extensions["kb_limited"] = [lambda: request.endpoint == "auth.sign_in"]
 
     @limiter.request_filter
-    def not_sign_in() -> bool:
+    def not_limited() -> bool:
         # Decided first, so that every other request skips the limiter's work.
-        return request.endpoint != "auth.sign_in"
+        return not any(applies() for applies in app.extensions["kb_limited"])
 
     for name, key in (("ACCOUNT", _account_key), ("CLIENT", _client_key)):
         limiter.limit(
@@ -197,7 +256,7 @@ def register(app: Flask, settings: Settings) -> None:
             key_func=key,
             scope=f"sign-in-{name.lower()}",
             methods=["POST"],
-            deduct_when=failed,
+            deduct_when=lambda response: bool(g.get("kb_sign_in_failed")),
             error_message=TOO_MANY,
         )(bp)
     app.register_blueprint(bp)

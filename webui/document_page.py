@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from kb.documents import DocumentView
+from kb.formats import page_unit
 from kb.highlight import HighlightTerms, mark_all
 from kb.library import DocInfo
 from kb.models import Passage
@@ -31,7 +32,7 @@ class PassageView:
     passage: Passage
     heading: str | None  # shown above the passage when the section changes
     level: int  # its heading level, 2..4, never skipping one
-    new_page: bool  # a PDF page starts here
+    new_page: bool  # a PDF page or a slide starts here
     blocks: tuple[Block, ...]
     matches: int
     cited: bool  # the passage a permalink's ?v= names
@@ -57,7 +58,21 @@ class DocumentPage:
 
     @property
     def paged(self) -> bool:
-        return self.doc.format == "pdf"
+        """The text is shown page by page (a PDF) or slide by slide (a deck)."""
+        return _paged(self.doc)
+
+    @property
+    def unit(self) -> str:
+        """What `Passage.page` counts, for labels: "Page" or "Slide"."""
+        return _unit(self.doc)
+
+
+def _unit(doc: DocInfo) -> str:
+    return page_unit(doc.format).capitalize()
+
+
+def _paged(doc: DocInfo) -> bool:
+    return doc.format == "pdf" or _unit(doc) == "Slide"
 
 
 def text_blocks(html: str) -> tuple[Block, ...]:
@@ -108,7 +123,7 @@ def build_document_page(
 ) -> DocumentPage:
     doc = view.doc
     language = doc.meta.language
-    paged = doc.format == "pdf"
+    paged, unit = _paged(doc), _unit(doc)
     passages: list[PassageView] = []
     contents: list[ContentsEntry] = []
     previous_path: tuple[str, ...] = ()
@@ -126,7 +141,10 @@ def build_document_page(
         if paged:
             if new_page:
                 level = 2
-                contents.append(ContentsEntry(p.anchor, f"Page {p.page}", 2))
+                label = f"{unit} {p.page}"
+                if unit == "Slide" and p.heading_path:  # a slide is known by its title
+                    label = f"{label}: {p.heading_path[-1]}"
+                contents.append(ContentsEntry(p.anchor, label, 2))
         else:
             path = _section_path(p, title_heading)
             if path and path != previous_path:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from kb.errors import ConfigError, IndexUnavailable, NotFound
@@ -43,13 +43,40 @@ def _without_paths(message: str) -> str:
     return message
 
 
+def note_for_coordinators(note: str) -> None:
+    """Tell a coordinator, on the error page this request ends with, what caused it (a broken
+    file in the corpus); nobody else sees the note."""
+    g.kb_coordinator_note = note
+
+
+def _coordinator_note() -> str | None:
+    note = g.pop("kb_coordinator_note", None)
+    if note is None:
+        return None
+    from webui.auth import current_principal
+
+    try:
+        is_coordinator = current_principal().kind == "coordinator"
+    except Exception:  # no accounts to ask: nobody is a coordinator
+        return None
+    return _without_paths(note) if is_coordinator else None
+
+
 def respond(status: int, message: str):
     message = _without_paths(message)
+    note = _coordinator_note()
     if wants_json():
-        return jsonify({"error": {"status": status, "message": message}}), status
+        error = {"status": status, "message": message}
+        if note:
+            error["coordinator_note"] = note
+        return jsonify({"error": error}), status
     try:
         page = render_template(
-            "pages/error.html", status=status, title=TITLES.get(status, "Error"), message=message
+            "pages/error.html",
+            status=status,
+            title=TITLES.get(status, "Error"),
+            message=message,
+            coordinator_note=note,
         )
     except Exception:  # the error page itself failed: say so plainly, still without details
         current_app.logger.exception("error page failed")

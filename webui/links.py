@@ -72,11 +72,14 @@ def cached_url(endpoint: str, **values: str) -> str:
     return url
 
 
-def document_url(doc_id: str, q: str | None = None, anchor: str | None = None) -> str:
-    """`url_for("pages.document", doc_id=doc_id, q=q, _anchor=anchor)`."""
+def document_url(
+    doc_id: str, q: str | None = None, anchor: str | None = None, ref: str | None = None
+) -> str:
+    """`url_for("pages.document", doc_id=doc_id, q=q, from=ref, _anchor=anchor)`."""
     url = cached_url("pages.document", doc_id=doc_id)
-    if q is not None:
-        url = f"{url}?{_query('q', q)}"
+    params = "&".join(p for p in (_query("q", q), _query("from", ref)) if p)
+    if params:
+        url = f"{url}?{params}"
     if anchor is not None:
         url = f"{url}#{quote(anchor, safe=ANCHOR_SAFE)}"
     return url

@@ -13,9 +13,11 @@ from kb.cite import Citation, cite
 from kb.citeformats import CITE_FORMATS, CiteFormat, cite_format, file_name
 from kb.doctypes import DOC_TYPES
 from kb.documents import DocumentView, load_document
+from kb.errors import InvalidReadingList, NotFound
 from kb.library import DocInfo
 from kb.readinglists import ListProblem, ReadingList, ResolvedList
 from kb.vocabulary import Vocabulary
+from webui import errors
 from webui.auth import current_principal
 from webui.context import reader_view, searcher, settings
 
@@ -63,6 +65,10 @@ class DocumentData:
     view: DocumentView
     related: list[tuple[DocInfo, float]]
     vocab: Vocabulary
+    # The message an attachment belongs to, and a message's attachments: those the reader
+    # may see (always all of them: an attachment has its message's visibility).
+    container: DocInfo | None = None
+    attachments: tuple[DocInfo, ...] = ()
 
 
 def document_data(doc_id: str) -> DocumentData:
@@ -70,7 +76,14 @@ def document_data(doc_id: str) -> DocumentData:
     unknown id or a document the reader may not see."""
     view = reader_view()
     document = load_document(view, doc_id)
-    return DocumentData(document, searcher().related(doc_id), view.vocabulary)
+    meta, catalogue = document.doc.meta, view.catalogue
+    return DocumentData(
+        document,
+        searcher().related(doc_id),
+        view.vocabulary,
+        container=catalogue.get(meta.part_of) if meta.part_of else None,
+        attachments=tuple(catalogue[i] for i in meta.attachments if i in catalogue),
+    )
 
 
 @dataclass(frozen=True)
@@ -130,4 +143,10 @@ def list_data(slug: str) -> ResolvedList:
     NotFound for an unknown slug."""
     library = searcher().library
     library.snapshot()  # without an index, every page is unavailable (503), this one too
-    return readinglists.open_reading_list(settings().corpus, slug, library, current_principal())
+    try:
+        return readinglists.open_reading_list(settings().corpus, slug, library, current_principal())
+    except InvalidReadingList as exc:
+        # A list that cannot be read is no list: it answers as a missing one does, and only
+        # coordinators are told what is wrong with its file.
+        errors.note_for_coordinators(str(exc))
+        raise NotFound(f"no reading list '{slug}'") from None

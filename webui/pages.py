@@ -21,6 +21,7 @@ from flask import (
 from kb import readinglists
 from kb.citeformats import CITE_FORMATS
 from kb.doctypes import TYPE_LABELS, TYPE_PLURALS
+from kb.formats import FORMATS
 from kb.highlight import HighlightTerms
 from kb.search import SearchResult
 from kb.status import index_status, view_counts
@@ -36,6 +37,7 @@ from webui.context import (
     settings,
 )
 from webui.document_page import build_document_page
+from webui.insights import opened, searched
 from webui.links import url_with
 from webui.originals import format_label, original_file
 from webui.pagedata import citation_data, document_data, home_data, list_data, lists_data
@@ -57,6 +59,8 @@ def labels() -> dict:
         "LANGUAGE_NAMES": LANGUAGE_NAMES,
         "FILTER_LABELS": FILTER_LABELS,
         "CITE_FORMATS": CITE_FORMATS,
+        # What a passage's page number counts, by format id: "Page", or "Slide" for decks.
+        "PAGE_UNITS": {f.id: f.page_unit.capitalize() for f in FORMATS},
     }
 
 
@@ -193,6 +197,8 @@ def search():
     snap = searcher().library.snapshot()
     browsing = "sort" in request.args or "page" in request.args
     result = searcher().search(req) if (req.q.strip() or req.filters or browsing) else None
+    if result is not None:
+        searched(req, result)
     return render_template(
         "pages/search.html",
         req=req,
@@ -215,6 +221,7 @@ def highlight_query() -> str:
 @bp.get("/doc/<path:doc_id>")
 def document(doc_id: str):
     data = document_data(doc_id)
+    opened()  # only once the reader may see the document
     doc = data.view.doc
     q = highlight_query()
     version = request.args.get("v", "").strip().lower()
@@ -225,6 +232,8 @@ def document(doc_id: str):
         page=build_document_page(data.view, terms, q=q, version=version),
         doc=doc,
         related=data.related,
+        container=data.container,
+        attachments=data.attachments,
         original=original_file(settings(), doc) is not None,
         original_label=format_label(doc),
         vocab=data.vocab,
@@ -290,7 +299,8 @@ def reading_list(slug: str):
 
 @bp.get("/opensearch.xml")
 def opensearch():
-    xml = render_template("opensearch.xml", root=request.url_root)
+    # The configured public address, never the request's Host header (any client sets it).
+    xml = render_template("opensearch.xml", root=settings().base_url + "/")
     return Response(xml, mimetype="application/opensearchdescription+xml")
 
 

@@ -70,7 +70,8 @@ def _read_key(path: Path) -> bytes:
 
 class KbSessionInterface(SecureCookieSessionInterface):
     """Flask's signed cookie session, marked Secure whenever the site is reached over HTTPS:
-    directly, or behind a proxy when KB_BASE_URL starts with https://."""
+    directly, through a trusted proxy that says so (X-Forwarded-Proto, `webui.serving`), or
+    whenever the public base URL starts with https://."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
         settings: Settings = app.config["KB_SETTINGS"]

@@ -14,6 +14,7 @@ from typing import Any
 from kb.formats import FORMATS, format_for_suffix, supported_suffixes
 
 from .base import Block, Extraction, ExtractionProblem, Failed, Skipped
+from .limits import FileLimits, check_size
 from .text import decode_text, extract_text
 
 
@@ -51,11 +52,7 @@ __all__ = [
 
 # File suffix (lower case) -> format id.
 SUPPORTED_SUFFIXES: dict[str, str] = supported_suffixes()
-DEFAULT_MAX_BYTES = 50 * 1024 * 1024
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB"
+DEFAULT_MAX_BYTES = FileLimits.max_bytes
 
 
 def extract_file(
@@ -63,9 +60,11 @@ def extract_file(
 ) -> Extraction:
     """Extract text and structure from one corpus file, dispatching on its extension.
 
-    Raises `Skipped` for files deliberately not indexed (unsupported type, empty, too large,
-    binary, redirect stub, encrypted, no text) and `Failed` for files that should have been
-    indexable but could not be read. `time_limit` (seconds) bounds PDF extraction.
+    Raises `Skipped` for files deliberately not indexed (unsupported type, empty, too large:
+    `TooLarge`, binary, redirect stub, encrypted, no text) and `Failed` for files that should
+    have been indexable but could not be read. `time_limit` (CPU seconds) bounds what the PDF
+    extractor does between its own checks; the indexer runs every format under
+    `indexer.extract.limits.cpu_time_limit` as well.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -78,8 +77,7 @@ def extract_file(
         raise Failed(f"cannot read file: {error.strerror or error}") from error
     if size == 0:
         raise Skipped("empty file")
-    if size > max_bytes:
-        raise Skipped(f"file too large: {_megabytes(size)} (limit {_megabytes(max_bytes)})")
+    check_size(size, max_bytes)
 
     extractor = _load(fmt.extractor)
     if fmt.reads == "path":

@@ -32,6 +32,9 @@ class Extraction:
     metadata: dict[str, Any] = field(default_factory=dict)
     page_count: int | None = None
     warnings: list[str] = field(default_factory=list)
+    # Files inside this one that are documents of their own (an e-mail's attachments): each
+    # with its file name, indexed beside it and linked to it.
+    attachments: list[tuple[str, Extraction]] = field(default_factory=list)
 
 
 class ExtractionProblem(Exception):

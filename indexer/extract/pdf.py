@@ -5,8 +5,9 @@ outline); the page text comes from poppler's `pdftotext` when it is installed (a
 times faster, see `indexer.extract.pdftotext`), else from pypdf too. Either way the blocks
 carry the same page numbers, and a file pypdf cannot open is reported with pypdf's reason.
 
-The time limit and the handling of pypdf's failures live in `indexer.extract.pdf_limits`,
-the document info and outline in `indexer.extract.pdf_info`.
+The time limit lives in `indexer.extract.limits`, the handling of pypdf's failures in
+`indexer.extract.pdf_limits`, the document info and outline in `indexer.extract.pdf_info`,
+running headers and footers and lone list markers in `indexer.extract.pdf_layout`.
 """
 
 from __future__ import annotations
@@ -22,13 +23,12 @@ from pypdf.errors import DependencyError, FileNotDecryptedError
 
 from . import pdftotext
 from .base import Block, Extraction, Failed, Skipped
+from .limits import Deadline, TimeLimitExceeded, TooSlow, cpu_time_limit
 from .pdf_info import document_metadata, page_heading_paths, read_outline
+from .pdf_layout import tidy_pages
 from .pdf_limits import (
     PYPDF_FAILURES,
-    Deadline,
-    TimeLimitExceeded,
     counting_pypdf_problems,
-    cpu_time_limit,
     describe,
     silence_pypdf_logger,
 )
@@ -204,17 +204,23 @@ def _extract(
     outline = read_outline(reader, warnings)
     heading_paths = page_heading_paths(page_count, outline)
     texts = _page_texts(run, page_count, deadline)
-    blocks: list[Block] = []
-    empty: list[int] = []
-    broken: list[int] = []
+    raws: list[str | None] = []
     for index in range(page_count):
         deadline.check()
         try:
-            raw = texts[index] if texts is not None else _page_text(pages[index])
-            text = clean_page_text(raw)
+            raws.append(texts[index] if texts is not None else _page_text(pages[index]))
         except PYPDF_FAILURES:
+            raws.append(None)
+    # Running headers and footers are found across pages, so every page is read first.
+    raws = tidy_pages(raws)
+    blocks: list[Block] = []
+    empty: list[int] = []
+    broken: list[int] = []
+    for index, raw in enumerate(raws):
+        if raw is None:
             broken.append(index + 1)
             continue
+        text = clean_page_text(raw)
         if not text:
             empty.append(index + 1)
             continue
@@ -257,7 +263,7 @@ def extract_pdf(path: Path, *, time_limit: float = 30.0) -> Extraction:
                 run = _start_pdftotext(path)
                 extraction = _extract(path, deadline, warnings, run)
         except TimeLimitExceeded:
-            raise Failed(f"time limit of {time_limit:g} s exceeded") from None
+            raise TooSlow(f"time limit of {time_limit:g} s exceeded") from None
         except RecursionError as error:
             raise Failed(f"unreadable PDF: {describe(error)}") from error
         finally:

@@ -1,5 +1,6 @@
-"""How pypdf is kept in bounds: a time limit per file, the errors it raises on broken
-files, and its log noise counted instead of printed.
+"""How pypdf is kept in bounds: the errors it raises on broken files, its log noise counted
+instead of printed, and why the time limit every file runs under (indexer.extract.limits)
+is an alarm on CPU time.
 
 A broken or pathological PDF can keep pypdf busy for minutes, and one file must never stall
 an indexing run. The candidates, measured with pypdf 7.1 on a one-page PDF (2.5 ms to
@@ -33,13 +34,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
-import math
-import signal
 import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 from pypdf.errors import PyPdfError
 
@@ -64,10 +60,6 @@ PYPDF_FAILURES = (
     EOFError,
     MemoryError,
 )
-
-
-class TimeLimitExceeded(BaseException):
-    """Raised by the alarm; a BaseException so that pypdf's `except Exception` cannot swallow it."""
 
 
 # --- pypdf's logger -----------------------------------------------------------------------
@@ -110,60 +102,6 @@ def counting_pypdf_problems() -> Iterator[list[int]]:
         yield counter
     finally:
         _pypdf_problems.reset(token)
-
-
-# --- the time limit -------------------------------------------------------------------------
-
-
-@dataclass
-class Deadline:
-    """The end of a file's CPU-time budget, checked between pages."""
-
-    seconds: float
-    ends_at: float
-
-    def check(self) -> None:
-        if time.process_time() > self.ends_at:
-            raise TimeLimitExceeded
-
-
-@contextlib.contextmanager
-def cpu_time_limit(seconds: float) -> Iterator[Deadline]:
-    """Raise `TimeLimitExceeded` after `seconds` of CPU time, by SIGPROF where possible.
-
-    CPU time, not wall time: a busy machine slows every file down, but only a pathological
-    file makes pypdf itself work for long (see the module doc).
-
-    Any timer already armed by the caller is restored afterwards, minus the time spent here.
-    """
-    deadline = Deadline(seconds, time.process_time() + seconds)
-    use_alarm = (
-        hasattr(signal, "setitimer")
-        and threading.current_thread() is threading.main_thread()
-        and math.isfinite(seconds)
-        and seconds > 0
-    )
-    if not use_alarm:
-        yield deadline
-        return
-
-    def on_alarm(signum: int, frame: Any) -> None:
-        raise TimeLimitExceeded
-
-    started = time.process_time()
-    previous_handler = signal.signal(signal.SIGPROF, on_alarm)
-    previous_delay, previous_interval = signal.setitimer(signal.ITIMER_PROF, seconds)
-    try:
-        yield deadline
-    finally:
-        try:
-            signal.setitimer(signal.ITIMER_PROF, 0)
-        finally:
-            # Nested so that an alarm firing on the way out cannot skip the restore.
-            signal.signal(signal.SIGPROF, previous_handler or signal.SIG_DFL)
-            if previous_delay > 0:
-                remaining = max(previous_delay - (time.process_time() - started), 0.001)
-                signal.setitimer(signal.ITIMER_PROF, remaining, previous_interval)
 
 
 def describe(error: BaseException) -> str:
