@@ -15,7 +15,16 @@ import pytest
 from bs4 import BeautifulSoup
 
 from tests.prerequisites import AXE, needs
-from tests.test_browser import DESKTOP, MOBILE, Watch, browser, focused, server  # noqa: F401
+from tests.test_browser import (  # noqa: F401  (browser, server: fixtures)
+    DESKTOP,
+    MEMBER,
+    MEMBER_PASSWORD,
+    MOBILE,
+    Watch,
+    browser,
+    focused,
+    server,
+)
 
 pytestmark = [pytest.mark.browser, needs("chromium", "playwright")]
 
@@ -86,6 +95,25 @@ def test_no_serious_axe_violation(open_page, name: str, viewport: str) -> None:
     else:
         assert response.status == 200, (name, response.status)
     assert axe_violations(page) == [], (name, viewport)
+
+
+# Pages only a signed-in member sees.
+MEMBER_PAGES = {"API tokens": "/account/tokens", "members' search": "/search?q=footprint"}
+
+
+@needs("axe-core")
+@pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
+def test_no_serious_axe_violation_signed_in(open_page, viewport: str) -> None:
+    page = open_page(VIEWPORTS[viewport])
+    page.goto("/sign-in")
+    page.get_by_label("Email address").fill(MEMBER)
+    page.get_by_label("Password").fill(MEMBER_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/$"))
+    for name, path in MEMBER_PAGES.items():
+        response = page.goto(path)
+        assert response is not None and response.status == 200, (name, path)
+        assert axe_violations(page) == [], (name, viewport)
 
 
 def tabs_to_first_result(page, limit: int = 60) -> int:
