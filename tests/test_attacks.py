@@ -885,7 +885,7 @@ def test_error_pages_show_no_traceback_nor_path(site):
     cases = [
         ("/nowhere", 404), ("/doc/no/such/doc", 404), ("/api/doc/no/such", 404),
         ("/lists/no-such-list", 404), ("/api/lists/no-such", 404), ("/cite/articles/evil?anchor=nope", 404),
-        ("/api/cite/articles/evil?format=docx", 400), ("/lists/broken", 500), ("/api/lists/broken", 500),
+        ("/api/cite/articles/evil?format=docx", 400), ("/lists/broken", 404), ("/api/lists/broken", 404),
         ("/search?q=" + "a" * 40_000, 414), ("/api/search?" + "&".join(["a=1"] * 300), 400),
     ]  # fmt: skip
     for target, status in cases:
