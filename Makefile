@@ -21,6 +21,8 @@ install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test,dev]'
 
 # Browser tests drive Debian's Chromium; install it when it is missing (needs root or sudo).
+# axe-core (tests/browser/package.json, locked) is injected into Chromium by the
+# accessibility tests; npm installs it into tests/browser/node_modules.
 # poppler-utils too: `kb index` reads PDF text with its pdftotext when installed, and the
 # tests cover that path as well as the pypdf one.
 browser:
@@ -28,6 +30,11 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium poppler-utils >/dev/null; \
 	fi
+	@if ! command -v npm >/dev/null; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null; \
+	fi
+	npm ci --prefix tests/browser --no-audit --no-fund --silent
 
 index: install
 	$(BIN)/kb index

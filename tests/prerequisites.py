@@ -32,6 +32,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 REALCORPUS = Path(os.environ.get("KB_REALCORPUS") or ROOT.parent / "shared" / "realcorpus")
 CHROMIUM = Path("/usr/bin/chromium")
+# axe-core, the accessibility checker the browser tests inject (`make browser` installs it).
+AXE = ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 MARKER = "needs"
 # Values of CI that mean "not in CI" (GitHub, GitLab and most others set CI=true).
 _NOT_CI = {"", "0", "false", "no", "off"}
@@ -78,6 +80,11 @@ PREREQUISITES: dict[str, Prerequisite] = {
     "playwright": Prerequisite(
         "needs the playwright package (`make install-test` installs it)",
         _importable("playwright"),
+    ),
+    "axe-core": Prerequisite(
+        f"needs the npm package axe-core at {AXE.relative_to(ROOT)} (`make browser` installs "
+        "it with npm)",
+        AXE.is_file,
     ),
     "oidc-provider-mock": Prerequisite(
         "needs the oidc-provider-mock package (`make install-test` installs it)",

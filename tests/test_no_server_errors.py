@@ -194,3 +194,43 @@ def test_a_coordinator_is_told_what_is_wrong_with_the_list(app, slug: str) -> No
     assert f"{slug}.toml" in api.get_json()["error"]["coordinator_note"]
     # The list of lists still works, and says problems exist.
     assert client.get("/lists").status_code == 200
+
+
+@pytest.mark.parametrize("who", ["anonymous", "member", "coordinator"])
+def test_every_broken_query_on_every_route_with_its_values(app, who: str) -> None:
+    """The walk above pairs each filled-in path with two queries; here every query meets
+    every filled-in path, among them the reading-list slugs whose files are broken."""
+    client = client_as(app, who)
+    failures = []
+    for path, _methods in urls(app):
+        if path.startswith("/sign-out"):
+            continue  # it would end the session the walk runs in (tested in test_auth)
+        for query in QUERIES:
+            response = client.get(f"{path}?{query}")
+            if response.status_code >= 500:
+                failures.append(f"GET {path}?{query} -> {response.status_code}")
+    assert not failures, "\n".join(failures[:40])
+
+
+@pytest.mark.parametrize("who", ["anonymous", "member", "coordinator"])
+def test_odd_headers_are_no_server_error(app, who: str) -> None:
+    client = client_as(app, who)
+    failures = []
+    for headers in (
+        {"Accept": "\x00"},
+        {"Accept-Language": "x" * 4000},
+        {"Host": "evil.example:99999"},
+        {"X-Forwarded-For": "not an address"},
+        {"X-Forwarded-Proto": "gopher"},
+        {"X-Forwarded-Host": "%ff%fe"},
+        {"Cookie": "session=%ff%fe; kb_session=" + "x" * 3000},
+        {"If-None-Match": '"' + "x" * 3000},
+        {"If-Modified-Since": "yesterday"},
+        {"Range": "bytes=99999999-1"},
+        {"Authorization": "Bearer %ff\x00"},
+    ):
+        for path in ("/", "/search?q=lifespan", "/lists", "/feed.atom", "/api/search?q=x"):
+            response = client.get(path, headers=headers)
+            if response.status_code >= 500:
+                failures.append(f"GET {path} {headers} -> {response.status_code}")
+    assert not failures, "\n".join(failures[:40])
