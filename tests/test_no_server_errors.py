@@ -75,6 +75,7 @@ QUERIES = [
     "days=abc&limit=-5",
 ]
 
+HIDDEN = "self-assessments/2025-skovde-kommun"
 METHODS = ["POST", "PUT", "DELETE", "PATCH"]
 BODIES = [
     ("application/json", b'{"q": '),
@@ -92,6 +93,11 @@ def app(bundled_index: Settings, tmp_path_factory):
     for slug, text in BROKEN_LISTS.items():
         path = corpus / "reading-lists" / f"{slug}.toml"
         path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    # A problem in an item that names a document only Skövde kommun may read.
+    (corpus / "reading-lists" / "hidden-problem.toml").write_text(
+        f'title = "Self-assessments"\n[[item]]\nref = "{HIDDEN}"\nminutes = "ten"\n'
+        '[[item]]\nref = "guides/strategy-for-sustainable-it"\nminutes = "five"\n'
+    )
     settings = dataclasses.replace(bundled_index, corpus=corpus, accounts=base / "accounts.sqlite3")
     app = create_app(settings, check_interval=0)
     app.config.update(TESTING=True, RATELIMIT_ENABLED=False)
@@ -234,3 +240,13 @@ def test_odd_headers_are_no_server_error(app, who: str) -> None:
             if response.status_code >= 500:
                 failures.append(f"GET {path} {headers} -> {response.status_code}")
     assert not failures, "\n".join(failures[:40])
+
+
+@pytest.mark.parametrize("who", ["anonymous", "member", "coordinator"])
+def test_list_problems_never_name_a_document_the_reader_may_not_read(app, who: str) -> None:
+    client = client_as(app, who)
+    problems = client.get("/api/lists").get_json()["problems"]
+    refs = [p["ref"] for p in problems if p["file"].endswith("hidden-problem.toml")]
+    assert refs == ["guides/strategy-for-sustainable-it"], "the readable item's problem stays"
+    assert HIDDEN not in client.get("/api/lists").get_data(as_text=True)
+    assert HIDDEN not in client.get("/lists").get_data(as_text=True)

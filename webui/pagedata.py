@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from kb import readinglists
-from kb.cite import Citation, cite
+from kb.cite import Citation, cite, parse_ref
 from kb.citeformats import CITE_FORMATS, CiteFormat, cite_format, file_name
 from kb.doctypes import DOC_TYPES
 from kb.documents import DocumentView, load_document
@@ -134,8 +134,13 @@ class ListsData:
 
 def lists_data() -> ListsData:
     """What the reading-lists page shows (and `/api/lists` returns): each list as the reader
-    sees it (items naming documents they may not read are left out)."""
-    return ListsData(*readinglists.readable_lists(settings().corpus, reader_view()))
+    sees it (items naming documents they may not read are left out, and so are the problems
+    found in such items: a problem names its item's ref)."""
+    view = reader_view()
+    lists, problems = readinglists.readable_lists(settings().corpus, view)
+    hidden = view.snap.catalogue.keys() - view.catalogue.keys()
+    shown = [p for p in problems if not p.ref or parse_ref(p.ref)[0] not in hidden]
+    return ListsData(lists, shown)
 
 
 def list_data(slug: str) -> ResolvedList:
