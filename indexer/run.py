@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from indexer.discover import discover
+from indexer.discover import DiscoveryProblem, discover
 from indexer.plan import Plan, ToExtract, plan_run, vocabulary_hash
 from indexer.recovery import Start, open_current
 from indexer.report import FileReport, FileStatus, IndexReport
@@ -22,7 +22,7 @@ from indexer.workers import Extractor
 from indexer.write import write_changes, write_generation
 from kb.errors import CorpusEmpty, IndexUnavailable
 from kb.generation import Generation
-from kb.manifest import Manifest, ManifestEntry, now_iso
+from kb.manifest import Cause, Manifest, ManifestEntry, now_iso
 from kb.settings import Settings
 from kb.store import IndexStore
 
@@ -76,7 +76,8 @@ class IndexRun:
             )
             old = start.rebuild().manifest
         files, problems = discover(self.corpus)
-        if not self.rebuild and not self.check and not files and not problems and indexed:
+        failures = [p for p in problems if p.cause is not Cause.IGNORED]
+        if not self.rebuild and not self.check and not files and not failures and indexed:
             # An unmounted share or a folder emptied by mistake looks exactly like this:
             # taking every document for deleted would empty the library members search.
             raise CorpusEmpty(
@@ -84,11 +85,9 @@ class IndexRun:
                 f"{indexed}; nothing was changed. If the folder is meant to be empty, "
                 "run `kb index --rebuild`."
             )
-        for p in problems:
-            self.report.files.append(FileReport(p.rel, FileStatus.FAILED, reason=p.reason,
-                                                cause=p.cause))  # fmt: skip
         plan = self._plan = plan_run(files, problems, old, start.index_ids)
         self.report.files += plan.files
+        self._report_problems(problems)
         if plan.todo:
             self._validate_configuration()
 
@@ -109,6 +108,11 @@ class IndexRun:
         self.report.files.sort(key=lambda f: f.path)
         self.report.elapsed_s = time.monotonic() - self._started
         return self.report
+
+    def _report_problems(self, problems: list[DiscoveryProblem]) -> None:
+        for p in problems:
+            status = FileStatus.IGNORED if p.cause is Cause.IGNORED else FileStatus.FAILED
+            self.report.files.append(FileReport(p.rel, status, reason=p.reason, cause=p.cause))
 
     def _validate_configuration(self) -> None:
         """Fail the run here, before any write, when organisations, topics or kb.toml cannot

@@ -35,6 +35,7 @@ class Cause(StrEnum):
     BAD_METADATA = "bad-metadata"  # its sidecar or front matter is invalid
     WORKER_DIED = "worker-died"  # the extraction process died on it
     UNEXPECTED = "unexpected"  # an extractor bug
+    IGNORED = "ignored"  # matched an ignore rule (a dot-name, `_sources/`, kb.toml's rules)
 
     @property
     def retried(self) -> bool:
