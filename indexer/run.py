@@ -52,7 +52,9 @@ class IndexRun:
         self.store = IndexStore(settings.index)
         self.rebuild = rebuild
         self.extractor = Extractor(
-            self.corpus, max(1, workers if workers is not None else (os.cpu_count() or 1))
+            self.corpus,
+            max(1, workers if workers is not None else (os.cpu_count() or 1)),
+            settings.index,
         )
         self.progress = progress
         self.check = check
@@ -117,10 +119,12 @@ class IndexRun:
     def _validate_configuration(self) -> None:
         """Fail the run here, before any write, when organisations, topics or kb.toml cannot
         be read: a broken kb.toml is never taken for "no defaults", nor for public."""
+        from indexer.extract.ocr import load_ocr_settings
         from kb.access import load_visibility_config
         from kb.vocabulary import load_vocabulary
 
         load_visibility_config(self.corpus, load_vocabulary(self.corpus))
+        load_ocr_settings(self.corpus, None)
 
     # -- extraction ---------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from indexer.discover import CorpusFile
 from indexer.plan import ToExtract
@@ -35,11 +35,14 @@ Extracted = tuple[ManifestEntry, "Document | None", list[str]]  # entry, documen
 @dataclass
 class _Worker:
     corpus: Path
+    index: Path | None = None  # where OCR keeps its cache
     matcher: EntityMatcher | None = None
     visibility: VisibilityConfig | None = None
+    options: dict[str, dict[str, Any]] | None = None  # extractors' options, by format
 
     def setup(self) -> None:
         from indexer.entities import EntityMatcher
+        from indexer.extract import extract_options
         from kb.access import load_visibility_config
         from kb.vocabulary import load_vocabulary
 
@@ -48,6 +51,7 @@ class _Worker:
         # The run checked kb.toml before extracting (IndexRun), so this load cannot fail
         # unless the file changed since; then the error fails the run, never a default.
         self.visibility = load_visibility_config(self.corpus, vocabulary)
+        self.options = extract_options(self.corpus, self.index)  # reads kb.toml
 
 
 _worker: _Worker | None = None  # one per worker process, set by the pool initialiser
@@ -74,17 +78,19 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="kb-exit-with-parent", daemon=True).start()
 
 
-def _init_worker(corpus: Path) -> None:
+def _init_worker(corpus: Path, index: Path | None) -> None:
     global _worker
     _exit_with_parent()
-    _worker = _Worker(corpus)
+    _worker = _Worker(corpus, index)
     _worker.setup()
 
 
 def _extract_chunk(items: ToExtract) -> list[Extracted]:
     assert _worker is not None
     return [
-        extract_document(_worker.corpus, cf, sha, _worker.matcher, _worker.visibility)
+        extract_document(
+            _worker.corpus, cf, sha, _worker.matcher, _worker.visibility, _worker.options
+        )
         for cf, sha in items
     ]
 
@@ -95,9 +101,11 @@ def extract_document(
     sha256: str,
     matcher: EntityMatcher | None,
     visibility: VisibilityConfig | None = None,
+    options: dict[str, dict[str, Any]] | None = None,
 ) -> Extracted:
     """Extract, describe and split one file: (ManifestEntry, Document | None, warnings).
-    `visibility`: the corpus's visibility defaults (None: no configuration, `members`)."""
+    `visibility`: the corpus's visibility defaults (None: no configuration, `members`);
+    `options`: the extractors' options (`extract_options`)."""
     from indexer.extract import extract_file
     from indexer.extract.base import ExtractionProblem
     from indexer.metadata import describe, read_sidecar
@@ -116,7 +124,7 @@ def extract_document(
 
     try:
         sidecar = read_sidecar(cf.path)
-        extraction = extract_file(cf.path)
+        extraction = extract_file(cf.path, options=options)
         meta, warnings = describe(cf.rel, extraction, sidecar, matcher, visibility)
         passages = split_passages(cf.doc_id, extraction.blocks, title=meta.title)
         if not passages:
@@ -165,8 +173,9 @@ def _died(cf: CorpusFile, sha: str, detail: str) -> Extracted:
 class Extractor:
     """Extracts a run's files in order, in up to `workers` processes."""
 
-    def __init__(self, corpus: Path, workers: int) -> None:
+    def __init__(self, corpus: Path, workers: int, index: Path | None = None) -> None:
         self.corpus = corpus
+        self.index = index
         self.workers = workers
         self.used = 1  # extraction processes used (1: in this process)
 
@@ -177,11 +186,13 @@ class Extractor:
             self.used = workers
             yield from self._parallel(todo, workers)
             return
-        worker = _Worker(self.corpus)
+        worker = _Worker(self.corpus, self.index)
         if todo:
             worker.setup()
         for cf, sha in todo:
-            yield extract_document(self.corpus, cf, sha, worker.matcher, worker.visibility)
+            yield extract_document(
+                self.corpus, cf, sha, worker.matcher, worker.visibility, worker.options
+            )
 
     def _pool(self, workers: int):
         import multiprocessing
@@ -192,7 +203,10 @@ class Extractor:
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(_WORKER_PRELOAD)
         return ProcessPoolExecutor(
-            max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(self.corpus,)
+            max_workers=workers,
+            mp_context=ctx,
+            initializer=_init_worker,
+            initargs=(self.corpus, self.index),
         )
 
     def _parallel(self, todo: ToExtract, workers: int) -> Iterator[Extracted]:
