@@ -85,7 +85,6 @@ def status_of(report, path):
         ),
         (f"{SAMPLES}/023-cmyk-image/cmyk-image.pdf", "skipped", "no extractable text (scanned?)"),
         (f"{BAD}/box.pdf", "skipped", "no extractable text (scanned?)"),
-        (f"{BAD}/encrypted_doc_no_id.pdf", "skipped", "no extractable text (scanned?)"),
         (f"{SAMPLES}/009-pdflatex-geotopo/GeoTopo-komprimiert.pdf", "indexed", None),
         (f"{BAD}/issue-301.pdf", "indexed", None),
     ],
