@@ -1,6 +1,6 @@
 # Two entry points for a fresh machine with python3 and make:
 #   make run   install kb, index the bundled corpus, serve http://127.0.0.1:5000
-#   make test  install kb with its test extra (and Chromium), run every test
+#   make test  install kb with its test extra (and Chromium, Tesseract, Recoll), run every test
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -20,15 +20,22 @@ install: $(BIN)/python
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test,dev]'
 
-# Browser tests drive Debian's Chromium; install it when it is missing (needs root or sudo).
-# axe-core (tests/browser/package.json, locked) is injected into Chromium by the
-# accessibility tests; npm installs it into tests/browser/node_modules.
-# poppler-utils too: `kb index` reads PDF text with its pdftotext when installed, and the
-# tests cover that path as well as the pypdf one.
+# The Debian packages some tests need, installed when missing (needs root or sudo):
+# - chromium: the browser tests drive Debian's Chromium;
+# - poppler-utils: `kb index` reads PDF text with its pdftotext and renders scanned pages for
+#   OCR with its pdftoppm; the tests cover that path as well as the pypdf one;
+# - tesseract-ocr and its English, Swedish, Norwegian and Danish packs: OCR of scanned PDFs;
+# - recollcmd: Recoll, the peer benchmarks/ingest.py measures kb against;
+# then axe-core (tests/browser/package.json, locked), which the accessibility tests inject
+# into Chromium: npm installs it into tests/browser/node_modules.
+SYSTEM_PACKAGES := chromium poppler-utils tesseract-ocr tesseract-ocr-eng tesseract-ocr-swe \
+	tesseract-ocr-nor tesseract-ocr-dan recollcmd
 browser:
-	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/pdftotext ]; then \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/pdftotext ] || [ ! -x /usr/bin/tesseract ] \
+	    || [ ! -x /usr/bin/recollindex ] \
+	    || ! tesseract --list-langs 2>/dev/null | grep -qx dan; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium poppler-utils >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \
 	fi
 	@if ! command -v npm >/dev/null; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -216,6 +216,10 @@ def _print_report(report, verb: str, quiet: bool = False) -> None:
     problems = [f for f in report.files if f.status in (FileStatus.SKIPPED, FileStatus.FAILED)]
     for f in problems:
         click.echo(f"{f.status:>8}  {f.path}: {f.reason}")
+    if verb == "check":  # `kb index` counts them; `kb check` says which and why
+        for f in report.files:
+            if f.status is FileStatus.IGNORED:
+                click.echo(f"{f.status:>8}  {f.path}: {f.reason}")
     for p in report.list_problems:
         where = f"{p['file']} item {p['item']} ({p['ref']})" if p["item"] else p["file"]
         click.echo(f"    list  {where}: {p['problem']}")
@@ -225,10 +229,10 @@ def _print_report(report, verb: str, quiet: bool = False) -> None:
         )
         return
     if verb == "check":
-        parts = ", ".join(f"{s[k]} {k}" for k in ("indexed", "skipped", "failed") if s[k] or k == "indexed")  # fmt: skip
+        parts = ", ".join(f"{s[k]} {k}" for k in ("indexed", "skipped", "failed", "ignored") if s[k] or k == "indexed")  # fmt: skip
         click.echo(f"Checked: {parts} ({report.elapsed_s:.1f}s).")
         return
-    order = ("added", "updated", "removed", "unchanged", "skipped", "failed")
+    order = ("added", "updated", "removed", "unchanged", "skipped", "failed", "ignored")
     parts = ", ".join(f"{s[k]} {k}" for k in order if s[k]) or "nothing to index"
     verb_done = (f"Built a new generation {report.generation}" if report.rebuilt
                  else f"Updated {report.generation}")  # fmt: skip

@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/ingest.py --quick    # samples: under two minutes
     .venv/bin/python benchmarks/ingest.py --json     # one JSON object on stdout
     .venv/bin/python benchmarks/ingest.py --no-synthetic  # the real corpus only
+    .venv/bin/python benchmarks/ingest.py --no-office  # without the office collection's builds
 
 Extraction: every file of ../shared/realcorpus (--quick: a fixed sample) extracted in this
 process, so the figures are per core (PDF text comes from pdftotext when it is installed, as
@@ -23,6 +24,10 @@ the end of every run that changed something) is turned off (`noaspell = 1`): kb 
 and it runs at normal priority like kb (`idxniceprio = 0`; by default it renices itself to 19,
 which on a busy machine starves it). Peak memory is the summed resident memory
 of the indexing process and its children (workers), sampled every 50 ms.
+
+Office collection (../shared/realcorpus/office): per format of kb's registry, extraction, a
+full `kb index` and a full `recollindex` on the same files, then the whole collection and
+the ratio kb / Recoll (benchmarks/ingest_office.py, also runnable on its own).
 """
 
 from __future__ import annotations
@@ -48,7 +53,8 @@ if str(ROOT) not in sys.path:
 from indexer.extract import SUPPORTED_SUFFIXES, extract_file  # noqa: E402
 from indexer.extract.base import ExtractionProblem  # noqa: E402
 
-REALCORPUS = ROOT.parent / "shared" / "realcorpus"
+# ../shared/realcorpus next to the checkout, or KB_REALCORPUS (as for the tests).
+REALCORPUS = Path(os.environ.get("KB_REALCORPUS") or ROOT.parent / "shared" / "realcorpus")
 WORKDIR = Path(tempfile.gettempdir()) / "kb-bench-ingest"
 SYNTHETIC_DOCS, QUICK_SYNTHETIC_DOCS, SYNTHETIC_SECTIONS = 10_000, 200, 10
 QUICK_REAL_FOLDERS = ("md/gsf-patterns", "nordic")
@@ -498,6 +504,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-indexing", action="store_true", help="only the extraction timing")
     parser.add_argument("--no-synthetic", action="store_true",
                         help="index the real corpus only, not the synthetic one")  # fmt: skip
+    parser.add_argument("--no-office", action="store_true",
+                        help="skip the office collection, format by format next to Recoll")  # fmt: skip
     args = parser.parse_args(argv)
     if not REALCORPUS.is_dir():
         print(f"{REALCORPUS} not found; nothing to measure", file=sys.stderr)
@@ -520,6 +528,11 @@ def main(argv: list[str] | None = None) -> int:
         result.update(as_json(stats, comparison, args.quick, wall))
     if not args.no_indexing:
         result.update(measure_indexing(args.quick, log, synthetic=not args.no_synthetic))
+    if not args.no_office:
+        from benchmarks.ingest_office import OFFICE, measure_office
+
+        if OFFICE.is_dir():
+            result["office"] = measure_office(log)
     if args.json:
         print(json.dumps(result, indent=2))
     return 0

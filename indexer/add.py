@@ -269,9 +269,9 @@ def add_sources(
         staged: list[tuple[int, Staged]] = []
         for i, source in enumerate(sources):
             try:
-                staged.append(
-                    (i, stage(source, corpus, meta, Path(tmp_dir), name, timeout, max_bytes))
-                )
+                found = stage(source, corpus, meta, Path(tmp_dir), name, timeout, max_bytes,
+                              settings.index)  # fmt: skip
+                staged.append((i, found))
             except AddError as exc:
                 results[i] = SourceResult(source, SourceStatus.FAILED, reason=str(exc))
         if staged:

@@ -1,14 +1,26 @@
-"""Find the corpus files that should be documents, and give each a stable doc id."""
+"""Find the corpus files that should be documents, and give each a stable doc id.
+
+Every file under the corpus is accounted for: a candidate document, a problem (unreadable,
+outside the corpus, not a file) or ignored by a rule, with the rule named. By default only
+dot-files and dot-folders (`.git`, `.DS_Store`, editors' `.swp` files) and the folder of
+generated files' sources (`_sources/` at the corpus root) are ignored; `kb.toml` adds rules
+in gitignore syntax (`[index] ignore = ["drafts/**", "*.tmp"]`). A folder ignored as a whole
+is reported once, as `folder/`: nothing inside an ignored folder is read. Configuration
+(`kb.toml`, the vocabularies, `reading-lists/`) and metadata sidecars are read as part of
+the corpus's description and are not reported as files.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import stat
-from dataclasses import dataclass
+import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from kb.errors import ConfigError
 from kb.manifest import Cause
 
 # Files at the corpus root that configure kb rather than being documents.
@@ -45,8 +57,81 @@ def is_sidecar(name: str) -> bool:
 
 
 def is_ignored(name: str) -> bool:
-    """Hidden files and `_`-prefixed ones (sources, drafts) are not part of the corpus."""
-    return name.startswith((".", "_", "~")) or name.endswith(("~", ".swp", ".tmp"))
+    """Hidden files and folders (a name starting with a dot) are not part of the corpus."""
+    return name.startswith(".")
+
+
+# The default rules, in gitignore syntax, as reports name them.
+DOT_RULE = ".*"
+SOURCES_DIR = "_sources"  # sources of generated corpus files (`make pdfs`), at the root
+SOURCES_RULE = f"/{SOURCES_DIR}/"
+IGNORE_TABLE, IGNORE_KEY = "index", "ignore"
+
+
+@dataclass(frozen=True)
+class IgnoreRules:
+    """Which paths under the corpus are not documents: the defaults, then `kb.toml`'s
+    `[index] ignore` patterns (gitignore syntax, matched against the path under the corpus,
+    a folder's with a trailing slash)."""
+
+    patterns: tuple[str, ...] = ()
+    _spec: Any = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, patterns: list[str] | tuple[str, ...]) -> IgnoreRules:
+        """Rules from gitignore-style patterns (the configured ones; the defaults always apply)."""
+        if not patterns:
+            return cls()
+        import pathspec  # gitignore semantics (anchoring, `**`, negation), not a home-made glob
+
+        return cls(tuple(patterns), pathspec.GitIgnoreSpec.from_lines(patterns))
+
+    def match(self, rel: str, *, folder: bool, at_root: bool) -> str | None:
+        """Why `rel` is ignored (the reason shown in reports), or None when it is not."""
+        name = rel.rstrip("/").rpartition("/")[2]
+        if is_ignored(name):
+            return f"ignored: hidden (default rule `{DOT_RULE}`)"
+        if folder and at_root and name == SOURCES_DIR:
+            return f"ignored: sources of generated files (default rule `{SOURCES_RULE}`)"
+        if self._spec is None:
+            return None
+        result = self._spec.check_file(rel + "/" if folder else rel)
+        if not result.include:
+            return None
+        return (
+            f"ignored: kb.toml [{IGNORE_TABLE}] {IGNORE_KEY} rule `{self.patterns[result.index]}`"
+        )
+
+
+def load_ignore_rules(corpus: Path) -> IgnoreRules:
+    """The ignore rules of the corpus: `[index] ignore` in its `kb.toml`, if any.
+
+    Raises ConfigError when the file cannot be read or the value is not a list of strings:
+    a broken rule is never taken for "ignore nothing" (or "everything")."""
+    path = corpus / "kb.toml"
+    if not path.is_file():
+        return IgnoreRules()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    table = data.get(IGNORE_TABLE, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [{IGNORE_TABLE}] must be a table")
+    unknown = sorted(set(table) - {IGNORE_KEY})
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown key(s) in [{IGNORE_TABLE}]: {', '.join(unknown)} (expected {IGNORE_KEY})"
+        )
+    patterns = table.get(IGNORE_KEY, [])
+    if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+        raise ConfigError(
+            f'{path}: [{IGNORE_TABLE}] {IGNORE_KEY} must be a list of patterns, like ["drafts/**"]'
+        )
+    try:
+        return IgnoreRules.of([p.strip() for p in patterns if p.strip()])
+    except ValueError as exc:  # pathspec refuses a malformed pattern
+        raise ConfigError(f"{path}: [{IGNORE_TABLE}] {IGNORE_KEY}: {exc}") from exc
 
 
 def name_problem(name: str) -> str | None:
@@ -103,13 +188,18 @@ def _sidecar(folder: str, name: str, names: frozenset[str] | set[str] | None) ->
     return None
 
 
-def discover(corpus: Path) -> tuple[list[CorpusFile], list[DiscoveryProblem]]:
+def discover(
+    corpus: Path, rules: IgnoreRules | None = None
+) -> tuple[list[CorpusFile], list[DiscoveryProblem]]:
     """Every candidate document under `corpus`, sorted by path; and the paths that could not
-    be read, so that nothing is dropped silently.
+    be read or are ignored (cause IGNORED, the rule in the reason), so that nothing is
+    dropped silently. `rules`: the corpus's ignore rules (default: read from its kb.toml).
 
     Costs one stat per file (and per sidecar): this is the whole of a run that finds nothing
     to do, so it reads no file and keeps to plain strings.
     """
+    if rules is None:
+        rules = load_ignore_rules(corpus)
     found: list[tuple[str, str, str, int, int, str | None]] = []
     problems: list[DiscoveryProblem] = []
     root = str(corpus)
@@ -127,16 +217,27 @@ def discover(corpus: Path) -> tuple[list[CorpusFile], list[DiscoveryProblem]]:
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=on_error, followlinks=False):
         at_root = dirpath == root
-        dirnames[:] = sorted(
-            d for d in dirnames if not is_ignored(d) and not (at_root and d in CONFIG_DIRS)
-        )
-        names = set(filenames)
         prefix = "" if at_root else os.path.relpath(dirpath, root).replace(os.sep, "/") + "/"
+        kept = []
+        for d in sorted(dirnames):
+            if at_root and d in CONFIG_DIRS:
+                continue
+            reason = rules.match(prefix + d, folder=True, at_root=at_root)
+            if reason is None:
+                kept.append(d)
+            else:
+                problems.append(DiscoveryProblem(prefix + d + "/", reason, Cause.IGNORED))
+        dirnames[:] = kept
+        names = set(filenames)
         for name in sorted(filenames):
-            if is_ignored(name) or is_sidecar(name) or (at_root and name in CONFIG_FILES):
+            if is_sidecar(name) or (at_root and name in CONFIG_FILES):
                 continue
             location = os.path.join(dirpath, name)
             rel = prefix + name
+            reason = rules.match(rel, folder=False, at_root=at_root)
+            if reason is not None:
+                problems.append(DiscoveryProblem(printable(rel), reason, Cause.IGNORED))
+                continue
             bad_name = name_problem(rel)
             if bad_name:
                 problems.append(DiscoveryProblem(printable(rel), bad_name, Cause.BAD_NAME))

@@ -18,6 +18,7 @@ class FileStatus(StrEnum):
     REMOVED = "removed"  # gone from the corpus, so from the index
     SKIPPED = "skipped"  # deliberately not indexed
     FAILED = "failed"  # should have been indexed but could not be
+    IGNORED = "ignored"  # matched an ignore rule; `reason` names the rule
 
     @classmethod
     def of(cls, entry: ManifestEntry, *, extracted: bool) -> FileStatus:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from indexer.discover import discover
+from indexer.discover import DiscoveryProblem, discover
 from indexer.plan import Plan, ToExtract, plan_run, vocabulary_hash
 from indexer.recovery import Start, open_current
 from indexer.report import FileReport, FileStatus, IndexReport
@@ -52,7 +52,9 @@ class IndexRun:
         self.store = IndexStore(settings.index)
         self.rebuild = rebuild
         self.extractor = Extractor(
-            self.corpus, max(1, workers if workers is not None else (os.cpu_count() or 1))
+            self.corpus,
+            max(1, workers if workers is not None else (os.cpu_count() or 1)),
+            settings.index,
         )
         self.progress = progress
         self.check = check
@@ -76,7 +78,8 @@ class IndexRun:
             )
             old = start.rebuild().manifest
         files, problems = discover(self.corpus)
-        if not self.rebuild and not self.check and not files and not problems and indexed:
+        failures = [p for p in problems if p.cause is not Cause.IGNORED]
+        if not self.rebuild and not self.check and not files and not failures and indexed:
             # An unmounted share or a folder emptied by mistake looks exactly like this:
             # taking every document for deleted would empty the library members search.
             raise CorpusEmpty(
@@ -84,12 +87,9 @@ class IndexRun:
                 f"{indexed}; nothing was changed. If the folder is meant to be empty, "
                 "run `kb index --rebuild`."
             )
-        for p in problems:
-            # A name kb refuses is left out on purpose, like any skipped file.
-            status = FileStatus.SKIPPED if p.cause is Cause.BAD_NAME else FileStatus.FAILED
-            self.report.files.append(FileReport(p.rel, status, reason=p.reason, cause=p.cause))
         plan = self._plan = plan_run(files, problems, old, start.index_ids)
         self.report.files += plan.files
+        self._report_problems(problems)
         if plan.todo:
             self._validate_configuration()
 
@@ -111,15 +111,27 @@ class IndexRun:
         self.report.elapsed_s = time.monotonic() - self._started
         return self.report
 
+    def _report_problems(self, problems: list[DiscoveryProblem]) -> None:
+        for p in problems:
+            if p.cause is Cause.IGNORED:
+                status = FileStatus.IGNORED
+            elif p.cause is Cause.BAD_NAME:  # left out on purpose, like any skipped file
+                status = FileStatus.SKIPPED
+            else:
+                status = FileStatus.FAILED
+            self.report.files.append(FileReport(p.rel, status, reason=p.reason, cause=p.cause))
+
     def _validate_configuration(self) -> None:
         """Fail the run here, before any write, when organisations, topics or kb.toml cannot
         be read: a broken kb.toml is never taken for "no defaults", nor for public."""
         from indexer.extract.limits import load_limits
+        from indexer.extract.ocr import load_ocr_settings
         from kb.access import load_visibility_config
         from kb.vocabulary import load_vocabulary
 
         load_visibility_config(self.corpus, load_vocabulary(self.corpus))
         load_limits(self.corpus)
+        load_ocr_settings(self.corpus, None)
 
     # -- extraction ---------------------------------------------------------------------------
 

@@ -95,10 +95,11 @@ def _check_visibility(
 
 def stage(
     source: str, corpus: Path, meta: AddMetadata, tmp: Path, name: str | None,
-    timeout: float, max_bytes: int,
+    timeout: float, max_bytes: int, index: Path | None = None,
 ) -> Staged:  # fmt: skip
-    """Fetch or find `source`, make sure kb can index it, and decide its type and name."""
-    from indexer.extract import SUPPORTED_SUFFIXES, ExtractionProblem, extract_file
+    """Fetch or find `source`, make sure kb can index it, and decide its type and name.
+    `index`: the index folder, whose OCR cache the check shares with the indexing after it."""
+    from indexer.extract import SUPPORTED_SUFFIXES, ExtractionProblem, extract_file, extract_options
 
     url = source if is_url(source) else None
     if url:
@@ -122,7 +123,7 @@ def stage(
             resolved.relative_to(corpus).as_posix() if resolved.is_relative_to(corpus) else None
         )
     try:
-        extraction = extract_file(file)
+        extraction = extract_file(file, options=extract_options(corpus, index))
     except ExtractionProblem as exc:
         raise AddError(f"{source}: kb cannot index it: {exc.reason}") from None
     _check_visibility(source, file if in_corpus else None, extraction, meta, corpus)

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from indexer.attachments import attachment_documents, make_document
 from indexer.discover import CorpusFile
@@ -37,12 +37,15 @@ Extracted = tuple[ManifestEntry, "Document | None", list[str]]  # entry, documen
 @dataclass
 class _Worker:
     corpus: Path
+    index: Path | None = None  # where OCR keeps its cache
     matcher: EntityMatcher | None = None
     visibility: VisibilityConfig | None = None
     limits: FileLimits | None = None
+    options: dict[str, dict[str, Any]] | None = None  # extractors' options, by format
 
     def setup(self) -> None:
         from indexer.entities import EntityMatcher
+        from indexer.extract import extract_options
         from indexer.extract.limits import load_limits
         from kb.access import load_visibility_config
         from kb.vocabulary import load_vocabulary
@@ -53,6 +56,7 @@ class _Worker:
         # unless the file changed since; then the error fails the run, never a default.
         self.visibility = load_visibility_config(self.corpus, vocabulary)
         self.limits = load_limits(self.corpus)
+        self.options = extract_options(self.corpus, self.index)  # reads kb.toml
 
 
 _worker: _Worker | None = None  # one per worker process, set by the pool initialiser
@@ -79,10 +83,10 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="kb-exit-with-parent", daemon=True).start()
 
 
-def _init_worker(corpus: Path) -> None:
+def _init_worker(corpus: Path, index: Path | None) -> None:
     global _worker
     _exit_with_parent()
-    _worker = _Worker(corpus)
+    _worker = _Worker(corpus, index)
     _worker.setup()
 
 
@@ -90,7 +94,13 @@ def _extract_chunk(items: ToExtract) -> list[Extracted]:
     assert _worker is not None
     return [
         extract_document(
-            _worker.corpus, cf, sha, _worker.matcher, _worker.visibility, _worker.limits
+            _worker.corpus,
+            cf,
+            sha,
+            _worker.matcher,
+            _worker.visibility,
+            _worker.limits,
+            _worker.options,
         )
         for cf, sha in items
     ]
@@ -103,11 +113,14 @@ def extract_document(
     matcher: EntityMatcher | None,
     visibility: VisibilityConfig | None = None,
     limits: FileLimits | None = None,
+    options: dict[str, dict[str, Any]] | None = None,
 ) -> Extracted:
     """Extract, describe and split one file: (ManifestEntry, Document | None, warnings).
     `visibility`: the corpus's visibility defaults (None: no configuration, `members`).
     `limits`: the file's size, CPU time and passage limits (None: the defaults); the CPU
-    time covers all three steps, for every format."""
+    time covers all three steps, for every format (this process's CPU: OCR's Tesseract runs
+    in child processes, under its own per-page limit). `options`: the extractors' options
+    (`extract_options`)."""
     from indexer.extract import extract_file
     from indexer.extract.base import ExtractionProblem
     from indexer.extract.limits import (
@@ -135,7 +148,10 @@ def extract_document(
             with cpu_time_limit(limits.cpu_seconds):
                 sidecar = read_sidecar(cf.path)
                 extraction = extract_file(
-                    cf.path, time_limit=limits.cpu_seconds, max_bytes=limits.max_bytes
+                    cf.path,
+                    time_limit=limits.cpu_seconds,
+                    max_bytes=limits.max_bytes,
+                    options=options,
                 )
                 meta, warnings = describe(cf.rel, extraction, sidecar, matcher, visibility)
                 attached = attachment_documents(
@@ -189,8 +205,9 @@ def _died(cf: CorpusFile, sha: str, detail: str) -> Extracted:
 class Extractor:
     """Extracts a run's files in order, in up to `workers` processes."""
 
-    def __init__(self, corpus: Path, workers: int) -> None:
+    def __init__(self, corpus: Path, workers: int, index: Path | None = None) -> None:
         self.corpus = corpus
+        self.index = index
         self.workers = workers
         self.used = 1  # extraction processes used (1: in this process)
 
@@ -201,12 +218,18 @@ class Extractor:
             self.used = workers
             yield from self._parallel(todo, workers)
             return
-        worker = _Worker(self.corpus)
+        worker = _Worker(self.corpus, self.index)
         if todo:
             worker.setup()
         for cf, sha in todo:
             yield extract_document(
-                self.corpus, cf, sha, worker.matcher, worker.visibility, worker.limits
+                self.corpus,
+                cf,
+                sha,
+                worker.matcher,
+                worker.visibility,
+                worker.limits,
+                worker.options,
             )
 
     def _pool(self, workers: int):
@@ -218,7 +241,10 @@ class Extractor:
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(_WORKER_PRELOAD)
         return ProcessPoolExecutor(
-            max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(self.corpus,)
+            max_workers=workers,
+            mp_context=ctx,
+            initializer=_init_worker,
+            initargs=(self.corpus, self.index),
         )
 
     def _parallel(self, todo: ToExtract, workers: int) -> Iterator[Extracted]:

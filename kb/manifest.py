@@ -37,6 +37,7 @@ class Cause(StrEnum):
     OVER_LIMIT = "over-limit"  # over one of the corpus's limits (file size, CPU time)
     BAD_NAME = "bad-name"  # its path cannot be a document id (a control character)
     UNEXPECTED = "unexpected"  # an extractor bug
+    IGNORED = "ignored"  # matched an ignore rule (a dot-name, `_sources/`, kb.toml's rules)
 
     @property
     def retried(self) -> bool:

@@ -22,6 +22,7 @@ import importlib.util
 import os
 import shutil
 import signal
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,18 @@ def _on_path(program: str) -> Callable[[], bool]:
     return lambda: shutil.which(program) is not None
 
 
+def _tesseract_packs() -> set[str]:
+    """The language packs the installed Tesseract has (none when it is missing)."""
+    exe = shutil.which("tesseract")
+    if exe is None:
+        return set()
+    try:
+        out = subprocess.run([exe, "--list-langs"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return set()
+    return set(out.stdout.split()[1:]) if out.returncode == 0 else set()
+
+
 PREREQUISITES: dict[str, Prerequisite] = {
     "realcorpus": Prerequisite(
         f"needs the real corpus at {REALCORPUS} (../shared/realcorpus next to the checkout, "
@@ -92,6 +105,14 @@ PREREQUISITES: dict[str, Prerequisite] = {
     ),
     "pdftotext": Prerequisite(
         "needs pdftotext (poppler-utils; `make browser` installs it)", _on_path("pdftotext")
+    ),
+    "tesseract": Prerequisite(
+        "needs Tesseract with the eng, swe, nor and dan packs, and pdftoppm (tesseract-ocr, "
+        "tesseract-ocr-{eng,swe,nor,dan}, poppler-utils; `make browser` installs them)",
+        lambda: _tesseract_packs() >= {"eng", "swe", "nor", "dan"} and _on_path("pdftoppm")(),
+    ),
+    "recoll": Prerequisite(
+        "needs Recoll's indexer (recollcmd; `make browser` installs it)", _on_path("recollindex")
     ),
     "make": Prerequisite("needs make", _on_path("make")),
     "git": Prerequisite("needs git", _on_path("git")),

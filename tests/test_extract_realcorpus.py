@@ -20,8 +20,9 @@ import pytest
 
 from indexer.extract import extract_file
 from indexer.extract.base import Extraction, ExtractionProblem
+from indexer.extract.ocr import NO_TESSERACT
 from kb.formats import FORMATS
-from tests.prerequisites import REALCORPUS, needs
+from tests.prerequisites import PREREQUISITES, REALCORPUS, needs, require
 
 pytestmark = [
     pytest.mark.realcorpus,
@@ -370,7 +371,9 @@ def test_password_protected_is_skipped_as_encrypted(
     assert outcome.reason and outcome.reason.startswith("encrypted")
 
 
-def test_unreadable_metadata_is_skipped_naming_the_parse_error(outcomes: dict[str, Outcome]) -> None:
+def test_unreadable_metadata_is_skipped_naming_the_parse_error(
+    outcomes: dict[str, Outcome],
+) -> None:
     outcome = outcomes[f"{SAMPLES}/017-unreadable-meta-data/unreadablemetadata.pdf"]
     assert outcome.status == "skipped"
     assert outcome.reason == "unreadable PDF: PdfReadError: Invalid object in /Pages"
@@ -384,12 +387,24 @@ def test_unreadable_metadata_is_skipped_naming_the_parse_error(outcomes: dict[st
         f"{SAMPLES}/019-grayscale-image/grayscale-image.pdf",
         f"{SAMPLES}/023-cmyk-image/cmyk-image.pdf",
         f"{BAD}/box.pdf",
-        f"{BAD}/encrypted_doc_no_id.pdf",
     ],
 )
 def test_image_only_is_reported_as_scanned(outcomes: dict[str, Outcome], path: str) -> None:
     outcome = outcomes[path]
     assert (outcome.status, outcome.reason) == ("skipped", "no extractable text (scanned?)")
+
+
+def test_a_scanned_page_is_read_by_ocr(outcomes: dict[str, Outcome]) -> None:
+    """A patent's scanned page 2 (pages 1 and 3 are blank) is read by Tesseract; without it
+    the file is skipped, saying what to install."""
+    outcome = outcomes[f"{BAD}/encrypted_doc_no_id.pdf"]
+    if not PREREQUISITES["tesseract"].available():
+        assert (outcome.status, outcome.reason) == ("skipped", NO_TESSERACT)
+        require("tesseract")
+    e = extraction(outcomes, outcome.path)
+    assert [b.page for b in e.blocks] == [2]
+    assert "patent" in text_of(e)
+    assert e.warnings[:2] == ["pages read by OCR: 2", "pages without text: 1, 3"]
 
 
 @pytest.mark.parametrize(
@@ -490,8 +505,13 @@ def test_pdf_pages_without_text_are_reported(outcomes: dict[str, Outcome]) -> No
     e = extraction(
         outcomes, "pdf/minumeco/public/docs/2022/MiNumEco-lancement-RGESN-2022-11-29-v0.4.pdf"
     )
-    assert e.warnings == ["pages without text: 4, 51, 52"]
-    assert len(e.blocks) == 51
+    if PREREQUISITES["tesseract"].available():
+        # Pages 4, 51 and 52 are pictures of text (slides): read by OCR.
+        assert e.warnings == ["pages read by OCR: 4, 51, 52"]
+        assert {4, 51, 52} <= {b.page for b in e.blocks}
+    else:
+        assert e.warnings == [f"pages without a text layer, not read: 4, 51, 52 ({NO_TESSERACT})"]
+        assert len(e.blocks) == 51
 
 
 def test_pdf_text_is_clean(outcomes: dict[str, Outcome]) -> None:

@@ -86,5 +86,5 @@ def test_json_report_keeps_its_keys_and_strings(small_index: Settings):
     assert all(set(f) == JSON_FILE_KEYS for f in data["files"])
     empty = next(f for f in data["files"] if f["path"] == "guides/empty.md")
     assert json.dumps([empty["status"], empty["change"]]) == '["skipped", "added"]'
-    assert list(data["summary"]) == ["indexed", "unchanged", "removed", "skipped", "failed",
+    assert list(data["summary"]) == ["indexed", "unchanged", "removed", "skipped", "failed", "ignored",
                                      "added", "updated"]  # fmt: skip

@@ -157,7 +157,7 @@ def test_json_report_distinguishes_added_and_updated(runner, small_index: Settin
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["summary"] == {"indexed": 2, "unchanged": 2, "removed": 1, "skipped": 0,
-                               "failed": 0, "added": 1, "updated": 1}  # fmt: skip
+                               "failed": 0, "ignored": 0, "added": 1, "updated": 1}  # fmt: skip
     files = {f["path"]: f for f in data["files"]}
     for f in files.values():
         assert {"path", "status", "doc_id", "passages", "language", "reason"} <= set(f)

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ __all__ = [
     "extract_file",
     "extract_html",
     "extract_markdown",
+    "extract_options",
     "extract_pdf",
     "extract_text",
 ]
@@ -55,8 +56,20 @@ SUPPORTED_SUFFIXES: dict[str, str] = supported_suffixes()
 DEFAULT_MAX_BYTES = FileLimits.max_bytes
 
 
+def extract_options(corpus: Path, index: Path | None) -> dict[str, dict[str, Any]]:
+    """The extractors' options for a corpus and its index folder (`extract_file`'s
+    `options`): OCR's settings from kb.toml `[ocr]`, its cache under the index folder."""
+    from .ocr import load_ocr_settings
+
+    return {"pdf": {"ocr": load_ocr_settings(corpus, index)}}
+
+
 def extract_file(
-    path: Path, *, time_limit: float = 30.0, max_bytes: int = DEFAULT_MAX_BYTES
+    path: Path,
+    *,
+    time_limit: float = 30.0,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Extraction:
     """Extract text and structure from one corpus file, dispatching on its extension.
 
@@ -64,7 +77,8 @@ def extract_file(
     `TooLarge`, binary, redirect stub, encrypted, no text) and `Failed` for files that should
     have been indexable but could not be read. `time_limit` (CPU seconds) bounds what the PDF
     extractor does between its own checks; the indexer runs every format under
-    `indexer.extract.limits.cpu_time_limit` as well.
+    `indexer.extract.limits.cpu_time_limit` as well. `options`: keyword arguments for the
+    extractor of a format that reads a path, by format id (`{"pdf": {"ocr": OcrSettings(...)}}`).
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -81,7 +95,7 @@ def extract_file(
 
     extractor = _load(fmt.extractor)
     if fmt.reads == "path":
-        return extractor(path, time_limit=time_limit)
+        return extractor(path, time_limit=time_limit, **(options or {}).get(fmt.id, {}))
     try:
         data = path.read_bytes()
     except OSError as error:

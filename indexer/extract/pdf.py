@@ -7,7 +7,9 @@ carry the same page numbers, and a file pypdf cannot open is reported with pypdf
 
 The time limit lives in `indexer.extract.limits`, the handling of pypdf's failures in
 `indexer.extract.pdf_limits`, the document info and outline in `indexer.extract.pdf_info`,
-running headers and footers and lone list markers in `indexer.extract.pdf_layout`.
+running headers and footers and lone list markers in `indexer.extract.pdf_layout`. Pages
+without a text layer that show an image (scans) are read by OCR when Tesseract is installed
+(`indexer.extract.ocr`), with the same page numbers.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pypdf.errors import DependencyError, FileNotDecryptedError
 from . import pdftotext
 from .base import Block, Extraction, Failed, Skipped
 from .limits import Deadline, TimeLimitExceeded, TooSlow, cpu_time_limit
+from .ocr import OcrSettings, ocr_pages, unavailable
 from .pdf_info import document_metadata, page_heading_paths, read_outline
 from .pdf_layout import tidy_pages
 from .pdf_limits import (
@@ -139,6 +142,77 @@ def clean_page_text(raw: str) -> str:
     return "\n\n".join(paragraphs)
 
 
+# --- scanned pages ---------------------------------------------------------------------------
+
+_FORM_DEPTH = 3  # images inside forms inside forms: deeper nesting is not a scan
+
+
+def _shows_image(resources: Any, depth: int = 0) -> bool:
+    """Whether the page (or a form it draws) has an image XObject: a scan, not a blank page."""
+    try:
+        xobjects = resources.get("/XObject") if resources else None
+        for ref in (xobjects or {}).values():
+            xobject = ref.get_object()
+            subtype = xobject.get("/Subtype")
+            if subtype == "/Image":
+                return True
+            form = subtype == "/Form" and depth < _FORM_DEPTH
+            if form and _shows_image(xobject.get("/Resources"), depth + 1):
+                return True
+    except (*PYPDF_FAILURES, AttributeError):
+        return False
+    return False
+
+
+def _read_scans(
+    path: Path,
+    pages: Any,
+    empty: list[int],
+    blocks: list[Block],
+    warnings: list[str],
+    ocr: OcrSettings,
+    metadata: dict[str, Any],
+    heading_paths: list[tuple[str, ...]],
+) -> list[int]:
+    """Read the empty pages that show an image by OCR, adding their blocks in page order;
+    the pages still without text. Without Tesseract, a file of scans only is skipped."""
+    scans: dict[int, float] = {}
+    for number in empty:
+        page = pages[number - 1]
+        if _shows_image(page.get("/Resources")):
+            box = page.mediabox
+            scans[number] = max(abs(float(box.width)), abs(float(box.height)))
+    if not scans:
+        return empty
+    missing = unavailable(ocr)
+    language = metadata.get("language")
+    result = None if missing else ocr_pages(path, scans, ocr, language=language)
+    if result is None:
+        if not blocks:
+            raise Skipped(missing or "no text layer (install tesseract-ocr for OCR)")
+        warnings.append(f"pages without a text layer, not read: {_numbers(scans)} "
+                        f"({missing or 'Tesseract cannot run'})")  # fmt: skip
+        return [n for n in empty if n not in scans]
+    read = {n: clean_page_text(t) for n, t in result.texts.items()}
+    read = {n: t for n, t in read.items() if t}
+    for number, text in read.items():
+        blocks.append(Block(text=text, heading_path=heading_paths[number - 1], page=number))
+    blocks.sort(key=lambda b: b.page or 0)
+    if read:
+        warnings.append(f"pages read by OCR: {_numbers(read)}")
+    if result.timed_out:
+        message = (f"OCR time limit of {ocr.page_time_limit:g} s per page exceeded on pages: "
+                   f"{_numbers(result.timed_out)}")  # fmt: skip
+        if not blocks:
+            raise Failed(message)
+        warnings.append(message)
+    return [n for n in empty if n not in read and n not in result.timed_out]
+
+
+def _numbers(pages: Any) -> str:
+    return ", ".join(map(str, sorted(pages)))
+
+
 # --- the extractor -------------------------------------------------------------------------
 
 
@@ -187,7 +261,11 @@ def _page_texts(
 
 
 def _extract(
-    path: Path, deadline: Deadline, warnings: list[str], run: pdftotext.PageTextRun | None
+    path: Path,
+    deadline: Deadline,
+    warnings: list[str],
+    run: pdftotext.PageTextRun | None,
+    ocr: OcrSettings,
 ) -> Extraction:
     reader = _open(path)
     try:
@@ -226,6 +304,8 @@ def _extract(
             continue
         blocks.append(Block(text=text, heading_path=heading_paths[index], page=index + 1))
 
+    if empty:
+        empty = _read_scans(path, pages, empty, blocks, warnings, ocr, metadata, heading_paths)
     if not blocks:
         if broken and not empty:
             raise Skipped(f"unreadable PDF: no page could be read ({len(broken)} pages)")
@@ -245,12 +325,15 @@ def _extract(
     )
 
 
-def extract_pdf(path: Path, *, time_limit: float = 30.0) -> Extraction:
+def extract_pdf(
+    path: Path, *, time_limit: float = 30.0, ocr: OcrSettings | None = None
+) -> Extraction:
     """Text per page, outline heading paths and info metadata of a PDF, within `time_limit` seconds.
 
     Raises `Skipped` for encrypted files that need a password and for files without a text
-    layer, `Failed` for files pypdf cannot parse and when the time limit is exceeded. The
-    time limit is CPU time, pdftotext's included.
+    layer (that OCR cannot read, or without Tesseract), `Failed` for files pypdf cannot parse
+    and when the time limit is exceeded. The time limit is CPU time, pdftotext's included;
+    OCR has its own limit per page (`ocr`, default: `OcrSettings()`, no cache).
     """
     silence_pypdf_logger()
     warnings: list[str] = []
@@ -261,7 +344,7 @@ def extract_pdf(path: Path, *, time_limit: float = 30.0) -> Extraction:
             with cpu_time_limit(time_limit) as deadline:
                 # Started first: pdftotext reads the text while pypdf reads the structure.
                 run = _start_pdftotext(path)
-                extraction = _extract(path, deadline, warnings, run)
+                extraction = _extract(path, deadline, warnings, run, ocr or OcrSettings())
         except TimeLimitExceeded:
             raise TooSlow(f"time limit of {time_limit:g} s exceeded") from None
         except RecursionError as error:
