@@ -5,7 +5,8 @@
   session planted before sign-in never becomes signed in.
 - Failed sign-ins are rate-limited per account and per client by Flask-Limiter, counted in
   memory: each `kb serve --processes` worker counts on its own. The client is the connecting
-  address; X-Forwarded-For and similar headers are not trusted.
+  address, or, behind `kb serve --proxies N`, the one those proxies forward
+  (`webui.serving`); X-Forwarded-For from anyone else is not trusted.
 - Unknown address, disabled account and wrong password get the same answer, after the same
   hashing work.
 """
