@@ -8,8 +8,8 @@ that is echoed; open redirects; oversized requests; query-string abuse; wrong me
 error pages, none of which may show a traceback or a server path.
 
 The corpus is built in code. A canary file with a unique token lies next to the corpus, and
-two more inside it where no document may come from (an ignored `_private/` folder and a
-hidden folder); no response may ever contain the token, and no request may open a file
+two more inside it where no document may come from (the root's `_sources/` folder of
+generated sources, ignored by default, and a hidden folder); no response may ever contain the token, and no request may open a file
 outside the corpus, the index and kb's own code (an audit hook records every open).
 """
 
@@ -218,7 +218,7 @@ note = "A document with a hostile name."
 """)  # fmt: skip
     put("reading-lists/broken.toml", 'title = "unterminated\n[[item]\n')
     # Canaries where no document may come from.
-    put("_private/secret.md", f"# Private\n\n{token} kbxss\n")
+    put("_sources/secret.md", f"# Private\n\n{token} kbxss\n")
     put(".hidden/secret.md", f"# Hidden\n\n{token} kbxss\n")
 
 
@@ -366,10 +366,10 @@ def traversals(site: Site) -> list[str]:
         "..%00/secret.txt",
         "secret.txt%00.md",
         "%00../../secret.txt",
-        "_private/secret",
-        "_private/secret.md",
+        "_sources/secret",
+        "_sources/secret.md",
         ".hidden/secret",
-        "..%2fcorpus%2f_private%2fsecret",
+        "..%2fcorpus%2f_sources%2fsecret",
         "organisations",
         "organisations.toml",
         "reading-lists/evil",
@@ -416,7 +416,7 @@ def outside(path: str, site: Site) -> bool:
     real = os.path.realpath(path)
     if real in mimetypes.knownfiles:  # the standard library's media types, read once
         return False
-    if real.startswith((str(site.corpus / "_private"), str(site.corpus / ".hidden"))):
+    if real.startswith((str(site.corpus / "_sources"), str(site.corpus / ".hidden"))):
         return True
     allowed = [site.corpus, site.index, Path(webui.__file__).parent, ROOT / "kb",
                Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)]  # fmt: skip
@@ -482,14 +482,14 @@ def test_canaries_inside_the_corpus_are_never_indexed_nor_served(site):
     _, completions, _, links = site.client.get(f"/api/suggest?q={site.token[:20]}").get_json()
     assert not completions and not links
     for url in ("/api/search?q=kbxss&size=50", "/search?q=kbxss&size=50",
-                "/search?sort=newest&size=50", "/doc/_private/secret", "/original/_private/secret",
+                "/search?sort=newest&size=50", "/doc/_sources/secret", "/original/_sources/secret",
                 "/doc/.hidden/secret", "/api/doc/.hidden/secret", "/original/.hidden/secret"):  # fmt: skip
         response = site.client.get(url)
         assert site.token not in response.get_data(as_text=True), url
     ids = [
         h["doc_id"] for h in site.client.get("/api/search?q=kbxss&size=50").get_json()["results"]
     ]
-    assert ids and not [i for i in ids if i.startswith(("_private", ".hidden"))]
+    assert ids and not [i for i in ids if i.startswith(("_sources", ".hidden"))]
 
 
 def test_symlink_in_the_corpus_to_a_file_outside_is_not_served(tmp_path):
