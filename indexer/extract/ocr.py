@@ -27,6 +27,7 @@ import tempfile
 import time
 import tomllib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -193,14 +194,14 @@ def _one_thread() -> Iterator[None]:
 
 
 def _recognise(image: Path, languages: str, seconds: float) -> str:
-    """The words Tesseract is reasonably sure of, in its lines and paragraphs."""
+    """The words Tesseract is reasonably sure of, in its lines and paragraphs (run it inside
+    `_one_thread`)."""
     import pytesseract
 
-    with _one_thread():
-        data = pytesseract.image_to_data(
-            os.fspath(image), lang=languages, config=_TESSERACT_CONFIG, timeout=seconds,
-            output_type=pytesseract.Output.DICT,
-        )  # fmt: skip
+    data = pytesseract.image_to_data(
+        os.fspath(image), lang=languages, config=_TESSERACT_CONFIG, timeout=seconds,
+        output_type=pytesseract.Output.DICT,
+    )  # fmt: skip
     paragraphs: dict[tuple[int, int], dict[int, list[str]]] = {}
     for word, conf, block, par, line in zip(
         data["text"],
@@ -240,32 +241,55 @@ def ocr_pages(
     with open(path, "rb") as fh:
         sha = hashlib.file_digest(fh, "sha256").hexdigest()
     result = OcrResult()
-    with tempfile.TemporaryDirectory(prefix="kb-ocr-") as tmp:
-        for page, size_pt in sorted(pages.items()):
-            key = _cache_key(sha, page, languages, tesseract)
-            text = _cached(settings.cache, key)
-            if text is not None:
-                result.texts[page] = text
-                result.cached += 1
-                continue
-            started = time.monotonic()
-            try:
-                image = _render(path, page, size_pt, Path(tmp), settings.page_time_limit)
-                left = settings.page_time_limit - (time.monotonic() - started)
-                if image is None:
-                    text = ""
-                elif left <= 0:
-                    raise subprocess.TimeoutExpired("tesseract", 0)
-                else:
-                    text = _recognise(image, languages, left)
-                    image.unlink()
-            except pytesseract.TesseractError:  # an image it cannot read: no text, not cached
-                result.texts[page] = ""
-                continue
-            except (subprocess.TimeoutExpired, RuntimeError):  # pytesseract: "process timeout"
+    todo = []
+    for page, size_pt in sorted(pages.items()):
+        key = _cache_key(sha, page, languages, tesseract)
+        text = _cached(settings.cache, key)
+        if text is None:
+            todo.append((page, size_pt, key))
+        else:
+            result.texts[page] = text
+            result.cached += 1
+
+    def read(page: int, size_pt: float, tmp: Path) -> str | Exception | None:
+        """The page's text; None when it ran out of time; the error when Tesseract could not
+        read its image (no text, and nothing cached: a later run tries again)."""
+        started = time.monotonic()
+        try:
+            image = _render(path, page, size_pt, tmp, settings.page_time_limit)
+            left = settings.page_time_limit - (time.monotonic() - started)
+            if image is None:
+                return ""
+            if left <= 0:
+                return None
+            text = _recognise(image, languages, left)
+            image.unlink()
+            return text
+        except pytesseract.TesseractError as error:
+            return error
+        except (subprocess.TimeoutExpired, RuntimeError):  # pytesseract: "process timeout"
+            return None
+
+    # Pages are read side by side, one single-threaded Tesseract per core: the programs run
+    # outside Python, so threads here are enough to keep every core busy on a long scan.
+    parallel = max(1, min(len(todo), os.cpu_count() or 1))
+    with (
+        tempfile.TemporaryDirectory(prefix="kb-ocr-") as tmp,
+        _one_thread(),
+        ThreadPoolExecutor(max_workers=parallel) as pool,
+    ):
+        futures = [
+            (page, key, pool.submit(read, page, size, Path(tmp))) for page, size, key in todo
+        ]
+        for page, key, future in futures:
+            text = future.result()
+            if text is None:
                 result.timed_out.append(page)
                 continue
-            result.ran += 1
+            if isinstance(text, Exception):  # an image it cannot read
+                result.texts[page] = ""
+                continue
             result.texts[page] = text
+            result.ran += 1
             _store(settings.cache, key, text)
     return result
