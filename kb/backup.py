@@ -78,6 +78,10 @@ def backup(
     """Back up the accounts, the search log, the session key and the current index of
     `settings` into the new folder `dest`."""
     dest = Path(dest)
+    if dest.resolve().is_relative_to(settings.corpus.resolve()):
+        # The corpus's files can be shown to readers; password hashes and the session key
+        # must never lie among them.
+        raise BackupError(f"the backup folder {dest} is inside the corpus; choose one outside it")
     _empty_folder(dest, "the backup folder")
     dest.mkdir(parents=True, exist_ok=True)
     os.chmod(dest, 0o700)  # account hashes and the session key are inside

@@ -130,3 +130,11 @@ def test_an_interrupted_backup_is_refused(original, tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "not a complete kb backup" in done.stderr
     assert not (new / "index").exists() and not (new / "state").exists()
+
+
+def test_a_backup_never_goes_into_the_corpus(original) -> None:
+    settings, env, _token = original
+    done = kb(env, "backup", str(settings.corpus / "guides" / "backup"))
+    assert done.returncode == 2
+    assert "inside the corpus" in done.stderr
+    assert not (settings.corpus / "guides" / "backup").exists()
