@@ -112,3 +112,19 @@ def test_an_inner_limit_never_extends_the_enclosing_one() -> None:
         while time.process_time() - started < 10:
             pass
     assert time.process_time() - started < 5
+
+
+def test_an_alarm_lost_in_a_finaliser_still_ends_the_work() -> None:
+    """Python prints and drops an exception raised in a finaliser or a collector callback;
+    the limit holds all the same, when the guarded work ends."""
+    import time
+
+    from indexer.extract.limits import TimeLimitExceeded, cpu_time_limit
+
+    started = time.process_time()
+    with pytest.raises(TimeLimitExceeded), cpu_time_limit(0.05):
+        try:
+            while time.process_time() - started < 0.2:
+                pass
+        except TimeLimitExceeded:
+            pass  # dropped, as it is when the alarm lands in a finaliser

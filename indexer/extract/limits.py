@@ -174,6 +174,16 @@ def cpu_time_limit(seconds: float) -> Iterator[Deadline]:
         signal.setitimer(signal.ITIMER_PROF, previous_delay)
     try:
         yield deadline
+    except Exception:
+        if time.process_time() - started >= seconds:
+            # The alarm fired where Python cannot raise it (a finaliser, a collector
+            # callback: it is printed and dropped) and the work went on past its limit;
+            # whatever failed afterwards failed out of time.
+            raise TimeLimitExceeded from None
+        raise
+    else:
+        if time.process_time() - started >= seconds:
+            raise TimeLimitExceeded  # the same lost alarm, on work that then finished
     finally:
         try:
             signal.setitimer(signal.ITIMER_PROF, 0)
