@@ -91,11 +91,15 @@ def updated_times(snap: Snapshot) -> dict[str, datetime]:
 
 def index_updated(snap: Snapshot) -> datetime:
     """When the index was last written (a feed without entries is as new as that)."""
-    stamp = snap.generation.read_manifest().updated_at
-    try:
-        return datetime.fromisoformat(stamp).astimezone(UTC)
-    except ValueError:
-        return EPOCH
+
+    def compute() -> datetime:
+        stamp = snap.generation.read_manifest().updated_at
+        try:
+            return datetime.fromisoformat(stamp).astimezone(UTC)
+        except ValueError:
+            return EPOCH
+
+    return snap.stable(("feed-index-updated",), compute)  # read once per snapshot
 
 
 def _published(info: DocInfo) -> datetime | None:

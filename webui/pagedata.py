@@ -132,14 +132,18 @@ class ListsData:
     problems: list[ListProblem]
 
 
+def _hidden(view, doc_id: str) -> bool:
+    """Whether `doc_id` is a document the view's reader may not read (not: a missing one)."""
+    return doc_id in view.snap.catalogue and doc_id not in view.catalogue
+
+
 def lists_data() -> ListsData:
     """What the reading-lists page shows (and `/api/lists` returns): each list as the reader
     sees it (items naming documents they may not read are left out, and so are the problems
     found in such items: a problem names its item's ref)."""
     view = reader_view()
     lists, problems = readinglists.readable_lists(settings().corpus, view)
-    hidden = view.snap.catalogue.keys() - view.catalogue.keys()
-    shown = [p for p in problems if not p.ref or parse_ref(p.ref)[0] not in hidden]
+    shown = [p for p in problems if not p.ref or not _hidden(view, parse_ref(p.ref)[0])]
     return ListsData(lists, shown)
 
 
