@@ -16,12 +16,14 @@ from kb.analysis import folded_analyzer, plain_analyzer, stem, stemmed_analyzer,
 from kb.engine import plan as p
 from kb.highlight import HighlightTerms
 from kb.library import Snapshot
-from kb.query import All, Node, Not, Phrase, Word
+from kb.query import All, Node, Not, Phrase, Word, searched_words
+from kb.querylang import query_languages
 from kb.ranking import (
     COORDINATION,
     WEIGHT_EXACT,
     WEIGHT_GLOSSARY,
     WEIGHT_HEADING,
+    WEIGHT_OTHER_LANGUAGE,
     WEIGHT_TEXT,
     WEIGHT_TITLE,
 )
@@ -47,7 +49,7 @@ class Compiled:
 def compile_query(view: View, node: Node | None, messages: list[str]) -> Compiled:
     """Compile a query tree for one reader; notes for them (a prefix cut short) go to
     `messages`."""
-    compiler = Compiler(view, messages)
+    compiler = Compiler(view, messages, query_languages(view, searched_words(node)))
     plan, direct = compiler.compile(node) if node is not None else (None, None)
     return Compiled(plan, direct, compiler.expanded, compiler.highlight_terms())
 
@@ -66,12 +68,17 @@ class Compiler:
     """Compiles query trees against one reader's view of a snapshot (its languages, glossary
     and the words the reader may see)."""
 
-    def __init__(self, view: View, messages: list[str]) -> None:
+    def __init__(
+        self, view: View, messages: list[str], languages: tuple[str, ...] | None = None
+    ) -> None:
         self.view = view
         self.snap = snap = view.snap
         self.messages = messages
         self.expanded = False  # whether the glossary added anything
         self.languages = snap.languages or ("en",)
+        # The query's own languages (kb.querylang): its words rank fully in their fields,
+        # in other languages' fields at WEIGHT_OTHER_LANGUAGE.
+        self.query_languages = languages or self.languages
         self.words: set[str] = set()
         self.stems: set[tuple[str, str]] = set()
         self.prefixes: list[str] = []
@@ -137,9 +144,10 @@ class Compiler:
         else:
             for lang in self.languages if langs is None else langs:
                 fieldname = f"text_{lang}" if lang != "xx" else f.UNSTEMMED_TEXT
+                weight = self._language_weight(lang, langs)
                 tokens = [t.text for t in _analyzer_for(fieldname)(node.text)]
-                if len(tokens) == 1:
-                    subs.append(p.Term(fieldname, tokens[0], boost=WEIGHT_TEXT))
+                if len(tokens) == 1 and weight:
+                    subs.append(p.Term(fieldname, tokens[0], boost=weight))
                     self.stems.add((lang, stem(low, lang)))
             if not self._is_stopword(low) or not subs:
                 subs.append(p.Term(f.EXACT, folded, boost=WEIGHT_EXACT))
@@ -147,6 +155,13 @@ class Compiler:
                 subs.append(p.Term(f.HEADING, folded, boost=WEIGHT_HEADING))
         self.words.add(folded)
         return subs
+
+    def _language_weight(self, lang: str, langs: tuple[str, ...] | None) -> float:
+        """A language field's weight: full for the query's languages (and for a glossary
+        translation, looked up in its own language only), lower for the others."""
+        if langs is not None or lang in self.query_languages:
+            return WEIGHT_TEXT
+        return WEIGHT_OTHER_LANGUAGE
 
     def phrase(self, node: Phrase) -> Pair:
         subs = self._phrase(node, None)
@@ -159,10 +174,13 @@ class Compiler:
         exact field; a title: phrase in the title field."""
         subs: list[p.Plan] = []
         fields = [(f.TITLE, 1.0)] if node.field == "title" else [
-            *((f"text_{lang}", WEIGHT_TEXT) for lang in (self.languages if langs is None else langs)),
+            *((f"text_{lang}", self._language_weight(lang, langs))
+              for lang in (self.languages if langs is None else langs)),
             (f.EXACT, WEIGHT_EXACT),
         ]  # fmt: skip
         for fieldname, boost in fields:
+            if not boost:
+                continue
             tokens = [t.text for t in _analyzer_for(fieldname)(" ".join(node.words))]
             if len(tokens) > 1:
                 subs.append(p.Phrase(fieldname, tuple(tokens), boost=boost))

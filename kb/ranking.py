@@ -15,6 +15,9 @@ WEIGHT_TEXT = 1.0
 WEIGHT_EXACT = 0.3  # unstemmed, accent-folded: exact spelling ranks above a stem-only match
 WEIGHT_TITLE = 0.3
 WEIGHT_HEADING = 0.5
+# A query's words in the fields of languages it is not written in (kb.querylang): 0.5 keeps
+# documents whose language was guessed wrong findable (1.0 and 0.25 both did worse).
+WEIGHT_OTHER_LANGUAGE = 0.5
 WEIGHT_GLOSSARY = 0.35  # other languages' words for a concept rank below the typed word
 COORDINATION = 0.9  # bonus for passages matching more of the query's words
 

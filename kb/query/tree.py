@@ -68,6 +68,20 @@ class ParsedQuery:
         return self.node is not None
 
 
+def searched_words(node: Node | None) -> list[str]:
+    """The words a query searches for, in order: its words and phrase words, without
+    prefixes and excluded words."""
+    if node is None:
+        return []
+    if isinstance(node, Word):
+        return [] if node.prefix else [node.text]
+    if isinstance(node, Phrase):
+        return list(node.words)
+    if isinstance(node, Not):
+        return []
+    return [w for child in node.nodes for w in searched_words(child)]
+
+
 def count_terms(node: Node | None) -> int:
     """How many words and phrases the tree holds."""
     if node is None:
