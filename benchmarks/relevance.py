@@ -55,6 +55,7 @@ INDEXING_SOURCES = (
     "kb/analysis.py",
     "kb/writer.py",
     "kb/vocabulary.py",
+    "kb/compounds.py",
     "indexer/language.py",
 )
 # What `to_document` decides (bump when it changes): each entry's language is detected.

@@ -110,8 +110,8 @@ class Tokenizer:
                 f"searched for the word '{parts[0]}'."
             )
             prefix = False
-        if len(parts) > 1:  # "H&M" stays one token; "7-9" or "e.g." become a phrase
-            return Phrase(tuple(parts), field=field)
+        if len(parts) > 1:  # "H&M" stays one token; "IT-inköp" or "e.g." are joined words
+            return Phrase(tuple(parts), field=field, joined=word.rstrip("*"))
         return Word(parts[0], prefix=prefix, field=field)
 
     def _field(

@@ -18,8 +18,13 @@ class Word:
 
 @dataclass(frozen=True)
 class Phrase:
+    """Words one right after the other. With `joined` (the word as typed: `IT-inköp`,
+    `klima-/miljøkrav`), a hyphenated or slashed word: the whole word or any of its parts,
+    the whole ranking first, never a strict phrase."""
+
     words: tuple[str, ...]
     field: str | None = None
+    joined: str | None = None
 
 
 @dataclass(frozen=True)
