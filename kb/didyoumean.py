@@ -90,7 +90,7 @@ def suggest(view: View, raw: str, node: Node, allowed: np.ndarray) -> Suggestion
     for word in dict.fromkeys(typed):
         known, better = _correct_word(view, word, languages)
         if better is not None and better != word.lower():
-            replacements[word] = better
+            replacements[word] = _cased_like(word, better)
         elif not known:
             unknown.add(word.lower())
     if not replacements:
@@ -115,6 +115,13 @@ def replace_word(text: str, word: str, better: str) -> str:
     """`text` with its first occurrence of the whole word `word` (any case) replaced."""
     pattern = rf"(?<!\w){re.escape(word)}(?!\w)"
     return re.sub(pattern, lambda _: better, text, count=1, flags=re.IGNORECASE)
+
+
+def _cased_like(typed: str, better: str) -> str:
+    """`better` in capitals, or with a capital initial, when the reader typed the word so."""
+    if len(typed) > 1 and typed.isupper():
+        return better.upper()
+    return better[:1].upper() + better[1:] if typed[:1].isupper() else better
 
 
 def every_word_documents(

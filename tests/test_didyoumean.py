@@ -57,6 +57,7 @@ def test_swedish_misspellings_correct_to_swedish_words(searcher):
     assert result.corrected == "samverkan mellan inköpare"
     assert SV_ARTICLE in ids(result)
     assert search(searcher, "hållbar upphandlnig").suggestion == "hållbar upphandling"
+    assert search(searcher, "Hållbar Upphandlnig").suggestion == "Hållbar Upphandling"
 
 
 def test_norwegian_misspellings_correct_to_norwegian_words(searcher):
