@@ -22,12 +22,13 @@ unknown, never offered, and changes nothing a reader can observe):
 - The correction is spelled as the reader's passages spell it (`nätverket`, not the folded
   `natverket`).
 - Both the query as typed and the correction are measured as the documents, within the
-  filters, that the query finds and in which every one of its words or phrases matches (a
-  stop word alone matches nothing by itself and is left out). A correction is *offered* when
-  it finds clearly more: at least OFFER_RATIO times as many (half as many again) and at
-  least OFFER_MARGIN more, or, when the query as typed finds nothing, at least one. Its
-  results are *shown* instead of the query's when the query as typed finds at most
-  SHOW_AT_MOST such documents and the correction at least SHOW_AT_LEAST.
+  filters, that the query finds and in which every one of its words or phrases matches (stop
+  words, and unknown words nothing corrects, which match nothing either way, are left out of
+  "every": in `vem leder nätvreket` only the correction of `nätvreket` is measured). A
+  correction is *offered* when it finds clearly more: at least OFFER_RATIO times as many
+  (half as many again) and at least OFFER_MARGIN more, or, when the query as typed finds
+  nothing, at least one. Its results are *shown* instead of the query's when the query as
+  typed finds at most SHOW_AT_MOST such documents and the correction at least SHOW_AT_LEAST.
 """
 
 from __future__ import annotations
@@ -48,6 +49,19 @@ from kb.querylang import query_languages
 from kb.spelling import Speller
 from kb.text import fold
 from kb.view import View
+
+__all__ = [
+    "NEUTRAL_LANGUAGES",
+    "OFFER_MARGIN",
+    "OFFER_RATIO",
+    "SHOW_AT_LEAST",
+    "SHOW_AT_MOST",
+    "Suggestion",
+    "every_word_documents",
+    "replace_word",
+    "suggest",
+    "surface",
+]
 
 OFFER_RATIO = 1.5
 OFFER_MARGIN = 2
@@ -265,17 +279,3 @@ def _vocabulary_words(view: View) -> tuple[frozenset[str], dict[str, frozenset[s
 
 def _folded_words(texts: Iterable[str]) -> set[str]:
     return {fold(w.lower()) for text in texts for w in words(text)}
-
-
-__all__ = [
-    "NEUTRAL_LANGUAGES",
-    "OFFER_MARGIN",
-    "OFFER_RATIO",
-    "SHOW_AT_LEAST",
-    "SHOW_AT_MOST",
-    "Suggestion",
-    "every_word_documents",
-    "replace_word",
-    "suggest",
-    "surface",
-]
