@@ -463,10 +463,15 @@ def _terminal_snippet(snippet_html: str, color: bool) -> str:
     help="Documents per page.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result (with facets) as JSON.")
+@click.option(
+    "--as-typed",
+    is_flag=True,
+    help="Search the words as typed, never a spelling correction's results instead.",
+)
 @_reader_option
 @click.pass_context
 def search_cmd(
-    ctx, query, type_, year, org, topic, lang, sort, page, limit, as_json, as_email
+    ctx, query, type_, year, org, topic, lang, sort, page, limit, as_json, as_typed, as_email
 ) -> None:
     """Search the index. Query syntax: words, "phrases", AND/OR/NOT, -word, prefix*,
     type: year: org: topic: lang: title:."""
@@ -477,7 +482,12 @@ def search_cmd(
     filters = {k: tuple(v) for k, v in
                {"type": type_, "year": year, "org": org, "topic": topic, "lang": lang}.items() if v}  # fmt: skip
     request = SearchRequest(
-        q=" ".join(query), filters=filters, sort=sort, page=page, page_size=limit
+        q=" ".join(query),
+        filters=filters,
+        sort=sort,
+        page=page,
+        page_size=limit,
+        autocorrect=not as_typed,
     )
     result = open_searcher(settings, _principal(settings, as_email)).search(request)
     if as_json:
@@ -490,7 +500,10 @@ def search_cmd(
         click.echo(f"Read as: {result.read_as}")
     click.echo(f"{result.total} documents ({result.total_passages} passages), page {result.page} of "
                f"{result.pages}, {result.elapsed_ms:.0f} ms")  # fmt: skip
-    if result.suggestion:
+    if result.corrected:
+        click.echo(f"Showing results for: {result.corrected}")
+        click.echo(f"Search instead for: {result.query}  (add --as-typed)")
+    elif result.suggestion:
         click.echo(f"Did you mean: {result.suggestion}")
     for i, hit in enumerate(result.hits, start=(result.page - 1) * result.page_size + 1):
         meta = hit.doc.meta

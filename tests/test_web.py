@@ -342,7 +342,9 @@ def test_pagination(client):
 
 
 def test_did_you_mean(client):
-    p = page(client, "/search?q=wieghting")
+    # As typed (spell=off): "wieghting" itself finds nothing, and the correction is offered.
+    p = page(client, "/search?q=wieghting&spell=off")
+    assert "No documents" in p.text
     assert re.search(r"Did you mean weighting ?\?", p.text)
     assert p.find("a", href="/search?q=weighting")
     assert client.get("/api/search?q=wieghting").get_json()["suggestion"] == "weighting"

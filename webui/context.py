@@ -67,7 +67,7 @@ def filters_from_args() -> dict[str, tuple[str, ...]]:
 
 
 def search_request_from_args() -> SearchRequest:
-    """q, the filters, sort, page and size from the query string. The query text itself is
+    """q, the filters, sort, page, size and spell from the query string. The query text itself is
     passed on whole (the query string is already size-limited); kb shortens an overlong query
     and says so."""
     return SearchRequest(
@@ -76,6 +76,9 @@ def search_request_from_args() -> SearchRequest:
         sort=request.args.get("sort", "").strip()[:20] or "relevance",
         page=int_arg("page", 1, 1, MAX_PAGE),
         page_size=int_arg("size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE),
+        # `spell=off`: the words exactly as typed, not a correction's results ("search
+        # instead for" on a corrected search).
+        autocorrect=request.args.get("spell", "").strip().lower() != "off",
     )
 
 
