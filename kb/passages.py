@@ -23,6 +23,7 @@ from kb.engine import plan as p
 from kb.engine.evaluate import Evaluator
 from kb.highlight import HighlightTerms
 from kb.query import All, Any, Node, Not, Phrase, Word
+from kb.text import fold
 
 _TOKEN_RE = re.compile(TOKEN_PATTERN)
 
@@ -45,7 +46,14 @@ def word_plans(compiler, node: Node | None) -> WordPlans:
 
     Compiling again changes nothing the search reads: the compiler's notes to the reader,
     its words to highlight and whether the glossary added anything are kept as they were."""
-    if node is None:
+    units = _units(node) if node is not None else []
+    # Function words ("the", "av") say nothing about which passage answers, unless the query
+    # has nothing else.
+    stop = set().union(*(stopwords(lang) for lang in compiler.query_languages))
+    content = [u for u in units if not (_plain(u) and u.text.lower() in stop)] or units
+    if len(content) < 2:
+        # Every matching passage holds the one word, and its score already counts the
+        # heading (the heading field): nothing to choose by but the score.
         return WordPlans()
     saved = compiler.messages, compiler.expanded, compiler.words, compiler.stems
     saved_prefixes, concepts = compiler.prefixes, compiler.concepts
@@ -54,23 +62,12 @@ def word_plans(compiler, node: Node | None) -> WordPlans:
     pairs: list[p.Plan] = []
     try:
         compiler.messages = []
-        units = _units(node)
-        # Function words ("the", "av") say nothing about which passage answers, unless the
-        # query has nothing else.
-        stop = set().union(*(stopwords(lang) for lang in compiler.query_languages))
-        content = [u for u in units if not (_plain(u) and u.text.lower() in stop)] or units
         for unit in content:
             plan = compiler.compile(unit)[0]
             if plan is None:
                 continue
             words.append(plan)
-            # The words as typed (without the glossary's) are what a heading is searched by:
-            # a translation in the heading does not make it name the query.
-            compiler.words, compiler.stems, compiler.prefixes = set(), set(), []
-            compiler.concepts = {}
-            compiler.compile(unit)
-            compiler.concepts = concepts
-            terms.append(compiler.highlight_terms())
+            terms.append(_typed_terms(compiler, unit, concepts))
         for a, b in itertools.pairwise(units):
             if _plain(a) and _plain(b) and a in content and b in content:
                 phrase = compiler.compile(Phrase((a.text, b.text)))[1]  # without the glossary
@@ -81,6 +78,20 @@ def word_plans(compiler, node: Node | None) -> WordPlans:
         compiler.messages, compiler.expanded, compiler.words, compiler.stems = saved
         compiler.prefixes, compiler.concepts = saved_prefixes, concepts
     return WordPlans(tuple(words), tuple(terms), tuple(pairs))
+
+
+def _typed_terms(compiler, unit: Node, concepts) -> HighlightTerms:
+    """The words a unit highlights as typed, without the glossary's: what a heading is
+    searched by (a translation in the heading does not make it name the query)."""
+    if isinstance(unit, Word) and unit.prefix:  # no need to expand the prefix again
+        return HighlightTerms(prefixes=(fold(unit.text.lower()),))
+    compiler.words, compiler.stems, compiler.prefixes = set(), set(), []
+    compiler.concepts = {}
+    try:
+        compiler.compile(unit)
+    finally:
+        compiler.concepts = concepts
+    return compiler.highlight_terms()
 
 
 def _units(node: Node) -> list[Node]:

@@ -14,7 +14,7 @@ from kb.passages import WordPlans, coverage, heading_words
 # units, each as its own plan.
 Answers = tuple[Evaluator, WordPlans]
 # Passages tied for the most words whose headings are compared (each is read from storage).
-HEADINGS_READ = 32
+HEADINGS_READ = 8
 
 
 def rank_tiers(
@@ -102,7 +102,7 @@ def best_passages(
     if not own:
         return out
     held = None
-    if answers is not None:
+    if answers is not None and answers[1].words:
         # Every shown document's passages at once: each unit is evaluated once per page.
         held = coverage(answers[0], answers[1], np.concatenate(list(own.values())))
     start = 0
