@@ -133,9 +133,10 @@ def shown_in(settings: Settings, q: str, doc_id: str = "guides/laptop-care"):
     return hit.passages
 
 
-def test_a_passage_with_every_word_beats_one_repeating_the_rarest(tmp_path):
-    settings = build(
-        tmp_path,
+# Each case: the guide's sections, the query, the section that answers and the section the
+# score alone would have shown (it scores higher).
+BEATS_THE_SCORE = {
+    "a passage with every word beats one repeating the rarest": (
         """
 ## Updates
 
@@ -147,17 +148,11 @@ Once a year the IT team walks through every laptop in the office, runs the vendo
 diagnostic tool, writes down what it finds in the asset register, cleans the keyboard and
 the fan, tests the battery and installs the firmware.
 """,
-    )
-    passages = shown_in(settings, "battery firmware")
-    assert passages[0].heading_path[-1] == "Yearly check"
-    # The score alone would have shown the other: the rare word, five times.
-    assert passages[1].heading_path[-1] == "Updates"
-    assert passages[1].score > passages[0].score
-
-
-def test_words_typed_next_to_each_other_side_by_side_win(tmp_path):
-    settings = build(
-        tmp_path,
+        "battery firmware",
+        "Yearly check",
+        "Updates",
+    ),
+    "words typed next to each other side by side win": (
         """
 ## Materials
 
@@ -168,15 +163,11 @@ The screen is made of glass. Glass, glass and more glass; every screen has it.
 When a laptop is dropped and a cracked glass screen is what comes back to the service desk,
 it is replaced for free within the first three years of the contract.
 """,
-    )
-    passages = shown_in(settings, "glass screen")
-    assert passages[0].heading_path[-1] == "Repairs"
-    assert passages[1].score > passages[0].score
-
-
-def test_a_heading_naming_the_query_words_wins_among_passages_holding_them(tmp_path):
-    settings = build(
-        tmp_path,
+        "glass screen",
+        "Repairs",
+        "Materials",
+    ),
+    "a heading naming the words wins among passages holding them": (
         """
 ## Notes
 
@@ -188,9 +179,18 @@ Plug the laptop in, close every program, save your documents and wait until the 
 restarts by itself; this can take twenty minutes on older models, so plan it for a quiet
 afternoon.
 """,
-    )
-    passages = shown_in(settings, "firmware upgrade")
-    assert passages[0].heading_path[-1] == "Firmware upgrade"
+        "firmware upgrade",
+        "Firmware upgrade",
+        "Notes",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BEATS_THE_SCORE, ids=list(BEATS_THE_SCORE))
+def test_the_passage_that_answers_is_shown_over_a_higher_score(tmp_path, case):
+    sections, q, answers, outscores = BEATS_THE_SCORE[case]
+    passages = shown_in(build(tmp_path, sections), q)
+    assert [p.heading_path[-1] for p in passages] == [answers, outscores]
     assert passages[1].score > passages[0].score
 
 
