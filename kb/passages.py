@@ -11,6 +11,7 @@ passage a reader asks for.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import re
 from dataclasses import dataclass
@@ -41,11 +42,10 @@ class WordPlans:
 
 
 def word_plans(compiler, node: Node | None) -> WordPlans:
-    """Each searched unit of `node` compiled on its own by `compiler` (a `kb.compile.Compiler`
-    that has just compiled `node`: the same languages, glossary and visible words).
-
-    Compiling again changes nothing the search reads: the compiler's notes to the reader,
-    its words to highlight and whether the glossary added anything are kept as they were."""
+    """Each searched unit of `node` compiled on its own by a copy of `compiler` (a
+    `kb.compile.Compiler` that has just compiled `node`: the same languages, function words,
+    glossary and visible words). The compiler itself is left as it was: what it collected
+    (notes to the reader, words to highlight, how it read the query) is not collected twice."""
     units = _units(node) if node is not None else []
     # Function words ("the", "av") say nothing about which passage answers, unless the query
     # has nothing else.
@@ -55,43 +55,43 @@ def word_plans(compiler, node: Node | None) -> WordPlans:
         # Every matching passage holds the one word, and its score already counts the
         # heading (the heading field): nothing to choose by but the score.
         return WordPlans()
-    saved = compiler.messages, compiler.expanded, compiler.words, compiler.stems
-    saved_prefixes, concepts = compiler.prefixes, compiler.concepts
+    scratch = _copy(compiler)
     words: list[p.Plan] = []
     terms: list[HighlightTerms] = []
-    pairs: list[p.Plan] = []
-    try:
-        compiler.messages = []
-        for unit in content:
-            plan = compiler.compile(unit)[0]
-            if plan is None:
-                continue
+    for unit in content:
+        plan = scratch.compile(unit)[0]
+        if plan is not None:
             words.append(plan)
-            terms.append(_typed_terms(compiler, unit, concepts))
-        for a, b in itertools.pairwise(units):
-            if _plain(a) and _plain(b) and a in content and b in content:
-                phrase = compiler.compile(Phrase((a.text, b.text)))[1]  # without the glossary
-                leaves = [leaf for leaf in _leaves(phrase) if isinstance(leaf, p.Phrase)]
-                if leaves:
-                    pairs.append(p.any_of(leaves))
-    finally:
-        compiler.messages, compiler.expanded, compiler.words, compiler.stems = saved
-        compiler.prefixes, compiler.concepts = saved_prefixes, concepts
+            terms.append(_typed_terms(compiler, unit))
+    pairs: list[p.Plan] = []
+    for a, b in itertools.pairwise(units):
+        if _plain(a) and _plain(b) and a in content and b in content:
+            phrase = scratch.compile(Phrase((a.text, b.text)))[1]  # without the glossary
+            leaves = [leaf for leaf in _leaves(phrase) if isinstance(leaf, p.Phrase)]
+            if leaves:
+                pairs.append(p.any_of(leaves))
     return WordPlans(tuple(words), tuple(terms), tuple(pairs))
 
 
-def _typed_terms(compiler, unit: Node, concepts) -> HighlightTerms:
+def _copy(compiler):
+    """A copy of `compiler` that collects into lists, sets and dicts of its own."""
+    twin = copy.copy(compiler)
+    for name, value in vars(compiler).items():
+        if isinstance(value, (list, set, dict)):
+            setattr(twin, name, type(value)(value))
+    return twin
+
+
+def _typed_terms(compiler, unit: Node) -> HighlightTerms:
     """The words a unit highlights as typed, without the glossary's: what a heading is
     searched by (a translation in the heading does not make it name the query)."""
     if isinstance(unit, Word) and unit.prefix:  # no need to expand the prefix again
         return HighlightTerms(prefixes=(fold(unit.text.lower()),))
-    compiler.words, compiler.stems, compiler.prefixes = set(), set(), []
-    compiler.concepts = {}
-    try:
-        compiler.compile(unit)
-    finally:
-        compiler.concepts = concepts
-    return compiler.highlight_terms()
+    twin = _copy(compiler)
+    twin.words, twin.stems, twin.prefixes = set(), set(), []
+    twin.concepts = {}
+    twin.compile(unit)
+    return twin.highlight_terms()
 
 
 def _units(node: Node) -> list[Node]:

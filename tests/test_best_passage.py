@@ -10,6 +10,9 @@ import pytest
 
 from indexer.build import run_index
 from kb.access import Principal
+from kb.compile import compile_query
+from kb.passages import WordPlans
+from kb.query import QueryParser
 from kb.search import SearchRequest, open_searcher
 from kb.settings import Settings
 from tests.conftest import make_public, write
@@ -210,3 +213,27 @@ The screen of the laptop is one of the parts of the laptop that is in use the mo
     # "of", "the" and "is" are held by both passages; "firmware" only by the first.
     passages = shown_in(settings, "the firmware of the")
     assert passages[0].heading_path[-1] == "Firmware"
+
+
+def test_choosing_the_passage_leaves_the_search_as_compiled(bundled, monkeypatch):
+    """The query's words are compiled again, one by one, on a copy of the compiler: what the
+    search reads from the compiled query (plans, highlights, notes, the glossary tier) is
+    what it would be without."""
+    view = bundled.view()
+    node = QueryParser(view.vocabulary).parse("återbruk new members").node
+    messages: list[str] = []
+    compiled = compile_query(view, node, messages)
+    assert len(compiled.units.words) == 3 and len(compiled.units.pairs) == 2
+    # A heading is searched by the words as typed, not by the glossary's ("reuse").
+    assert set().union(*(t.words for t in compiled.units.terms)) == {"aterbruk", "new", "members"}
+    monkeypatch.setattr("kb.compile.word_plans", lambda compiler, node: WordPlans())
+    alone: list[str] = []
+    plain = compile_query(view, node, alone)
+    assert compiled.expanded and "reuse" in compiled.highlight.words
+    assert (compiled.plan, compiled.direct, compiled.expanded, compiled.highlight, messages) == (
+        plain.plan,
+        plain.direct,
+        plain.expanded,
+        plain.highlight,
+        alone,
+    )
