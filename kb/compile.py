@@ -9,7 +9,7 @@ words. Compiling also collects the words to highlight.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kb import compounds
 from kb import schema as f
@@ -17,6 +17,7 @@ from kb.analysis import folded_analyzer, plain_analyzer, stem, stemmed_analyzer,
 from kb.engine import plan as p
 from kb.highlight import HighlightTerms
 from kb.library import Snapshot
+from kb.passages import WordPlans, word_plans
 from kb.query import All, Any, Node, Not, Phrase, Word, searched_words
 from kb.querylang import query_languages
 from kb.ranking import (
@@ -47,6 +48,9 @@ class Compiled:
     direct: p.Plan | None
     expanded: bool
     highlight: HighlightTerms
+    # Each searched word (and pair of neighbours) on its own: which of them a passage holds
+    # picks the passage shown for a document (kb.passages).
+    units: WordPlans = field(default_factory=WordPlans)
 
 
 def compile_query(view: View, node: Node | None, messages: list[str]) -> Compiled:
@@ -54,7 +58,8 @@ def compile_query(view: View, node: Node | None, messages: list[str]) -> Compile
     `messages`."""
     compiler = Compiler(view, messages)
     plan, direct = compiler.compile(node) if node is not None else (None, None)
-    return Compiled(plan, direct, compiler.expanded, compiler.highlight_terms())
+    highlight = compiler.highlight_terms()
+    return Compiled(plan, direct, compiler.expanded, highlight, word_plans(compiler, node))
 
 
 def every_passage() -> p.Term:

@@ -205,7 +205,14 @@ class Searcher:
             ordinals = table.newest_first(present, start, start + page_size)
             ranked = [(table.doc_ids[i], 0.0) for i in ordinals]
 
-        best = best_passages(snap, [d for d, _ in ranked], score, matched, request.passages_per_doc)
+        best = best_passages(
+            snap,
+            [d for d, _ in ranked],
+            score,
+            matched,
+            request.passages_per_doc,
+            (evaluator, compiled.units),
+        )
         hits = tuple(
             DocumentHit(
                 view.catalogue[doc_id],
