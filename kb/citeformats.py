@@ -40,17 +40,26 @@ _LANGID = {
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|&#!~])")
-_MD_LINE_START = re.compile(r"^([-+]|\d+(?=[.)]))")
+# A line starting with `-`, `+` or `1.` would become a list item; a backslash escapes the
+# punctuation (CommonMark escapes ASCII punctuation only: `\1.` would show the backslash).
+_MD_LIST_MARK = re.compile(r"^(\d*)([-+.)])")
 
 
 def _escape_chars(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
+def _escape_list_mark(text: str) -> str:
+    match = _MD_LIST_MARK.match(text)
+    if match and (match[1] or match[2] in "-+"):
+        return f"{match[1]}\\{match[2]}{text[match.end() :]}"
+    return text
+
+
 def markdown_escape(text: str) -> str:
-    """Escape text so Markdown shows it literally (emphasis, links, HTML and entities)."""
-    # A line starting with `-`, `+` or `1.` would become a list item.
-    return _MD_LINE_START.sub(r"\\\1", _escape_chars(text))
+    """Escape text so Markdown shows it literally (emphasis, links, HTML, entities, and a
+    list marker at its start)."""
+    return _escape_list_mark(_escape_chars(text))
 
 
 def render_text(c: Citation, style: str = DEFAULT_STYLE) -> str:
@@ -66,7 +75,7 @@ def render_markdown(c: Citation, style: str = DEFAULT_STYLE) -> str:
     styled = render_style(c, style, MarkdownFormatter, escape=_escape_chars)
     # An autolink shows the address as it is, and works.
     reference = styled.reference.replace(c.permalink, f"<{c.permalink}>", 1)
-    reference = _MD_LINE_START.sub(r"\\\1", reference)  # Vancouver's `1. ` is no list
+    reference = _escape_list_mark(reference)  # Vancouver's `1. ` is no list
     return f"{reference}\n\nIn text: {styled.in_text}"
 
 
