@@ -62,17 +62,17 @@ def markdown_escape(text: str) -> str:
     return _escape_list_mark(_escape_chars(text))
 
 
-def render_text(c: Citation, style: str = DEFAULT_STYLE) -> str:
+def render_text(c: Citation, style: str = DEFAULT_STYLE, locale: str | None = None) -> str:
     """The reference-list entry as the style writes it, then the in-text citation with its
-    locator: `In text: (Author, 2024, p. 3)`."""
-    styled = render_style(c, style)
+    locator: `In text: (Author, 2024, p. 3)`. `locale`: the CSL locale of the style's words."""
+    styled = render_style(c, style, locale=locale)
     return f"{styled.reference}\nIn text: {styled.in_text}"
 
 
-def render_markdown(c: Citation, style: str = DEFAULT_STYLE) -> str:
+def render_markdown(c: Citation, style: str = DEFAULT_STYLE, locale: str | None = None) -> str:
     """Like the text form, in Markdown: the style's italics kept, the permalink a link, every
     text from the document escaped."""
-    styled = render_style(c, style, MarkdownFormatter, escape=_escape_chars)
+    styled = render_style(c, style, MarkdownFormatter, escape=_escape_chars, locale=locale)
     # An autolink shows the address as it is, and works.
     reference = styled.reference.replace(c.permalink, f"<{c.permalink}>", 1)
     reference = _escape_list_mark(reference)  # Vancouver's `1. ` is no list
@@ -308,12 +308,16 @@ def cite_format(format_id: str) -> CiteFormat:
     )
 
 
-def render(citation: Citation, format_id: str, style: str = DEFAULT_STYLE) -> str:
+def render(
+    citation: Citation, format_id: str, style: str = DEFAULT_STYLE, locale: str | None = None
+) -> str:
     """The citation in one of CITE_FORMATS (no trailing newline), the text and Markdown ones in
-    a citation style of kb.citestyles; ValueError for another format or style."""
+    a citation style of kb.citestyles, its words in `locale` (a CSL locale such as `sv-SE`,
+    see `kb.citestyles.csl_locale`; the style's own English when None); ValueError for another
+    format or style."""
     entry = cite_format(format_id)
     if entry.styled:
-        return entry.renderer(citation, style)
+        return entry.renderer(citation, style, locale)
     cite_style(style)  # an unknown style is an error whatever the format
     return entry.renderer(citation)
 

@@ -14,6 +14,7 @@ processor (and lxml) is imported when a citation is first rendered.
 from __future__ import annotations
 
 import re
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +48,19 @@ CITE_STYLES: tuple[CiteStyle, ...] = (
 )
 CITE_STYLE_IDS: tuple[str, ...] = tuple(s.id for s in CITE_STYLES)
 DEFAULT_STYLE = "apa"
+
+
+# The CSL locale of a language kb knows (ISO 639-1, as documents and the UI name them).
+_CSL_LOCALES = {"en": "en-US", "sv": "sv-SE", "no": "nb-NO", "nb": "nb-NO", "da": "da-DK",
+                "fi": "fi-FI"}  # fmt: skip
+
+
+def csl_locale(language: str | None) -> str | None:
+    """The CSL locale that writes a style's words in `language` (`sv` -> `sv-SE`), or None
+    (the style's own English) for English, no language or one kb has no locale for."""
+    if not language or language.split("-")[0] == "en":
+        return None
+    return _CSL_LOCALES.get(language.split("-")[0].lower())
 
 
 class UnknownStyle(ValueError):
@@ -125,9 +139,16 @@ def _repress_substituted_title() -> None:
     `choose`: a title written by the substitute is suppressed as well."""
     from citeproc.model import Substitute
 
-    if getattr(Substitute, "_kb_title_repressed", False):
-        return
-    plain = Substitute.add_to_repressed_list
+    with _PATCH_LOCK:
+        if not getattr(Substitute, "_kb_title_repressed", False):
+            Substitute.add_to_repressed_list = _repressing_titles(Substitute.add_to_repressed_list)
+            Substitute._kb_title_repressed = True
+
+
+_PATCH_LOCK = threading.Lock()
+
+
+def _repressing_titles(plain: Callable[..., None]) -> Callable[..., None]:
 
     def add_to_repressed_list(self: Any, child: Any, context: Any) -> None:
         plain(self, child, context)
@@ -135,8 +156,7 @@ def _repress_substituted_title() -> None:
         if titles:
             context.get_layout().repressed.setdefault(f"{{{CSL_NS}}}text", []).extend(titles)
 
-    Substitute.add_to_repressed_list = add_to_repressed_list
-    Substitute._kb_title_repressed = True
+    return add_to_repressed_list
 
 
 _TITLES = frozenset({"title", "title-short"})
@@ -195,7 +215,7 @@ def _styled_item(c: Citation, escape: Callable[[str], str]) -> dict:
     if c.type == "other":
         del item["genre"]  # "[Other]" describes nothing
     if c.publisher and c.authors == (c.publisher,):
-        # A work by its own publisher names the organisation once (APA 7 §9.24, Cite Them Right).
+        # A work by its own publisher names the organisation once (APA 7, Cite Them Right).
         del item["publisher"]
     return item
 

@@ -208,7 +208,7 @@ def test_document_citation_has_no_hash(snap: Snapshot) -> None:
 def test_pdf_passages_carry_their_page(snap: Snapshot) -> None:
     c = cite(snap, PDF_GUIDE, "p3", BASE, ACCESSED)
     assert c.page == 3
-    # The page is the in-text citation's locator (APA 7 §8.13: "p. 3").
+    # The page is the in-text citation's locator (APA 7: "p. 3").
     assert render(c, "text").endswith("\nIn text: (ASF Leadership for Change, 2023, p. 3)")
     assert "pages = {3}" in render(c, "bibtex")
     assert ris_values(parse_ris(render(c, "ris")), "SP") == ["3"]
@@ -219,7 +219,7 @@ def test_pdf_passages_carry_their_page(snap: Snapshot) -> None:
 
 def test_text_is_apa_7_by_default(snap: Snapshot) -> None:
     # The reference-list entry, then the in-text citation naming the passage's section
-    # (APA 7 §8.13: a work without page numbers is cited by its section heading).
+    # (APA 7: a work without page numbers is cited by its section heading).
     c = cite(snap, MEETING, "results-of-the-annual-review", BASE, ACCESSED)
     assert render(c, "text") == (
         "ASF Leadership for Change. (2024). Forum meeting, 24 April 2024: the Norwegian 30 "
@@ -365,8 +365,8 @@ def test_organisations_a_document_concerns_are_not_its_author(special_snap: Snap
     a = cite(special_snap, "meetings/2024-05-01-a", None, BASE)
     b = cite(special_snap, "meetings/2024-05-01-b", None, BASE)
     assert a.author is None and b.author is None
-    # APA 7 §9.12: the title moves to the author's place (the official style file leaves the
-    # description after the date), and the in-text citation names it in title case (§8.14).
+    # APA 7: the title moves to the author's place (the official style file leaves the
+    # description after the date), and the in-text citation names it in title case.
     assert render(a, "text") == (
         f"Forum meeting a. (2024). [Meeting report]. {a.permalink}\n"
         "In text: (Forum Meeting a, 2024)"
@@ -502,7 +502,7 @@ def test_undated_document_with_original_source() -> None:
         key="alfc-nd-notes",
         publisher="ASF Leadership for Change",
     )
-    # APA 7 §9.17: an undated work is "n.d.", and gives the date it was retrieved.
+    # APA 7: an undated work is "n.d.", and gives the date it was retrieved.
     assert render(c, "text") == (
         "ASF Leadership for Change. (n.d.). Notes. Retrieved January 15, 2025, from "
         f"{BASE}/doc/about/notes\nIn text: (ASF Leadership for Change, n.d.)"

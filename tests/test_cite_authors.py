@@ -136,7 +136,7 @@ def test_without_author_or_publisher_each_format_has_no_author(without_publisher
     c = cite(without_publisher, "guides/mentions", None, BASE, ACCESSED)
     assert c.authors == () and c.author is None and c.publisher is None
     assert "Skövde" not in render(c, "text") and "Atea" not in render(c, "text")
-    # APA 7 §9.12: the title takes the author's place; in text, in title case (§8.14).
+    # APA 7: the title takes the author's place; in text, in title case.
     text = render(c, "text")
     assert text == f"Mentions only. (2024, June 1). {c.permalink}\nIn text: (Mentions Only, 2024)"
     markdown = render(c, "markdown")

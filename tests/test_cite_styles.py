@@ -19,6 +19,7 @@ from kb.citestyles import (
     StyledCitation,
     UnknownStyle,
     cite_style,
+    csl_locale,
     render_style,
 )
 
@@ -86,10 +87,10 @@ M_TITLE_HEADLINE = "Forum Meeting, 24 April 2024: Circular IT in Public Tenders"
 G_TITLE = "Extend the lifespan of your IT products"
 
 GOLDEN: dict[str, dict[str, tuple[str, str]]] = {
-    # APA 7: group author as author, "(Year).", title then the description in brackets
-    # (§9.21), publisher left out when it is the author (§9.24), URL without "Retrieved"
-    # for a dated work (§9.16); in text "(Author, Year, p. 3)" (§8.13), a work without
-    # pages cited by its section (§8.13; the style file writes "Section Decisions").
+    # APA 7 (reports and grey literature by a group author): "Author. (Year). Title
+    # [Description]. URL", the publisher left out when it is the author, no "Retrieved"
+    # date for a dated work; in text "(Author, Year, p. 3)", and a work without pages cited
+    # by its section (the style file writes "Section Decisions").
     "apa": {
         "meeting": (
             f"{PUBLISHER}. (2024). {M_TITLE} [Meeting report]. {MEETING.permalink}",
@@ -134,8 +135,8 @@ GOLDEN: dict[str, dict[str, tuple[str, str]]] = {
         ),
     },
     # Chicago author-date (CMOS 18): "Author. Year. Title." with English titles in headline
-    # case (8.160), the URL last and followed by a period (14.101); in text "(Author Year,
-    # page)" with no comma before the year and no "p." (13.110), a section as "sec.".
+    # case, the URL last and followed by a period; in text "(Author Year, page)" with no
+    # comma before the year and no "p.", a section as "sec.".
     "chicago-author-date": {
         "meeting": (
             f"{PUBLISHER}. 2024. {M_TITLE_HEADLINE}. Meeting report. {MEETING.permalink}.",
@@ -225,7 +226,7 @@ def test_every_style_has_golden_strings() -> None:
 
 
 def test_markdown_keeps_the_styles_italics_and_links_the_permalink() -> None:
-    # APA 7 §9.19: the title of a stand-alone work is in italics.
+    # APA 7: the title of a stand-alone work (a report) is in italics.
     assert render(PAGE, "markdown") == (
         f"{PUBLISHER}. (2023). *{G_TITLE}* [Best-practice guide]. <{PAGE.permalink}>\n\n"
         f"In text: ({PUBLISHER}, 2023, p. 3)"
@@ -235,7 +236,7 @@ def test_markdown_keeps_the_styles_italics_and_links_the_permalink() -> None:
 
 
 def test_a_slide_is_labelled_as_a_slide() -> None:
-    # CSL has no slide locator; APA 7 cites one as "Slide 4" (§8.13), IEEE inside its brackets.
+    # CSL has no slide locator; APA 7 cites one as "Slide 4", IEEE inside its brackets.
     slide = replace(PAGE, page=4, page_unit="slide")
     assert render_style(slide, "apa").in_text == f"({PUBLISHER}, 2023, Slide 4)"
     assert render_style(slide, "ieee").in_text == "[1, Slide 4]"
@@ -261,6 +262,33 @@ def test_locale_gives_the_styles_words_in_another_language() -> None:
         f"({PUBLISHER}, 2023, bild 3)",
     )
     assert render_style(slide, "ieee", locale="sv-SE").in_text == "[1, Bild 3]"
+    norwegian = render(slide, "text", "apa", locale=csl_locale("nb"))
+    assert norwegian.endswith(f"\nIn text: ({PUBLISHER}, 2023, Lysbilde 3)")
+
+
+def test_csl_locale_of_a_language() -> None:
+    assert [csl_locale(lang) for lang in ("sv", "no", "nb", "da", "fi", "en", "en-GB", None)] == [
+        "sv-SE",
+        "nb-NO",
+        "nb-NO",
+        "da-DK",
+        "fi-FI",
+        None,
+        None,
+        None,
+    ]
+    assert csl_locale("xx") is None
+
+
+def test_the_works_language_decides_title_case() -> None:
+    # Chicago writes English titles in headline case and leaves titles in other languages
+    # in their own capitalisation: the item carries the document's language.
+    swedish = replace(GUIDE, title="Så förlänger du livslängden på it-produkter", language="sv")
+    assert render_style(swedish, "chicago-author-date").reference.startswith(
+        "Åsa Öberg. 2023. Så förlänger du livslängden på it-produkter. Best-practice guide."
+    )
+    english = render_style(GUIDE, "chicago-author-date").reference
+    assert "Extend the Lifespan of Your IT Products." in english
 
 
 def test_without_an_author_the_title_is_named_once() -> None:
