@@ -98,13 +98,17 @@ _SLIDE_TERMS = {
     "da": ("dias", "dias"),
     "fi": ("dia", "diat"),
 }
-# citeproc-py reads a locator as page numbers: it turns each hyphen into an en dash (a range)
-# and calls "24 April 2024" plural (two numbers). A section heading goes through with its
-# hyphen and digits swapped for private-use stand-ins, put back after rendering.
-_LITERAL = "-0123456789"
-_STAND_INS = "".join(chr(0xE000 + i) for i in range(len(_LITERAL)))
-_TO_STAND_INS = str.maketrans(_LITERAL, _STAND_INS)
-_FROM_STAND_INS = str.maketrans(_STAND_INS, _LITERAL)
+# Characters of the citation's texts that go through citeproc-py as private-use stand-ins, put
+# back after rendering. Closing quotes: kb moves a comma or full stop inside the quotes the
+# style writes (below), never inside the document's own. Hyphens and digits of a section
+# heading: citeproc-py reads a locator as page numbers, turning each hyphen into an en dash (a
+# range) and calling "24 April 2024" plural (two numbers).
+_QUOTES = "”’"
+_HEADING = _QUOTES + "-0123456789"
+_STAND_INS = "".join(chr(0xE000 + i) for i in range(len(_HEADING)))
+_TEXT_STAND_INS = str.maketrans(_QUOTES, _STAND_INS[: len(_QUOTES)])
+_HEADING_STAND_INS = str.maketrans(_HEADING, _STAND_INS)
+_FROM_STAND_INS = str.maketrans(_STAND_INS, _HEADING)
 
 
 def _add_term(terms: Any, name: str, single: str, multiple: str) -> None:
@@ -132,6 +136,9 @@ def _fix_locale_dates(locale: Any) -> None:
         del date.attrib["delimiter"]
 
 
+_PATCH_LOCK = threading.Lock()
+
+
 def _repress_substituted_title() -> None:
     """CSL suppresses a variable that stood in for the author in the rest of the entry, so a
     work without an author names its title once. citeproc-py suppresses it only when the
@@ -145,10 +152,8 @@ def _repress_substituted_title() -> None:
             Substitute._kb_title_repressed = True
 
 
-_PATCH_LOCK = threading.Lock()
-
-
 def _repressing_titles(plain: Callable[..., None]) -> Callable[..., None]:
+    """`Substitute.add_to_repressed_list` that also suppresses the titles the substitute wrote."""
 
     def add_to_repressed_list(self: Any, child: Any, context: Any) -> None:
         plain(self, child, context)
@@ -204,9 +209,11 @@ def _styled_item(c: Citation, escape: Callable[[str], str]) -> dict:
     # words only), and every one of them comes from a document.
     for field in ("title", "publisher", "genre", "section"):
         if field in item:
-            item[field] = escape(item[field])
+            item[field] = escape(item[field]).translate(_TEXT_STAND_INS)
     if "author" in item:
-        item["author"] = [{"literal": escape(a["literal"])} for a in item["author"]]
+        item["author"] = [
+            {"literal": escape(a["literal"]).translate(_TEXT_STAND_INS)} for a in item["author"]
+        ]
     # The page is the citation's locator, not the pages the work spans, and the note holds
     # what kb keeps for the reader (passage version, original), not part of a reference.
     item.pop("citation-key", None)  # the id already is the key; citeproc-py warns of it
@@ -230,7 +237,7 @@ def _locator(c: Citation, escape: Callable[[str], str]) -> dict:
     if c.section:
         # The passage's own heading: the path above it is kb's, not the style's, notation.
         heading = c.section.split(SECTION_SEP)[-1]
-        return {"locator": Locator("section", escape(heading).translate(_TO_STAND_INS))}
+        return {"locator": Locator("section", escape(heading).translate(_HEADING_STAND_INS))}
     return {}
 
 
@@ -268,7 +275,8 @@ def render_style(
     reference = re.sub(r"^(\[\d+\])(?=\S)", r"\1 ", reference)
     if parsed.root.get_locale_option("punctuation-in-quote") == "true":
         # US usage puts a comma or full stop inside the closing quote (`“Title,”`): the
-        # locale asks for it, but citeproc-py leaves it outside.
+        # locale asks for it, but citeproc-py leaves it outside. Only the style's quotes are
+        # still quotes here; the document's are stand-ins.
         reference = _QUOTE_THEN_MARK.sub(r"\2\1", reference)
     return StyledCitation(
         reference=reference.translate(_FROM_STAND_INS),

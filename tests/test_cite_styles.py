@@ -291,6 +291,14 @@ def test_the_works_language_decides_title_case() -> None:
     assert "Extend the Lifespan of Your IT Products." in english
 
 
+def test_the_documents_own_quotes_and_apostrophes_stay_as_written() -> None:
+    # IEEE moves a comma inside the title's closing quote (US usage), and only there.
+    quoted = replace(MEETING, title="The ”green” choice, buyers’, and “circular IT”")
+    assert render_style(quoted, "ieee").reference.startswith(
+        f"[1] {PUBLISHER}, “The ”green” choice, buyers’, and “circular IT”,” Meeting report,"
+    )
+
+
 def test_without_an_author_the_title_is_named_once() -> None:
     untitled = replace(MEETING, authors=(), publisher=None)
     # Cite Them Right: "Title (Year)" in the author's place, not repeated after it.
