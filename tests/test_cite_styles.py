@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from importlib import resources
 
 import pytest
 
@@ -342,3 +343,17 @@ def test_concurrent_renderings_do_not_mix() -> None:
         results = list(pool.map(lambda job: render_style(CASES[job[1]], job[0]), jobs))
     for (style, case), result in zip(jobs, results, strict=True):
         assert result == StyledCitation(*GOLDEN[style][case]), (style, case)
+
+
+def test_every_style_file_is_bundled_with_its_licence() -> None:
+    folder = resources.files("kb") / "data" / "csl"
+    files = sorted(p.name for p in folder.iterdir() if p.name.endswith(".csl"))
+    assert files == sorted(f"{s.id}.csl" for s in CITE_STYLES)
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    assert "CC BY-SA 3.0" in readme and "citation-style-language/styles" in readme
+    for name in files:
+        text = (folder / name).read_text(encoding="utf-8")
+        # The official files, unchanged: their own rights statement and identifier.
+        assert '<rights license="http://creativecommons.org/licenses/by-sa/3.0/">' in text
+        assert f"<id>http://www.zotero.org/styles/{name[:-4]}</id>" in text
+        assert f"`{name}`" in readme
