@@ -22,6 +22,7 @@ from cli_insights import insights
 from cli_tokens import tokens
 from cli_users import users
 from kb.citeformats import CITE_FORMAT_IDS
+from kb.citestyles import CITE_STYLE_IDS, DEFAULT_STYLE
 from kb.doctypes import DOC_TYPES, TYPE_LABELS, TYPES
 from kb.errors import KbError, NotFound
 from kb.settings import FROM_DEFAULT, Settings
@@ -601,6 +602,14 @@ Exit codes:
     show_default=True,
     help="Citation format.",
 )
+@click.option(
+    "--style",
+    type=click.Choice(CITE_STYLE_IDS),
+    default=DEFAULT_STYLE,
+    show_default=True,
+    help="Citation style of the text and Markdown formats (APA 7, Harvard Cite Them Right, "
+    "Chicago author-date, IEEE, Vancouver).",
+)
 @click.option("--all", "all_formats", is_flag=True, help="Print the citation in every format.")
 @click.option(
     "--accessed",
@@ -610,8 +619,13 @@ Exit codes:
 )
 @_reader_option
 @click.pass_context
-def cite_cmd(ctx, ref: str, fmt: str, all_formats: bool, accessed, as_email: str | None) -> None:
-    """Cite a document or passage: REF is DOC_ID or DOC_ID#ANCHOR (as shown by `kb search`)."""
+def cite_cmd(
+    ctx, ref: str, fmt: str, style: str, all_formats: bool, accessed, as_email: str | None
+) -> None:
+    """Cite a document or passage: REF is DOC_ID or DOC_ID#ANCHOR (as shown by `kb search`).
+
+    The text and Markdown formats give the reference-list entry as the style writes it, then
+    the in-text citation with the page, slide or section cited."""
     from kb.cite import cite
     from kb.citeformats import render
     from kb.library import Library
@@ -637,13 +651,13 @@ def cite_cmd(ctx, ref: str, fmt: str, all_formats: bool, accessed, as_email: str
             err=True,
         )
     if not all_formats:
-        click.echo(render(citation, fmt))
+        click.echo(render(citation, fmt, style))
         return
     for i, name in enumerate(CITE_FORMAT_IDS):
         if i:
             click.echo()
         click.echo(f"== {name} ==")
-        click.echo(render(citation, name))
+        click.echo(render(citation, name, style))
 
 
 @main.command(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import current_app, g, request
 
+from kb.citestyles import DEFAULT_STYLE, UnknownStyle, cite_style
 from kb.search import MAX_PAGE, Searcher, SearchRequest
 from kb.settings import Settings
 from kb.view import View
@@ -85,3 +86,16 @@ def search_request_from_args() -> SearchRequest:
 def anchor_from_args() -> str | None:
     """The passage a citation is asked for (`?anchor=`), or None for the whole document."""
     return request.args.get("anchor", "").strip()[:MAX_ANCHOR_CHARS] or None
+
+
+def style_from_args() -> str:
+    """The citation style asked for (`?style=`), APA 7 without one; kb.citestyles.UnknownStyle
+    (its message lists the styles there are) for a name that is none."""
+    style = request.args.get("style", "").strip().lower() or DEFAULT_STYLE
+    return cite_style(style).id
+
+
+def style_error(exc: UnknownStyle) -> str:
+    """The 400 answer's message for an unknown style: a sentence listing the styles."""
+    message = str(exc)
+    return f"{message[:1].upper()}{message[1:]}."
