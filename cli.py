@@ -12,6 +12,7 @@ import json
 import re
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -469,10 +470,29 @@ def _terminal_snippet(snippet_html: str, color: bool) -> str:
     is_flag=True,
     help="Search the words as typed, never a spelling correction's results instead.",
 )
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Also show how the query was read: languages, stems, compound parts, function words "
+    "left out, glossary words, prefixes and filters.",
+)
 @_reader_option
 @click.pass_context
 def search_cmd(
-    ctx, query, type_, year, org, topic, lang, sort, page, limit, as_json, as_typed, as_email
+    ctx,
+    query,
+    type_,
+    year,
+    org,
+    topic,
+    lang,
+    sort,
+    page,
+    limit,
+    as_json,
+    as_typed,
+    explain,
+    as_email,
 ) -> None:
     """Search the index. Query syntax: words, "phrases", AND/OR/NOT, -word, prefix*,
     type: year: org: topic: lang: title:."""
@@ -490,11 +510,23 @@ def search_cmd(
         page_size=limit,
         autocorrect=not as_typed,
     )
-    result = open_searcher(settings, _principal(settings, as_email)).search(request)
+    searcher = open_searcher(settings, _principal(settings, as_email))
+    result = searcher.search(request)
+    explanation = None
+    if explain:  # how the query whose results are shown was read
+        shown = replace(request, q=result.corrected) if result.corrected else request
+        explanation = searcher.explain(shown)
     if as_json:
-        _echo_json(search_result_dict(result, settings.base_url))
+        data = search_result_dict(result, settings.base_url)
+        if explanation is not None:
+            data["explanation"] = explanation.to_dict()
+        _echo_json(data)
         return
     color = sys.stdout.isatty()
+    if explanation is not None:
+        for line in explanation.lines():
+            click.echo(line)
+        click.echo()
     for message in result.messages:
         click.echo(f"note: {message}")
     if result.messages:

@@ -90,6 +90,8 @@ class Compiler:
         self.dropped: list[str] = []  # function words left out of the search
         self.split_words: list[tuple[str, tuple[str, ...]]] = []  # compounds and their parts
         self.glossary_matches: list[str] = []  # glossary terms found among the typed words
+        self.translations: dict[str, dict[str, None]] = {}  # a word's "lang:term" translations
+        self.expansions: dict[str, int] = {}  # how many words each prefix was searched as
         self.words: set[str] = set()
         self.stems: set[tuple[str, str]] = set()
         self.prefixes: list[str] = []
@@ -300,6 +302,7 @@ class Compiler:
                 if q is not None:
                     out.append(p.boosted(q, WEIGHT_GLOSSARY))
                     self.expanded = True
+                    self.translations.setdefault(folded, {}).setdefault(f"{lang}:{term}")
         return out
 
     def prefix(self, folded: str, field_name: str | None) -> p.Plan | None:
@@ -333,6 +336,7 @@ class Compiler:
                 f"'{folded}*' matches many words; searched for the {PREFIX_EXPANSION_CAP} most common."
             )
         self.prefixes.append(folded)
+        self.expansions[folded] = len(by_frequency)
         return p.any_of(p.Term(fieldname, t) for t in sorted(by_frequency))
 
     def _expand(self, fieldname: str, folded: str) -> list[str]:

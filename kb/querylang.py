@@ -3,8 +3,9 @@
 A query of two or three words is too short for a word-list guess, but the index knows which
 words each language's passages use: `klimatkrav` is Swedish because Swedish passages hold it
 (or its parts), `mobiltelefoner` Norwegian because Norwegian ones do. Each language present
-scores one point per query word found in its own stemmed field, and one per word that is one
-of its function words; the languages with the most points are the query's. When no word is
+scores one point per query word found in its own stemmed field, one per word that is one of
+its function words, and one per word the glossary or a topic's keywords give for it
+(`gjenbruk` is Norwegian even where no passage uses it); the languages with the most points are the query's. When no word is
 known anywhere (a misspelling, a name), every language is searched.
 
 A query is then analysed only in its own languages' fields, with their stop words. Other
@@ -43,13 +44,33 @@ def query_languages(view: View, words: Iterable[str]) -> tuple[str, ...]:
 
 
 def language_points(view: View, language: str, words: Iterable[str]) -> int:
-    """How many of `words` (lower-cased) are function words of `language` or occur in the
-    reader's passages of that language."""
+    """How many of `words` (lower-cased) are function words of `language`, the glossary's or
+    topics' words for it, or occur in the reader's passages of that language."""
     field = f"text_{language}"
     stops = stopwords(language)
+    named = vocabulary_words(view).get(language, frozenset())
     found = 0
     for word in words:
-        function_word = word in stops or fold(word) in stops
-        if function_word or view.doc_frequency(field, stem(word, language)) > 0:
+        folded = fold(word)
+        known = word in stops or folded in stops or folded in named
+        if known or view.doc_frequency(field, stem(word, language)) > 0:
             found += 1
     return found
+
+
+def vocabulary_words(view: View) -> dict[str, frozenset[str]]:
+    """The folded single words of the glossary's terms and the topics' keywords, by language
+    (kept with the snapshot)."""
+
+    def collect() -> dict[str, frozenset[str]]:
+        found: dict[str, set[str]] = {}
+        vocabulary = view.snap.vocabulary
+        pairs = [pair for concept in vocabulary.concepts for pair in concept.terms_by_language()]
+        pairs += [(lang, k) for topic in vocabulary.topics for lang, ks in topic.keywords.items()
+                  for k in ks]  # fmt: skip
+        for lang, term in pairs:
+            for word in term.split():
+                found.setdefault(lang, set()).add(fold(word.lower()))
+        return {lang: frozenset(words) for lang, words in found.items()}
+
+    return view.snap.stable(("vocabulary-words",), collect)

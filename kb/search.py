@@ -19,6 +19,7 @@ from kb.compile import PREFIX_EXPANSION_CAP, Compiled, compile_query
 from kb.didyoumean import Suggestion, suggest
 from kb.engine import plan as p
 from kb.engine.evaluate import Evaluator
+from kb.explain import Explanation, explain
 from kb.facets import FacetValue, facets, tables
 from kb.highlight import HighlightTerms, snippet
 from kb.library import DocInfo, Library
@@ -277,6 +278,12 @@ class Searcher:
             return []
         direct = _direct_matches(evaluator, compiled, matched)
         return rank_tiers(table, evaluated.score, matched, direct, limit)
+
+    def explain(self, request: SearchRequest) -> Explanation:
+        """How the request's query is read for this reader (`kb search --explain`, the search
+        page's "How was my search read?")."""
+        view = self.view()
+        return explain(view, self.principal, self.parse(view, request))
 
     def highlight_terms(self, q: str) -> HighlightTerms:
         """The words a query would highlight, for marking them in a whole document."""

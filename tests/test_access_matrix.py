@@ -39,6 +39,7 @@ from cli import main
 from indexer.build import run_index
 from kb.access import Principal
 from kb.accounts import AccountStore
+from kb.analysis import STEMMED_LANGUAGES, stem
 from kb.citeformats import CITE_FORMAT_IDS
 from kb.citestyles import CITE_STYLE_IDS
 from kb.documents import load_document
@@ -214,7 +215,14 @@ VOLATILE = [
 
 def normalised(text: str, doc: Doc) -> str:
     """The answer with what the request named (id, words) swapped for placeholders, and with
-    what changes on every request (timings, CSRF tokens) blanked."""
+    what changes on every request (timings, CSRF tokens) blanked. The stems of the request's
+    words, which "How was my search read?" shows, are the words' own (the stemmer's work on
+    the typed text, whatever the index holds): they become the same placeholders."""
+    for key, value in doc.values().items():
+        for lang in STEMMED_LANGUAGES:
+            stemmed = stem(value.lower(), lang)
+            if stemmed != value.lower():
+                text = text.replace(f"<code>{stemmed}</code>", "<code>{" + key + "}</code>")
     for key, value in doc.values().items():
         for form in (quote(value, safe=""), quote(value), value):
             text = text.replace(form, "{" + key + "}")

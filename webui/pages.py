@@ -5,7 +5,7 @@ JSON twin in `webui.api` serializes."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 from flask import (
     Blueprint,
@@ -200,12 +200,18 @@ def search():
     snap = searcher().library.snapshot()
     browsing = "sort" in request.args or "page" in request.args
     result = searcher().search(req) if (req.q.strip() or req.filters or browsing) else None
+    explanation = None
     if result is not None:
         searched(req, result)
+        if req.q.strip():  # how the query whose results are shown was read
+            explanation = searcher().explain(
+                replace(req, q=result.corrected) if result.corrected else req
+            )
     return render_template(
         "pages/search.html",
         req=req,
         result=result,
+        explanation=explanation,
         facets=facet_groups(result) if result is not None else [],
         filters=active_filters(result),
         pages=page_numbers(result.page, result.pages) if result else [],
