@@ -220,11 +220,35 @@ def template_names() -> dict:
         "LANGUAGE_NAMES": _LanguageNames(),
         "UI_LANGUAGE": ui_language(),
         "UI_LANGUAGES": LANGUAGES,
+        "JS_MESSAGES": js_messages(),
         "TOKEN_STATES": {
             "active": gettext("active"),
             "expired": gettext("expired"),
             "revoked": gettext("revoked"),
         },
+    }
+
+
+def js_messages() -> dict[str, str]:
+    """The messages kb.js shows, translated; it reads them from `<html data-messages>`.
+    `{name}` marks a value the script fills in."""
+    if ui_language() == DEFAULT:
+        return {}
+    return {
+        "Copied": gettext("Copied"),
+        "Press Ctrl+C to copy": gettext("Press Ctrl+C to copy"),
+        "Format": gettext("Format"),
+        "Copy": gettext("Copy"),
+        "Download": gettext("Download"),
+        "Citation": gettext("Citation"),
+        "The passage this link points to has moved within the document; it is highlighted "
+        "below.": gettext(
+            "The passage this link points to has moved within the document; it is "
+            "highlighted below."
+        ),
+        "{done} of {total}": gettext("{done} of {total}"),
+        "{done} of {total} done": gettext("{done} of {total} done"),
+        "All {total} done. Well read!": gettext("All {total} done. Well read!"),
     }
 
 
