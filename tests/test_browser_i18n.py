@@ -36,9 +36,10 @@ def test_search_filter_open_cite_and_read_in_swedish(page):
     # An English browser: the interface starts in English, and the header offers Swedish.
     page.goto("/")
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    page.get_by_role("navigation", name="Language of the site").get_by_role(
-        "link", name="Svenska"
-    ).click()
+    switcher = page.get_by_role("navigation", name="Language of the site")
+    expect(switcher.locator("summary")).to_have_text("English")
+    switcher.locator("summary").click()  # a disclosure: one keyboard stop, no script
+    switcher.get_by_role("link", name="Svenska").click()
     page.wait_for_url(re.compile(r"/$"))
     expect(page.locator("html")).to_have_attribute("lang", "sv")
     expect(page.locator("#hero-h")).to_have_text("Vad har nätverket lärt sig?")
@@ -92,9 +93,26 @@ def test_search_filter_open_cite_and_read_in_swedish(page):
     expect(page.locator(".progress-text")).to_have_text("0 av 8 lästa")
 
     # Back to English from the same switcher, on the same page.
-    page.get_by_role("link", name="English").click()
+    switcher = page.get_by_role("navigation", name="Webbplatsens språk")
+    expect(switcher.locator("summary")).to_have_text("Svenska")
+    switcher.locator("summary").click()
+    switcher.get_by_role("link", name="English").click()
     page.wait_for_url(re.compile(r"/lists/start-here$"))
     expect(page.locator(".progress-text")).to_have_text("0 of 8 done")
+
+
+def test_the_switcher_works_without_javascript(browser, server):
+    ctx = browser.new_context(base_url=server, java_script_enabled=False, viewport=MOBILE)
+    page = ctx.new_page()
+    try:
+        page.goto("/search?q=lifespan")
+        page.locator("nav.languages summary").click()
+        page.get_by_role("link", name="Norsk (bokmål)").click()
+        page.wait_for_url(re.compile(r"/search\?q=lifespan$"))
+        expect(page.locator("html")).to_have_attribute("lang", "nb")
+        expect(page.locator("h1")).to_contain_text("dokumenter for")
+    finally:
+        ctx.close()
 
 
 def test_a_norwegian_browser_gets_bokmal(browser, server):
