@@ -7,9 +7,7 @@ screenshots of the Swedish interface (from a pristine copy of the bundled corpus
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
@@ -17,14 +15,12 @@ from tests.prerequisites import needs
 from tests.test_browser import (
     DESKTOP,
     MOBILE,
-    _already,
     browser,
     context,
     expect,
-    indexed_copy,
-    kb_server,
     page,
     server,
+    take_screenshots,
 )
 
 __all__ = ["browser", "context", "page", "server"]  # fixtures, shared with test_browser.py
@@ -132,29 +128,5 @@ SHOTS_SV = [("search", "/search?q=upphandling+klimatkrav")]
 
 def test_swedish_screenshots(browser, server, tmp_path_factory):
     """Search results in Swedish at 1280 and 360 px; with KB_SCREENSHOTS=<dir>, for the
-    README."""
-    target = os.environ.get("KB_SCREENSHOTS")
-    if target:
-        out = Path(target)
-        settings = indexed_copy(tmp_path_factory.mktemp("shots"))
-        serving = kb_server(settings.corpus, settings.index)
-    else:
-        out = tmp_path_factory.mktemp("screenshots")
-        serving = _already(server)
-    out.mkdir(parents=True, exist_ok=True)
-    with serving as base:
-        for label, viewport in (("desktop", DESKTOP), ("mobile", MOBILE)):
-            ctx = browser.new_context(
-                base_url=base, viewport=viewport, device_scale_factor=1, locale="sv-SE"
-            )
-            page = ctx.new_page()
-            for name, url in SHOTS_SV:
-                page.goto(url)  # once to warm the server's caches, so the time shown is typical
-                page.goto(url)
-                page.wait_for_load_state("networkidle")
-                expect(page.locator("html")).to_have_attribute("lang", "sv")
-                path = out / f"{name}-{label}-sv.png"
-                page.screenshot(path=str(path))
-                assert path.stat().st_size < 400_000
-                assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
-            ctx.close()
+    README (`search-desktop-sv.png`, `search-mobile-sv.png`)."""
+    take_screenshots(browser, server, tmp_path_factory, SHOTS_SV, "-sv", locale="sv-SE")
