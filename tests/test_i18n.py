@@ -51,7 +51,8 @@ def test_english_without_a_choice_or_a_header(fresh) -> None:
         ("nb-NO,nb;q=0.9", "nb"),
         ("no", "nb"),  # Norwegian, unspecified: bokmål is the written standard offered
         ("nn-NO", "nb"),
-        ("da-DK,da;q=0.9,sv;q=0.5", "sv"),  # Danish is not offered: the next choice wins
+        ("da-DK,da;q=0.9,sv;q=0.5", "da"),
+        ("fi,sv;q=0.5", "sv"),  # Finnish is not offered: the next choice wins
         ("fi,de;q=0.8", "en"),
         ("en-US,en;q=0.9,sv;q=0.8", "en"),
         ("sv;q=0,nb;q=0.4", "nb"),  # q=0 means "not this one"
@@ -101,10 +102,10 @@ def test_the_switcher_never_leads_off_the_site(fresh, target: str) -> None:
 def test_every_page_links_each_language_back_to_itself(fresh) -> None:
     soup = page(fresh, "/search?q=laptops&type=guide")
     links = soup.select("nav.languages a")
-    assert [a["lang"] for a in links] == ["en", "sv", "nb"]
-    assert [a.get_text() for a in links] == ["English", "Svenska", "Norsk (bokmål)"]
+    assert [a["lang"] for a in links] == ["en", "sv", "nb", "da"]
+    assert [a.get_text() for a in links] == ["English", "Svenska", "Norsk (bokmål)", "Dansk"]
     assert links[1]["href"] == "/language/sv?next=/search?q%3Dlaptops%26type%3Dguide"
-    assert [a.get("aria-current") for a in links] == ["true", None, None]
+    assert [a.get("aria-current") for a in links] == ["true", None, None, None]
     # Followed without JavaScript, the link lands on the same search, in Swedish.
     response = fresh.get(links[1]["href"])
     assert response.headers["Location"] == "/search?q=laptops&type=guide"
@@ -146,6 +147,9 @@ def test_plurals_follow_cldr_and_the_count(fresh) -> None:
     fresh.set_cookie(i18n.COOKIE, "nb")
     many = page(fresh, "/search?q=anskaffelse")
     assert " dokumenter for " in text(many, "#results-h")
+    fresh.set_cookie(i18n.COOKIE, "da")
+    many = page(fresh, "/search?q=procurement")
+    assert " dokumenter for " in text(many, "#results-h")
     fresh.set_cookie(i18n.COOKIE, "en")
     many = page(fresh, "/search?q=procurement")
     assert " documents for " in text(many, "#results-h")
@@ -156,6 +160,7 @@ def test_dates_and_type_names_on_a_document(fresh) -> None:
         "en": ("24 April 2024", "Meeting report", "Reading time"),
         "sv": ("24 april 2024", "Mötesrapport", "Lästid"),
         "nb": ("24. april 2024", "Møtereferat", "Lesetid"),
+        "da": ("24. april 2024", "Mødereferat", "Læsetid"),
     }
     for lang, (date, kind, reading) in expected.items():
         fresh.set_cookie(i18n.COOKIE, lang)

@@ -1,4 +1,4 @@
-"""The web UI's language: English, Swedish and Norwegian bokmål through Flask-Babel.
+"""The web UI's language: English, Swedish, Norwegian bokmål and Danish through Flask-Babel.
 
 The language is the reader's explicit choice (the header's switcher, kept in a cookie), else
 the best of the browser's `Accept-Language`, else English. Messages live in gettext
@@ -32,16 +32,16 @@ from kb.doctypes import TYPES
 TRANSLATIONS = Path(__file__).parent / "translations"
 DOMAIN = "messages"
 # The interface's languages, in the switcher's order, each named in its own language.
-LANGUAGES = {"en": "English", "sv": "Svenska", "nb": "Norsk (bokmål)"}
+LANGUAGES = {"en": "English", "sv": "Svenska", "nb": "Norsk (bokmål)", "da": "Dansk"}
 DEFAULT = "en"
 # The CLDR locale each language formats dates and numbers with: the interface's English is
 # British ("24 Apr 2024", "Organisation").
-LOCALES = {"en": "en_GB", "sv": "sv", "nb": "nb"}
+LOCALES = {"en": "en_GB", "sv": "sv", "nb": "nb", "da": "da"}
 COOKIE = "kb_lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 # Accept-Language tags that mean one of the interface's languages: a browser set to Norwegian
 # may say `no`, `nb` or `nn`, and bokmål is the written Norwegian the interface speaks.
-ACCEPTED = {"en": "en", "sv": "sv", "nb": "nb", "no": "nb", "nn": "nb"}
+ACCEPTED = {"en": "en", "sv": "sv", "nb": "nb", "no": "nb", "nn": "nb", "da": "da"}
 
 bp = Blueprint("i18n", __name__)
 
@@ -107,7 +107,7 @@ def select_language() -> str:
 
 
 def ui_language() -> str:
-    """This request's interface language code, as `<html lang>` carries it: en, sv or nb."""
+    """This request's interface language code, as `<html lang>` carries it: en, sv, nb or da."""
     locale = get_locale()
     return locale.language if locale is not None else DEFAULT
 
