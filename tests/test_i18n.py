@@ -69,6 +69,7 @@ def test_the_switcher_remembers_a_choice_over_the_browsers_header(fresh) -> None
     cookie = response.headers["Set-Cookie"]
     assert cookie.startswith(f"{i18n.COOKIE}=sv;")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Max-Age=" in cookie
+    assert response.headers["Cache-Control"] == "no-store"
     # The cookie now outranks an English browser.
     soup = page(fresh, "/", **{"Accept-Language": "en-GB,en"})
     assert soup.html["lang"] == "sv"

@@ -125,6 +125,7 @@ def choose(code: str) -> Response:
     (`?next=`, a local path only). A GET that changes nothing but the cookie, so the
     switcher works as plain links, without JavaScript and without a form."""
     response = redirect(safe_back(request.args.get("next")), 303)
+    response.headers["Cache-Control"] = "no-store"  # one reader's choice, never a cache's
     if code in LANGUAGES:
         response.set_cookie(
             COOKIE,
