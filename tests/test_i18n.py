@@ -300,3 +300,15 @@ def test_a_package_that_cannot_be_written_compiles_into_a_cache(
     assert target.is_relative_to(tmp_path / "cache")
     assert (target / "sv" / "LC_MESSAGES" / "messages.mo").is_file()
     assert (target / "nb" / "LC_MESSAGES" / "messages.mo").is_file()
+
+
+def test_messages_from_python_code_are_translated_where_shown(bundled_app) -> None:
+    from webui import auth, oidc
+
+    with bundled_app.test_request_context("/", headers={"Cookie": f"{i18n.COOKIE}=sv"}):
+        assert i18n.translated(auth.TOO_MANY).startswith("För många misslyckade inloggningar")
+        refused = i18n.translated(oidc.REFUSED).format(reason="access_denied")
+        assert (
+            refused.startswith("Din organisations inloggningstjänst") and "access_denied" in refused
+        )
+        assert i18n.translated("Text that came from data") == "Text that came from data"
