@@ -43,13 +43,15 @@ messages:
 #   OCR with its pdftoppm; the tests cover that path as well as the pypdf one;
 # - tesseract-ocr and its English, Swedish, Norwegian and Danish packs: OCR of scanned PDFs;
 # - recollcmd: Recoll, the peer benchmarks/ingest.py measures kb against;
+# - hunspell-sv, hunspell-no, hunspell-da: the word lists kb splits compound words with;
 # then axe-core (tests/browser/package.json, locked), which the accessibility tests inject
 # into Chromium: npm installs it into tests/browser/node_modules.
 SYSTEM_PACKAGES := chromium poppler-utils tesseract-ocr tesseract-ocr-eng tesseract-ocr-swe \
-	tesseract-ocr-nor tesseract-ocr-dan recollcmd
+	tesseract-ocr-nor tesseract-ocr-dan recollcmd hunspell-sv hunspell-no hunspell-da
 browser:
 	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/pdftotext ] || [ ! -x /usr/bin/tesseract ] \
-	    || [ ! -x /usr/bin/recollindex ] \
+	    || [ ! -x /usr/bin/recollindex ] || [ ! -f /usr/share/hunspell/nb_NO.dic ] \
+	    || [ ! -f /usr/share/hunspell/sv_SE.dic ] || [ ! -f /usr/share/hunspell/da_DK.dic ] \
 	    || ! tesseract --list-langs 2>/dev/null | grep -qx dan; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; \

@@ -22,6 +22,7 @@ from cli_insights import insights
 from cli_tokens import tokens
 from cli_users import users
 from kb.citeformats import CITE_FORMAT_IDS
+from kb.citestyles import CITE_STYLE_IDS, DEFAULT_STYLE
 from kb.doctypes import DOC_TYPES, TYPE_LABELS, TYPES
 from kb.errors import KbError, NotFound
 from kb.settings import FROM_DEFAULT, Settings
@@ -463,10 +464,15 @@ def _terminal_snippet(snippet_html: str, color: bool) -> str:
     help="Documents per page.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result (with facets) as JSON.")
+@click.option(
+    "--as-typed",
+    is_flag=True,
+    help="Search the words as typed, never a spelling correction's results instead.",
+)
 @_reader_option
 @click.pass_context
 def search_cmd(
-    ctx, query, type_, year, org, topic, lang, sort, page, limit, as_json, as_email
+    ctx, query, type_, year, org, topic, lang, sort, page, limit, as_json, as_typed, as_email
 ) -> None:
     """Search the index. Query syntax: words, "phrases", AND/OR/NOT, -word, prefix*,
     type: year: org: topic: lang: title:."""
@@ -477,7 +483,12 @@ def search_cmd(
     filters = {k: tuple(v) for k, v in
                {"type": type_, "year": year, "org": org, "topic": topic, "lang": lang}.items() if v}  # fmt: skip
     request = SearchRequest(
-        q=" ".join(query), filters=filters, sort=sort, page=page, page_size=limit
+        q=" ".join(query),
+        filters=filters,
+        sort=sort,
+        page=page,
+        page_size=limit,
+        autocorrect=not as_typed,
     )
     result = open_searcher(settings, _principal(settings, as_email)).search(request)
     if as_json:
@@ -490,7 +501,10 @@ def search_cmd(
         click.echo(f"Read as: {result.read_as}")
     click.echo(f"{result.total} documents ({result.total_passages} passages), page {result.page} of "
                f"{result.pages}, {result.elapsed_ms:.0f} ms")  # fmt: skip
-    if result.suggestion:
+    if result.corrected:
+        click.echo(f"Showing results for: {result.corrected}")
+        click.echo(f"Search instead for: {result.query}  (add --as-typed)")
+    elif result.suggestion:
         click.echo(f"Did you mean: {result.suggestion}")
     for i, hit in enumerate(result.hits, start=(result.page - 1) * result.page_size + 1):
         meta = hit.doc.meta
@@ -588,6 +602,14 @@ Exit codes:
     show_default=True,
     help="Citation format.",
 )
+@click.option(
+    "--style",
+    type=click.Choice(CITE_STYLE_IDS),
+    default=DEFAULT_STYLE,
+    show_default=True,
+    help="Citation style of the text and Markdown formats (APA 7, Harvard Cite Them Right, "
+    "Chicago author-date, IEEE, Vancouver).",
+)
 @click.option("--all", "all_formats", is_flag=True, help="Print the citation in every format.")
 @click.option(
     "--accessed",
@@ -597,8 +619,13 @@ Exit codes:
 )
 @_reader_option
 @click.pass_context
-def cite_cmd(ctx, ref: str, fmt: str, all_formats: bool, accessed, as_email: str | None) -> None:
-    """Cite a document or passage: REF is DOC_ID or DOC_ID#ANCHOR (as shown by `kb search`)."""
+def cite_cmd(
+    ctx, ref: str, fmt: str, style: str, all_formats: bool, accessed, as_email: str | None
+) -> None:
+    """Cite a document or passage: REF is DOC_ID or DOC_ID#ANCHOR (as shown by `kb search`).
+
+    The text and Markdown formats give the reference-list entry as the style writes it, then
+    the in-text citation with the page, slide or section cited."""
     from kb.cite import cite
     from kb.citeformats import render
     from kb.library import Library
@@ -624,13 +651,13 @@ def cite_cmd(ctx, ref: str, fmt: str, all_formats: bool, accessed, as_email: str
             err=True,
         )
     if not all_formats:
-        click.echo(render(citation, fmt))
+        click.echo(render(citation, fmt, style))
         return
     for i, name in enumerate(CITE_FORMAT_IDS):
         if i:
             click.echo()
         click.echo(f"== {name} ==")
-        click.echo(render(citation, name))
+        click.echo(render(citation, name, style))
 
 
 @main.command(

@@ -32,6 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # runnable as a script from the repository root
     sys.path.insert(0, str(ROOT))
 
+from indexer.language import detect_language  # noqa: E402
+from indexer.metadata import LANGUAGE_SAMPLE_CHARS  # noqa: E402
 from kb import schema  # noqa: E402
 from kb.access import Principal  # noqa: E402
 from kb.library import Library  # noqa: E402
@@ -48,7 +50,16 @@ KEY_FILE = "benchmark-key.txt"
 
 # Source files whose content decides what the index holds; a change in any of them makes the
 # cached index stale. Query-time choices (kb/ranking.py, kb/compile.py, kb/engine/) do not.
-INDEXING_SOURCES = ("kb/schema.py", "kb/analysis.py", "kb/writer.py", "kb/vocabulary.py")
+INDEXING_SOURCES = (
+    "kb/schema.py",
+    "kb/analysis.py",
+    "kb/writer.py",
+    "kb/vocabulary.py",
+    "kb/compounds.py",
+    "indexer/language.py",
+)
+# What `to_document` decides (bump when it changes): each entry's language is detected.
+DOCUMENT_MODEL = "detected-language"
 
 # Anserini BM25 (k1=0.9, b=0.4) on BEIR SciFact, from ../shared/eval/README.md.
 PUBLISHED = {
@@ -169,13 +180,15 @@ def load_collection(path: Path) -> Collection:
 
 
 def to_document(doc_id: str, title: str, text: str) -> Document:
-    """A corpus entry as the indexer would hand it to the writer: one passage, the abstract."""
+    """A corpus entry as the indexer would hand it to the writer: one passage, the abstract,
+    in the language the indexer detects for a file with no declared language."""
     passage = Passage(doc_id=doc_id, anchor="top", text=text)
+    language = detect_language(f"{title}\n\n{text}"[:LANGUAGE_SAMPLE_CHARS])
     return Document(
         doc_id=doc_id,
         path=doc_id,
         format="jsonl",
-        meta=DocumentMetadata(title=title, type="article", language="en"),
+        meta=DocumentMetadata(title=title, type="article", language=language),
         content_hash="",
         passages=(passage,),
     )
@@ -185,7 +198,7 @@ def index_key(collection: Collection) -> str:
     """What the cached index depends on: the corpus, the schema version, the indexing code."""
     h = hashlib.sha256()
     h.update((collection.path / "corpus.jsonl").read_bytes())
-    h.update(f"schema={schema.SCHEMA_VERSION}".encode())
+    h.update(f"schema={schema.SCHEMA_VERSION};documents={DOCUMENT_MODEL}".encode())
     for name in INDEXING_SOURCES:
         h.update(name.encode())
         h.update((ROOT / name).read_bytes())

@@ -113,6 +113,13 @@ _LETTER_HINTS: tuple[tuple[str, tuple[str, ...], float], ...] = (
 _ENDING_HINTS: tuple[tuple[re.Pattern[str], tuple[str, ...], float], ...] = (
     (re.compile(r"\w(?:ig|som|ker|en|fri|bar)hed(?:en|er|erne)?\b"), ("da",), 1.0),
     (re.compile(r"\w(?:ig|som|sam|ker|en|fri|bar)het(?:en|er|ene|erna)?\b"), ("no", "sv"), 1.0),
+    # Finnish long vowels and case endings, which Swedish (sharing ä and ö) does not use:
+    # `pääkaupunki`, `Suomessa`, `kentällä`, `kirjailija` against `huvudstad`, `i Finland`.
+    (
+        re.compile(r"\w*(?:aa|ää|uu|yy|ii|öö)\w*|\w+(?:ssa|ssä|llä|stä|ksi|nen|isen|ään)\b"),
+        ("fi",),
+        0.5,
+    ),
 )
 
 _TOKEN = re.compile(r"[^\W\d_]+")
@@ -190,4 +197,8 @@ def detect_language(text: str, *, default: str = "en") -> str:
     # For a short text, compare evidence in words, not in rates: three distinctive hits
     # and twice the runner-up is what a short Swedish or French sentence typically shows.
     short_and_unclear = n < _SHORT_TEXT and (best_score * n < 3 or best_score < 2 * second_score)
+    if short_and_unclear and scores.get(default, 0.0) == 0 and best_score >= 2 * second_score:
+        # A short text with no sign of the default language and only one language's words
+        # (`... oli suomalainen kirjailija.`) is that language, not the default.
+        return best
     return default if short_and_unclear else best

@@ -20,6 +20,7 @@ from whoosh.analysis import (
 )
 from whoosh.lang import stemmer_for_language, stopwords_for_language
 
+from kb import compounds
 from kb.text import fold
 
 # Languages with their own stemmed field. Anything else is indexed in `text_xx` (unstemmed).
@@ -44,17 +45,49 @@ def language_field(language: str) -> str:
     return f"text_{language}" if language in STEMMED_LANGUAGES else "text_xx"
 
 
+class CompoundFilter(Filter):
+    """After each stemmed compound, its parts' stems at the same position (`klimatkrav` ->
+    `klimatkrav`, `klimat`, `krav`: kb.compounds), so a passage holding the compound is found
+    by its parts too. Holds only the language: the schema, analysers included, is pickled
+    into the index, and the dictionaries are read when first needed."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CompoundFilter) and other.language == self.language
+
+    def __hash__(self) -> int:
+        return hash(("CompoundFilter", self.language))
+
+    def __call__(self, tokens: Iterator) -> Iterator:
+        language = self.language
+        for t in tokens:
+            yield t
+            parts = compounds.split(t.text, language)
+            if parts:
+                for part in parts:
+                    extra = t.copy()
+                    extra.text = stem(part, language)
+                    yield extra
+
+
 @cache
-def stemmed_analyzer(language: str):
-    """Tokenise, lower-case, drop the language's stop words, stem with its Snowball stemmer."""
-    stem = stemmer_for_language(language)
+def stemmed_analyzer(language: str, split_compounds: bool = True):
+    """Tokenise, lower-case, drop the language's stop words, stem with its Snowball stemmer;
+    for the index, add the parts of compound words (queries split them themselves, to rank
+    the whole word above its parts: kb.compile)."""
+    stemfn = stemmer_for_language(language)
     stoplist = frozenset(stopwords_for_language(language))
-    return (
+    analyzer = (
         RegexTokenizer(TOKEN_PATTERN)
         | LowercaseFilter()
         | StopFilter(stoplist=stoplist, minsize=1)
-        | StemFilter(stemfn=stem, lang=None, cachesize=50000)
+        | StemFilter(stemfn=stemfn, lang=None, cachesize=50000)
     )
+    if split_compounds and language in compounds.DICTIONARIES:
+        analyzer = analyzer | CompoundFilter(language)
+    return analyzer
 
 
 @cache

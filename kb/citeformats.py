@@ -1,10 +1,12 @@
 """Citation formats: one `CiteFormat` entry each, with the renderer that writes it.
 
-Plain text and Markdown (author-date), BibTeX, RIS and CSL-JSON. An entry gives the format's
-label (the web's cite menu), file extension and media type (downloads) and its renderer: a
-function from a `kb.cite.Citation` to text. A new format is a renderer and one entry; the
+Plain text and Markdown (written by a citation style of `kb.citestyles`, APA 7 by default),
+BibTeX, RIS and CSL-JSON. An entry gives the format's label (the web's cite menu), file
+extension and media type (downloads) and its renderer: a function from a `kb.cite.Citation`
+(and, for a styled format, a style) to text. A new format is a renderer and one entry; the
 CLI's `--format` choices, the web's cite menu and page and `/api/cite` all list `CITE_FORMATS`.
-Only the standard library is imported here, so the CLI can build its choices quickly.
+Only the standard library is imported here (the CSL processor when a style first writes), so
+the CLI can build its choices quickly.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from kb.citestyles import DEFAULT_STYLE, MarkdownFormatter, cite_style, render_style
 from kb.doctypes import type_entry
-from kb.text import LANGUAGE_NAMES
 
 if TYPE_CHECKING:
     from kb.cite import Citation
@@ -34,76 +36,47 @@ _LANGID = {
 }
 
 
-# ---- plain text and Markdown --------------------------------------------------------------------
-
-
-def _where(c: Citation) -> str:
-    """`Section: A › B, p. 3` / `p. 3` / `Section: A` / ``."""
-    parts = []
-    if c.section:
-        parts.append(f"Section: {c.section}")
-    if c.locator:
-        parts.append(c.locator)
-    return ", ".join(parts)
-
-
-def _sentence(text: str) -> str:
-    """End with a full stop unless the text already ends a sentence."""
-    return text if text.endswith((".", "?", "!")) else text + "."
-
-
-def _year(c: Citation) -> str:
-    return str(c.year) if c.year else "n.d."
-
-
-def _describe(c: Citation) -> str:
-    """`Meeting report`, `Article, in Swedish`; "Other" reads better as "Document" here."""
-    label = "Document" if c.type == "other" else c.type_label
-    language = LANGUAGE_NAMES.get(c.language) if c.language != "en" else None
-    return label + (f", in {language}" if language else "")
-
-
-def render_text(c: Citation) -> str:
-    """Author-date: `Author (Year). Title [Type]. Section: …, p. N. <permalink> (accessed …).`
-
-    Without an author the title takes the author's place: `Title [Type]. (Year). …`."""
-    if c.author:
-        out = [f"{c.author} ({_year(c)}).", f"{c.title} [{_describe(c)}]."]
-    else:
-        out = [f"{c.title} [{_describe(c)}].", f"({_year(c)})."]
-    where = _where(c)
-    if where:
-        out.append(_sentence(where))
-    out.append(f"{c.permalink} (accessed {c.accessed}).")
-    if c.source_url:
-        out.append(f"Original: {c.source_url}")
-    return " ".join(out)
+# ---- plain text and Markdown, written by a citation style -----------------------------------
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|&#!~])")
+# A line starting with `-`, `+` or `1.` would become a list item; a backslash escapes the
+# punctuation (CommonMark escapes ASCII punctuation only: `\1.` would show the backslash).
+_MD_LIST_MARK = re.compile(r"^(\d*)([-+.)])")
+
+
+def _escape_chars(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _escape_list_mark(text: str) -> str:
+    match = _MD_LIST_MARK.match(text)
+    if match and (match[1] or match[2] in "-+"):
+        return f"{match[1]}\\{match[2]}{text[match.end() :]}"
+    return text
 
 
 def markdown_escape(text: str) -> str:
-    """Escape text so Markdown shows it literally (emphasis, links, HTML and entities)."""
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    # A line starting with `-`, `+` or `1.` would become a list item.
-    return re.sub(r"^([-+]|\d+(?=[.)]))", r"\\\1", text)
+    """Escape text so Markdown shows it literally (emphasis, links, HTML, entities, and a
+    list marker at its start)."""
+    return _escape_list_mark(_escape_chars(text))
 
 
-def render_markdown(c: Citation) -> str:
-    """Like the text form, with the title linked to the permalink."""
-    title = f"[*{markdown_escape(c.title)}*]({c.permalink}) \\[{markdown_escape(_describe(c))}\\]."
-    if c.author:
-        out = [f"{markdown_escape(c.author)} ({_year(c)}).", title]
-    else:
-        out = [title, f"({_year(c)})."]
-    where = _where(c)
-    if where:
-        out.append(markdown_escape(_sentence(where)))
-    out.append(f"Accessed {c.accessed}.")
-    if c.source_url:
-        out.append(f"Original: <{c.source_url}>")
-    return " ".join(out)
+def render_text(c: Citation, style: str = DEFAULT_STYLE, locale: str | None = None) -> str:
+    """The reference-list entry as the style writes it, then the in-text citation with its
+    locator: `In text: (Author, 2024, p. 3)`. `locale`: the CSL locale of the style's words."""
+    styled = render_style(c, style, locale=locale)
+    return f"{styled.reference}\nIn text: {styled.in_text}"
+
+
+def render_markdown(c: Citation, style: str = DEFAULT_STYLE, locale: str | None = None) -> str:
+    """Like the text form, in Markdown: the style's italics kept, the permalink a link, every
+    text from the document escaped."""
+    styled = render_style(c, style, MarkdownFormatter, escape=_escape_chars, locale=locale)
+    # An autolink shows the address as it is, and works.
+    reference = styled.reference.replace(c.permalink, f"<{c.permalink}>", 1)
+    reference = _escape_list_mark(reference)  # Vancouver's `1. ` is no list
+    return f"{reference}\n\nIn text: {styled.in_text}"
 
 
 # ---- BibTeX ----------------------------------------------------------------------------------
@@ -306,13 +279,16 @@ class CiteFormat:
     label: str  # the web's cite menu and page
     extension: str  # of a downloaded citation, without the dot
     media_type: str  # of a downloaded citation
-    renderer: Callable[[Citation], str]  # the citation as text, without a trailing newline
+    # The citation as text, without a trailing newline; a styled format's renderer also takes
+    # the citation style (kb.citestyles), the others take the citation only.
+    renderer: Callable[..., str]
+    styled: bool = False  # written by a citation style
 
 
 # The order is the order of the web's cite menu and of `kb cite --all`.
 CITE_FORMATS: tuple[CiteFormat, ...] = (
-    CiteFormat("text", "Plain text", "txt", "text/plain", render_text),
-    CiteFormat("markdown", "Markdown", "md", "text/markdown", render_markdown),
+    CiteFormat("text", "Plain text", "txt", "text/plain", render_text, styled=True),
+    CiteFormat("markdown", "Markdown", "md", "text/markdown", render_markdown, styled=True),
     CiteFormat("bibtex", "BibTeX", "bib", "application/x-bibtex", render_bibtex),
     CiteFormat("ris", "RIS", "ris", "application/x-research-info-systems", render_ris),
     CiteFormat(
@@ -332,9 +308,18 @@ def cite_format(format_id: str) -> CiteFormat:
     )
 
 
-def render(citation: Citation, format_id: str) -> str:
-    """The citation in one of CITE_FORMATS (no trailing newline); ValueError for another."""
-    return cite_format(format_id).renderer(citation)
+def render(
+    citation: Citation, format_id: str, style: str = DEFAULT_STYLE, locale: str | None = None
+) -> str:
+    """The citation in one of CITE_FORMATS (no trailing newline), the text and Markdown ones in
+    a citation style of kb.citestyles, its words in `locale` (a CSL locale such as `sv-SE`,
+    see `kb.citestyles.csl_locale`; the style's own English when None); ValueError for another
+    format or style."""
+    entry = cite_format(format_id)
+    if entry.styled:
+        return entry.renderer(citation, style, locale)
+    cite_style(style)  # an unknown style is an error whatever the format
+    return entry.renderer(citation)
 
 
 def file_name(citation: Citation, format_id: str) -> str:

@@ -9,19 +9,24 @@ words. Compiling also collects the words to highlight.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from kb import compounds
 from kb import schema as f
 from kb.analysis import folded_analyzer, plain_analyzer, stem, stemmed_analyzer, stopwords
 from kb.engine import plan as p
 from kb.highlight import HighlightTerms
 from kb.library import Snapshot
-from kb.query import All, Node, Not, Phrase, Word
+from kb.passages import WordPlans, word_plans
+from kb.query import All, Any, Node, Not, Phrase, Word, searched_words
+from kb.querylang import query_languages
 from kb.ranking import (
     COORDINATION,
+    WEIGHT_COMPOUND_PARTS,
     WEIGHT_EXACT,
     WEIGHT_GLOSSARY,
     WEIGHT_HEADING,
+    WEIGHT_OTHER_LANGUAGE,
     WEIGHT_TEXT,
     WEIGHT_TITLE,
 )
@@ -30,6 +35,7 @@ from kb.view import View
 
 PREFIX_EXPANSION_CAP = 64
 PREFIX_SCAN_CAP = 5000
+MAX_GLOSSARY_WORDS = 4  # the longest glossary term looked for among a query's words
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,9 @@ class Compiled:
     direct: p.Plan | None
     expanded: bool
     highlight: HighlightTerms
+    # Each searched word (and pair of neighbours) on its own: which of them a passage holds
+    # picks the passage shown for a document (kb.passages).
+    units: WordPlans = field(default_factory=WordPlans)
 
 
 def compile_query(view: View, node: Node | None, messages: list[str]) -> Compiled:
@@ -49,7 +58,8 @@ def compile_query(view: View, node: Node | None, messages: list[str]) -> Compile
     `messages`."""
     compiler = Compiler(view, messages)
     plan, direct = compiler.compile(node) if node is not None else (None, None)
-    return Compiled(plan, direct, compiler.expanded, compiler.highlight_terms())
+    highlight = compiler.highlight_terms()
+    return Compiled(plan, direct, compiler.expanded, highlight, word_plans(compiler, node))
 
 
 def every_passage() -> p.Term:
@@ -72,6 +82,14 @@ class Compiler:
         self.messages = messages
         self.expanded = False  # whether the glossary added anything
         self.languages = snap.languages or ("en",)
+        # Set from the whole query when its root is compiled (`start`).
+        self.query_languages: tuple[str, ...] = self.languages
+        self.stopwords: frozenset[str] = frozenset()
+        self.drop_stopwords = True
+        self.started = False
+        self.dropped: list[str] = []  # function words left out of the search
+        self.split_words: list[tuple[str, tuple[str, ...]]] = []  # compounds and their parts
+        self.glossary_matches: list[str] = []  # glossary terms found among the typed words
         self.words: set[str] = set()
         self.stems: set[tuple[str, str]] = set()
         self.prefixes: list[str] = []
@@ -80,8 +98,21 @@ class Compiler:
     def highlight_terms(self) -> HighlightTerms:
         return HighlightTerms(frozenset(self.words), frozenset(self.stems), tuple(self.prefixes))
 
+    def start(self, root: Node) -> None:
+        """Read the whole query before compiling it: its languages (kb.querylang), whose
+        words rank fully in their fields and those of other languages at
+        WEIGHT_OTHER_LANGUAGE, and their function words, which count only when the query has
+        nothing else (`to be or not to be`)."""
+        self.started = True
+        words = searched_words(root)
+        self.query_languages = query_languages(self.view, words)
+        self.stopwords = frozenset().union(*(stopwords(lang) for lang in self.query_languages))
+        self.drop_stopwords = not all(self.is_stopword(w.lower()) for w in words)
+
     def compile(self, node: Node) -> Pair:
         """The node's plan with glossary translations, and without."""
+        if not self.started:
+            self.start(node)
         if isinstance(node, Word):
             return self.word(node)
         if isinstance(node, Phrase):
@@ -99,6 +130,12 @@ class Compiler:
                 negatives.append(self._silent(child.node))
             else:
                 positives.append(self.compile(child))
+        if isinstance(node, Any) and not node.explicit:
+            # `cirkulär ekonomi` typed without quotes is still the glossary's concept.
+            for concept in self.glossary_runs(node.nodes):
+                translated = p.any_of(self.glossary(concept))
+                if translated is not None:
+                    positives.append((translated, None))
         return _side_by_side(
             lambda i: _combine(
                 node,
@@ -107,6 +144,29 @@ class Compiler:
             )
         )
 
+    def glossary_runs(self, nodes: tuple[Node, ...]) -> list[str]:
+        """Runs of adjacent plain words that spell a glossary term of several words, longest
+        first and not overlapping."""
+        found: list[str] = []
+        plain = [
+            fold(n.text.lower())
+            if isinstance(n, Word) and not n.prefix and n.field is None
+            else None
+            for n in nodes
+        ]
+        i = 0
+        while i < len(plain):
+            for size in range(min(MAX_GLOSSARY_WORDS, len(plain) - i), 1, -1):
+                run = plain[i : i + size]
+                if None not in run and " ".join(run) in self.concepts:
+                    found.append(" ".join(run))
+                    self.glossary_matches.append(" ".join(run))
+                    i += size
+                    break
+            else:
+                i += 1
+        return found
+
     def _silent(self, node: Node) -> Pair:
         """Compile without collecting highlight terms (for excluded words)."""
         saved = (set(self.words), set(self.stems), list(self.prefixes))
@@ -114,13 +174,18 @@ class Compiler:
         self.words, self.stems, self.prefixes = saved
         return q
 
-    def _is_stopword(self, word: str) -> bool:
-        return any(word in stopwords(lang) for lang in self.languages)
+    def is_stopword(self, word: str) -> bool:
+        """Whether a lower-cased word is a function word of the query's languages."""
+        return word in self.stopwords or fold(word) in self.stopwords
 
     def word(self, node: Word) -> Pair:
         if node.prefix:
             found = self.prefix(fold(node.text.lower()), node.field)
             return found, found
+        if self.drop_stopwords and node.field is None and self.is_stopword(node.text.lower()):
+            # Neither scored nor highlighted: `av` in `gjenbruk av mobiltelefoner`.
+            self.dropped.append(node.text)
+            return None, None
         subs = self._word(node, None)
         if node.field == "title":
             return p.any_of(subs), p.any_of(subs)
@@ -137,32 +202,76 @@ class Compiler:
         else:
             for lang in self.languages if langs is None else langs:
                 fieldname = f"text_{lang}" if lang != "xx" else f.UNSTEMMED_TEXT
+                weight = self._language_weight(lang, langs)
                 tokens = [t.text for t in _analyzer_for(fieldname)(node.text)]
-                if len(tokens) == 1:
-                    subs.append(p.Term(fieldname, tokens[0], boost=WEIGHT_TEXT))
+                if len(tokens) == 1 and weight:
+                    subs.append(p.Term(fieldname, tokens[0], boost=weight))
                     self.stems.add((lang, stem(low, lang)))
-            if not self._is_stopword(low) or not subs:
+                    if langs is None and lang in self.query_languages:
+                        subs.extend(self.compound_parts(lang, tokens[0]))
+            if not self.drop_stopwords or not self.is_stopword(low) or not subs:
                 subs.append(p.Term(f.EXACT, folded, boost=WEIGHT_EXACT))
                 subs.append(p.Term(f.TITLE, folded, boost=WEIGHT_TITLE))
                 subs.append(p.Term(f.HEADING, folded, boost=WEIGHT_HEADING))
         self.words.add(folded)
         return subs
 
+    def compound_parts(self, lang: str, stemmed: str) -> list[p.Plan]:
+        """A compound's parts, all of them, weighted below the whole word (`klimatkrav`:
+        `klimat` and `krav`, each also as the glossary's words for it, so the Norwegian
+        `klima` counts for `klimat`)."""
+        parts = compounds.split(stemmed, lang)
+        if not parts:
+            return []
+        clauses = []
+        for part in dict.fromkeys(parts):
+            alternatives = [p.Term(f"text_{lang}", stem(part, lang))]
+            alternatives += self.glossary(fold(part))
+            clauses.append(p.any_of(alternatives))
+            self.stems.add((lang, stem(part, lang)))
+        self.split_words.append((stemmed, parts))
+        return [p.boosted(p.AllOf(tuple(clauses)), WEIGHT_COMPOUND_PARTS)]
+
+    def _language_weight(self, lang: str, langs: tuple[str, ...] | None) -> float:
+        """A language field's weight: full for the query's languages (and for a glossary
+        translation, looked up in its own language only), lower for the others."""
+        if langs is not None or lang in self.query_languages:
+            return WEIGHT_TEXT
+        return WEIGHT_OTHER_LANGUAGE
+
     def phrase(self, node: Phrase) -> Pair:
+        if node.joined:
+            return self.joined(node)
         subs = self._phrase(node, None)
         if node.field is not None:
             return p.any_of(subs), p.any_of(subs)
         return p.any_of(subs + self.glossary(fold(" ".join(node.words)))), p.any_of(subs)
+
+    def joined(self, node: Phrase) -> Pair:
+        """A hyphenated or slashed word: the whole word (its parts as a phrase) or any of
+        its parts, with the coordination bonus, so `IT-inköp` ranks passages holding the
+        whole word first and still finds `inköp` alone."""
+        whole = self.phrase(Phrase(node.words, node.field))
+        parts = [self.compile(Word(w, field=node.field)) for w in dict.fromkeys(node.words)]
+        alternatives = [whole, *parts]
+        return _side_by_side(
+            lambda i: p.any_of(
+                [q[i] for q in alternatives if q[i] is not None], coordination=COORDINATION
+            )
+        )
 
     def _phrase(self, node: Phrase, langs: tuple[str, ...] | None) -> list[p.Plan]:
         """A phrase's alternatives: in each language's field (or only in `langs`) and the
         exact field; a title: phrase in the title field."""
         subs: list[p.Plan] = []
         fields = [(f.TITLE, 1.0)] if node.field == "title" else [
-            *((f"text_{lang}", WEIGHT_TEXT) for lang in (self.languages if langs is None else langs)),
+            *((f"text_{lang}", self._language_weight(lang, langs))
+              for lang in (self.languages if langs is None else langs)),
             (f.EXACT, WEIGHT_EXACT),
         ]  # fmt: skip
         for fieldname, boost in fields:
+            if not boost:
+                continue
             tokens = [t.text for t in _analyzer_for(fieldname)(" ".join(node.words))]
             if len(tokens) > 1:
                 subs.append(p.Phrase(fieldname, tuple(tokens), boost=boost))
@@ -272,4 +381,4 @@ def _analyzer_for(fieldname: str):
         return folded_analyzer()
     if fieldname == f.UNSTEMMED_TEXT:
         return plain_analyzer()
-    return stemmed_analyzer(fieldname.removeprefix("text_"))
+    return stemmed_analyzer(fieldname.removeprefix("text_"), split_compounds=False)

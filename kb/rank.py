@@ -5,8 +5,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from kb.engine.evaluate import Evaluator
 from kb.facets import Tables
 from kb.library import Snapshot
+from kb.passages import WordPlans, coverage, heading_words
+
+# What picks the passage that answers: the evaluator of the reader's view and the query's
+# units, each as its own plan.
+Answers = tuple[Evaluator, WordPlans]
+# Passages tied for the most words whose headings are compared (each is read from storage).
+HEADINGS_READ = 8
 
 
 def rank_tiers(
@@ -72,21 +80,63 @@ def best_passages(
     score: np.ndarray | None,
     matched: np.ndarray,
     per_doc: int,
+    answers: Answers | None = None,
 ) -> dict[str, list[tuple[dict, float]]]:
     """The best few passages of each shown document among its own matching passages (or its
-    first passage when there is nothing to rank by), best first; equal scores in index
-    order, as a whoosh search orders them."""
+    first passage when there is nothing to rank by), best first.
+
+    With `answers` (the reader's evaluator and the query's units), best is the passage that
+    answers the query: the one holding most of its words, then most typed neighbours side by
+    side, then most words in its heading (`kb.passages`), then the higher score; without,
+    the higher score. Equal passages in index order, as a whoosh search orders them."""
     out: dict[str, list[tuple[dict, float]]] = {d: [] for d in doc_ids}
+    own: dict[str, np.ndarray] = {}
     for doc_id in doc_ids:
-        own = snap.passages_of(doc_id)
-        if not own:
+        nums = np.asarray(snap.passages_of(doc_id), dtype=np.int64)
+        if not len(nums):
             continue
         if score is None:
-            out[doc_id].append((snap.stored(own[0]), 0.0))
+            out[doc_id].append((snap.stored(int(nums[0])), 0.0))
             continue
-        nums = np.asarray(own, dtype=np.int64)
-        nums = nums[matched[nums]]
+        own[doc_id] = nums[matched[nums]]
+    if not own:
+        return out
+    held = None
+    if answers is not None and answers[1].words:
+        # Every shown document's passages at once: each unit is evaluated once per page.
+        held = coverage(answers[0], answers[1], np.concatenate(list(own.values())))
+    start = 0
+    for doc_id, nums in own.items():
         scores = score[nums]
-        order = np.lexsort((nums, -scores))[:per_doc]
-        out[doc_id] = [(snap.stored(int(nums[i])), float(scores[i])) for i in order]
+        if held is None:
+            order = np.lexsort((nums, -scores))
+        else:
+            mine = held[start : start + len(nums)]
+            start += len(nums)
+            order = np.lexsort((nums, -scores, -mine[:, 1], -mine[:, 0]))
+            order = _by_heading(snap, doc_id, nums, mine, order, answers[1])
+        out[doc_id] = [(snap.stored(int(nums[i])), float(scores[i])) for i in order[:per_doc]]
     return out
+
+
+def _by_heading(
+    snap: Snapshot,
+    doc_id: str,
+    nums: np.ndarray,
+    held: np.ndarray,
+    order: np.ndarray,
+    plans: WordPlans,
+) -> np.ndarray:
+    """`order` with the passages tied for the most words first reordered by how many query
+    words their heading names (then as they were: by score). Only the first
+    HEADINGS_READ of them are read: a heading is stored text, read passage by passage."""
+    if len(order) < 2 or not plans.terms:
+        return order
+    best = held[order[0]]
+    tied = int(np.count_nonzero((held[order] == best).all(axis=1)[:HEADINGS_READ]))
+    if tied < 2:
+        return order
+    language = snap.catalogue[doc_id].meta.language
+    named = [heading_words(plans, snap.stored(int(nums[i])), language) for i in order[:tied]]
+    head = order[:tied][np.argsort([-n for n in named], kind="stable")]
+    return np.concatenate((head, order[tied:]))

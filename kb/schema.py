@@ -13,7 +13,7 @@ from whoosh import fields as wf
 
 from kb.analysis import STEMMED_LANGUAGES, folded_analyzer, plain_analyzer, stemmed_analyzer
 
-SCHEMA_VERSION = 2  # 2: the visibility field
+SCHEMA_VERSION = 3  # 2: the visibility field; 3: compound words split in text_sv/no/da
 
 KIND = "kind"
 KIND_PASSAGE = "passage"

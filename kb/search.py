@@ -8,24 +8,22 @@ by facet (`kb.facets`).
 from __future__ import annotations
 
 import math
-import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from kb import schema as f
 from kb.access import Principal
 from kb.compile import PREFIX_EXPANSION_CAP, Compiled, compile_query
+from kb.didyoumean import Suggestion, suggest
 from kb.engine import plan as p
 from kb.engine.evaluate import Evaluator
 from kb.facets import FacetValue, facets, tables
 from kb.highlight import HighlightTerms, snippet
 from kb.library import DocInfo, Library
-from kb.query import Node, Not, ParsedQuery, Phrase, QueryParser, Word
+from kb.query import ParsedQuery, QueryParser
 from kb.rank import best_passages, rank_tiers, top_documents
-from kb.spelling import Speller
-from kb.text import fold
 from kb.view import View, view_of
 
 __all__ = [
@@ -58,6 +56,9 @@ class SearchRequest:
     page_size: int = 10
     passages_per_doc: int = 3
     snippet_chars: int = 280
+    # When the query as typed finds (almost) nothing and a correction finds plenty, show the
+    # correction's results (kb.didyoumean); False searches the words exactly as typed.
+    autocorrect: bool = True
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,9 @@ class SearchResult:
     suggestion: str | None
     elapsed_ms: float
     generation: str
+    # The query whose results these are when they are a correction's (`suggestion`) rather
+    # than those of the query as typed (`query`); None otherwise.
+    corrected: str | None = None
 
     @property
     def pages(self) -> int:
@@ -147,6 +151,17 @@ class Searcher:
         # The reader's mask is where the search starts: totals, pages, facets, tiers and
         # passages are all computed over visible passages only.
         allowed = evaluator.restrict(view.mask, _filters(parsed))
+        suggestion = self._suggest(view, request.q, parsed, allowed)
+        if suggestion is not None and suggestion.shown and request.autocorrect:
+            shown = self.search(replace(request, q=suggestion.text, autocorrect=False))
+            elapsed = round((time.perf_counter() - started) * 1000, 2)
+            return replace(
+                shown,
+                query=request.q,
+                suggestion=suggestion.text,
+                corrected=suggestion.text,
+                elapsed_ms=elapsed,
+            )
         score: np.ndarray | None = None
         if compiled.plan is None:
             matched = allowed if not parsed.has_text else np.zeros_like(allowed)
@@ -190,7 +205,14 @@ class Searcher:
             ordinals = table.newest_first(present, start, start + page_size)
             ranked = [(table.doc_ids[i], 0.0) for i in ordinals]
 
-        best = best_passages(snap, [d for d, _ in ranked], score, matched, request.passages_per_doc)
+        best = best_passages(
+            snap,
+            [d for d, _ in ranked],
+            score,
+            matched,
+            request.passages_per_doc,
+            (evaluator, compiled.units),
+        )
         hits = tuple(
             DocumentHit(
                 view.catalogue[doc_id],
@@ -210,9 +232,6 @@ class Searcher:
             for doc_id, doc_score in ranked
             if doc_id in view.catalogue
         )
-        suggestion = None
-        if parsed.node is not None:
-            suggestion = self._suggest(view, request.q, parsed.node)
         selected = {name: tuple(sorted(values)) for name, values in parsed.filters.include.items()}
         return SearchResult(
             query=request.q,
@@ -226,32 +245,20 @@ class Searcher:
             hits=hits,
             facets=facets(table, present, parsed.filters.include, present_for),
             selected=selected,
-            suggestion=suggestion,
+            suggestion=suggestion.text if suggestion is not None else None,
             elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
             generation=snap.generation.name,
         )
 
-    def _suggest(self, view: View, raw: str, node: Node) -> str | None:
-        """ "Did you mean": replace unknown words by the closest frequent word of what the
-        reader may see (a word only hidden documents hold is unknown, and never offered)."""
-        snap = view.snap
-        reader = snap.searcher().reader()
-        speller = snap.stable(("speller",), lambda: Speller(reader, f.EXACT))
-        visible = None if view.everything else (lambda t: view.doc_frequency(f.EXACT, t))
-        replacements: dict[str, str] = {}
-        for word in _plain_words_of(node):
-            folded = fold(word)
-            if not 4 <= len(folded) <= 30 or view.doc_frequency(f.EXACT, folded) > 0:
-                continue
-            better = speller.correct(folded, reader, visible)
-            if better is not None:
-                replacements[word] = better
-        if not replacements:
+    def _suggest(
+        self, view: View, raw: str, parsed: ParsedQuery, allowed: np.ndarray
+    ) -> Suggestion | None:
+        """ "Did you mean": the query with its unknown words corrected into words of its own
+        languages, when that finds clearly more (kb.didyoumean); computed from what the reader
+        may see, over the passages the filters `allowed`."""
+        if parsed.node is None:
             return None
-        suggestion = raw
-        for word, better in replacements.items():
-            suggestion = _replace_word(suggestion, word, better)
-        return suggestion if suggestion != raw else None
+        return suggest(view, raw, parsed.node, allowed)
 
     def rank(self, q: str, limit: int = 1000) -> list[tuple[str, float]]:
         """Document ids and scores for a query, best first: the ranking `search` pages through,
@@ -333,20 +340,6 @@ def _passage_hit(
         score=round(score, 4),
         text_hash=stored.get(f.TEXT_HASH) or "",
     )
-
-
-def _plain_words_of(node: Node) -> list[str]:
-    if isinstance(node, Word):
-        return [] if node.prefix else [node.text]
-    if isinstance(node, Phrase):
-        return list(node.words)
-    if isinstance(node, Not):
-        return []
-    return [w for child in node.nodes for w in _plain_words_of(child)]
-
-
-def _replace_word(text: str, word: str, better: str) -> str:
-    return re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", better, text, count=1, flags=re.IGNORECASE)
 
 
 def open_searcher(settings, principal: Principal) -> Searcher:

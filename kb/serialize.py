@@ -77,6 +77,10 @@ def search_result_dict(result: SearchResult, base_url: str) -> dict:
         "sort": result.sort,
         "elapsed_ms": result.elapsed_ms,
         "suggestion": result.suggestion,
+        # Set when the results are a correction's: {"shown": its query, "original": as typed}.
+        "corrected": (
+            {"shown": result.corrected, "original": result.query} if result.corrected else None
+        ),
         "generation": result.generation,
         "selected": {k: list(v) for k, v in result.selected.items()},
         "facets": {name: [asdict(v) for v in values] for name, values in result.facets.items()},

@@ -37,23 +37,15 @@ class Speller:
         # about 10 MB for the words as separate strings; splitting costs under a millisecond.
         self._groups = {letter: "\n".join(words) for letter, words in groups.items()}
 
-    def correct(self, word: str, reader, visible: Callable[[str], int] | None = None) -> str | None:
-        """The correction for `word`, or None when nothing is close enough; `reader`: the
-        calling thread's reader of the same snapshot. `visible(term)`, when given, is in how
-        many passages the reader may see a term occurs: only such terms are suggested, and
-        they are weighed by those passages alone (a word only hidden documents hold is never
-        offered, and hidden documents do not sway the choice).
-
-        Among words one edit away, the three most frequent; when there are fewer than three,
-        the closest and most frequent of those up to two edits away. Of these, the one in the
-        most passages wins: a common word two edits away beats a rare one a single edit away
-        only when few words are that close.
-        """
+    def candidates(self, word: str) -> list[tuple[int, str]]:
+        """(edits, word) for the index's words at most MAX_EDITS edits from `word` (folded),
+        with its first letter, `word` itself left out; hidden words included, so callers
+        filter by what the reader may see."""
         if not word:
-            return None
+            return []
         group = self._groups.get(word[0])
         if not group:
-            return None
+            return []
         found = process.extract(
             word,
             group.split("\n"),
@@ -61,11 +53,34 @@ class Speller:
             score_cutoff=MAX_EDITS,
             limit=None,
         )
-        candidates = [(distance, term) for term, distance, _ in found if term != word]
+        return [(distance, term) for term, distance, _ in found if term != word]
+
+    def correct(
+        self,
+        word: str,
+        reader,
+        visible: Callable[[str], int] | None = None,
+        accept: Callable[[str], bool] | None = None,
+    ) -> str | None:
+        """The correction for `word`, or None when nothing is close enough; `reader`: the
+        calling thread's reader of the same snapshot. `visible(term)`, when given, is in how
+        many passages the reader may see a term occurs: only such terms are suggested, and
+        they are weighed by those passages alone (a word only hidden documents hold is never
+        offered, and hidden documents do not sway the choice). `accept(term)`, when given,
+        keeps only the words it accepts (those of the query's languages: kb.didyoumean).
+
+        Among words one edit away, the three most frequent; when there are fewer than three,
+        the closest and most frequent of those up to two edits away. Of these, the one in the
+        most passages wins: a common word two edits away beats a rare one a single edit away
+        only when few words are that close.
+        """
+        candidates = self.candidates(word)
         fieldname = self._fieldname
         if visible is not None:
             counts = {term: visible(term) for _, term in candidates}
             candidates = [c for c in candidates if counts[c[1]] > 0]
+        if accept is not None:
+            candidates = [c for c in candidates if accept(c[1])]
         if not candidates:
             return None
 

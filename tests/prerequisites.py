@@ -114,6 +114,14 @@ PREREQUISITES: dict[str, Prerequisite] = {
     "recoll": Prerequisite(
         "needs Recoll's indexer (recollcmd; `make browser` installs it)", _on_path("recollindex")
     ),
+    "hunspell": Prerequisite(
+        "needs the Hunspell word lists for Swedish, Norwegian and Danish (hunspell-sv, "
+        "hunspell-no, hunspell-da; `make browser` installs them)",
+        lambda: all(
+            Path("/usr/share/hunspell", f"{name}.dic").is_file()
+            for name in ("sv_SE", "nb_NO", "da_DK")
+        ),
+    ),
     "make": Prerequisite("needs make", _on_path("make")),
     "git": Prerequisite("needs git", _on_path("git")),
     "setitimer": Prerequisite(

@@ -40,6 +40,7 @@ from indexer.build import run_index
 from kb.access import Principal
 from kb.accounts import AccountStore
 from kb.citeformats import CITE_FORMAT_IDS
+from kb.citestyles import CITE_STYLE_IDS
 from kb.documents import load_document
 from kb.library import Library
 from kb.settings import Settings
@@ -262,6 +263,11 @@ DOC_ROUTES = {
     **{f"/api/cite/{{id}}?format={f}": SHOWN for f in CITE_FORMAT_IDS},
     "/api/cite/{id}?anchor={anchor}&format=bibtex&download=1": SHOWN,
     "/api/cite/{id}?format=no-such-format": (400, False),
+    **{f"/api/cite/{{id}}?format=text&style={s}": SHOWN for s in CITE_STYLE_IDS},
+    "/api/cite/{id}?anchor={anchor}&style=ieee": SHOWN,
+    "/cite/{id}?anchor={anchor}&style=vancouver": SHOWN,
+    "/api/cite/{id}?style=no-such-style": (400, False),
+    "/cite/{id}?style=no-such-style": (400, False),
     "/api/cite/{id}?anchor=no-such-anchor": (404, False),
     "/search?q={word}": SHOWN,
     "/api/search?q={word}": SHOWN,
@@ -600,7 +606,8 @@ def test_did_you_mean_and_suggestions_never_offer_a_hidden_word(clients, reader,
     client = clients[reader]
     for typo in (doc.typo, doc.word[1:], doc.body[:-1] + "x", f"procurement {doc.typo}"):
         data = client.get(f"/api/search?q={quote(typo)}").get_json()
-        suggestion = (data["suggestion"] or "").lower()
+        shown = (data["corrected"] or {}).get("shown") or ""
+        suggestion = f"{data['suggestion'] or ''} {shown}".lower()
         offered = doc.word in suggestion or doc.body in suggestion
         if not sees(reader, doc):
             assert not offered, (typo, suggestion)
@@ -700,6 +707,7 @@ CLI_DOC_COMMANDS = (
     "cite {id}#{anchor}",
     "cite {id} --all",
     *(f"cite {{id}} --format {f}" for f in CITE_FORMAT_IDS if f != "text"),
+    *(f"cite {{id}}#{{anchor}} --style {s}" for s in CITE_STYLE_IDS),
 )
 CLI_GENERAL_COMMANDS = {
     "search procurement": True,

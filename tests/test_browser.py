@@ -236,11 +236,21 @@ def test_search_facet_open_result_land_and_cite(page, server):
     assert passage.locator("mark").count() > 0
     expect(page.locator(".highlight-info")).to_contain_text("highlighted")
 
-    # Cite it: choose BibTeX, copy, and find it on the clipboard.
+    # Cite it: in APA 7 first, then in IEEE, the choice remembered for the next Cite box.
     passage.locator("details.cite summary").click()
     select = passage.get_by_label("Format")
     expect(select).to_be_visible()
+    area = passage.locator("textarea")
+    expect(area).to_have_value(re.compile(r"\. \(\d{4}\)\. .*\nIn text: \(.+, \d{4}"))
+    passage.get_by_label("Style").select_option("ieee")
+    expect(area).to_have_value(re.compile(r"^\[1\] .*\nIn text: \[1"))
+    assert page.evaluate("JSON.parse(localStorage.getItem('kb:cite-style'))") == "ieee"
+    select = passage.get_by_label("Format")
+    download = passage.get_by_role("link", name="Download")
+    assert "format=text&style=ieee&download=1" in download.get_attribute("href")
+    # BibTeX, RIS and CSL-JSON have no style: the style menu goes away with them.
     select.select_option("bibtex")
+    expect(passage.get_by_label("Style")).to_be_hidden()
     area = passage.locator("textarea")
     expect(area).to_have_value(re.compile(r"^@\w+\{"))
     passage.get_by_role("button", name="Copy").click()

@@ -208,7 +208,8 @@ def test_document_citation_has_no_hash(snap: Snapshot) -> None:
 def test_pdf_passages_carry_their_page(snap: Snapshot) -> None:
     c = cite(snap, PDF_GUIDE, "p3", BASE, ACCESSED)
     assert c.page == 3
-    assert ", p. 3." in render(c, "text")
+    # The page is the in-text citation's locator (APA 7: "p. 3").
+    assert render(c, "text").endswith("\nIn text: (ASF Leadership for Change, 2023, p. 3)")
     assert "pages = {3}" in render(c, "bibtex")
     assert ris_values(parse_ris(render(c, "ris")), "SP") == ["3"]
     assert json.loads(render(c, "csl-json"))[0]["page"] == "3"
@@ -216,22 +217,24 @@ def test_pdf_passages_carry_their_page(snap: Snapshot) -> None:
         assert cite(snap, PDF_GUIDE, p.anchor, BASE).page == p.page is not None
 
 
-def test_text_is_author_date(snap: Snapshot) -> None:
+def test_text_is_apa_7_by_default(snap: Snapshot) -> None:
+    # The reference-list entry, then the in-text citation naming the passage's section
+    # (APA 7: a work without page numbers is cited by its section heading).
     c = cite(snap, MEETING, "results-of-the-annual-review", BASE, ACCESSED)
-    text = render(c, "text")
-    assert re.fullmatch(
-        r"ASF Leadership for Change \(2024\)\. Forum meeting, 24 April 2024: .+ "
-        r"\[Meeting report\]\. Section: Forum meeting, 24 April 2024 › Results of the annual "
-        r"review\. http://127\.0\.0\.1:5000/doc/\S+ \(accessed 2025-01-15\)\.",
-        text,
-    ), text
+    assert render(c, "text") == (
+        "ASF Leadership for Change. (2024). Forum meeting, 24 April 2024: the Norwegian 30 "
+        f"percent rule and the annual review [Meeting report]. {c.permalink}\n"
+        "In text: (ASF Leadership for Change, 2024, Section Results of the annual review)"
+    )
+    assert render(c, "text") == render(c, "text", "apa")
 
 
-def test_markdown_links_the_title(snap: Snapshot) -> None:
+def test_markdown_italicises_the_title_and_links_the_permalink(snap: Snapshot) -> None:
     c = cite(snap, "articles/sa-kan-samverkan-mellan-inkopare-driva-omstallning", None, BASE)
-    md = render(c, "markdown")
-    assert f"[*Så kan samverkan mellan inköpare driva omställning*]({c.permalink})" in md
-    assert "in Swedish" in md
+    assert render(c, "markdown") == (
+        "ASF Leadership for Change. (2024). *Så kan samverkan mellan inköpare driva omställning* "
+        f"[Article]. <{c.permalink}>\n\nIn text: (ASF Leadership for Change, 2024)"
+    )
 
 
 def test_base_url_and_accessed_date(snap: Snapshot) -> None:
@@ -343,8 +346,10 @@ def test_special_characters_in_text_and_markdown(special_snap: Snapshot) -> None
     assert SPECIAL_TITLE in render(c, "text")
     md = render(c, "markdown")
     assert r"new\_file \#1" in md and r"{x} \& 100%" in md
-    unescaped = re.sub(r"\\(.)", r"\1", md.split("](")[0])
-    assert unescaped.endswith(f"[*{SPECIAL_TITLE}*")
+    # Every Markdown character of the title is escaped, inside the style's italics.
+    title = md.split("*")[1]
+    assert re.sub(r"\\(.)", r"\1", title) == SPECIAL_TITLE
+    assert re.fullmatch(r"(\\[\\`*_\[\]<>|&#!~]|[^\\`*_\[\]<>|&#!~])*", title), title
 
 
 def test_special_passage_heading(special_snap: Snapshot) -> None:
@@ -360,7 +365,12 @@ def test_organisations_a_document_concerns_are_not_its_author(special_snap: Snap
     a = cite(special_snap, "meetings/2024-05-01-a", None, BASE)
     b = cite(special_snap, "meetings/2024-05-01-b", None, BASE)
     assert a.author is None and b.author is None
-    assert render(a, "text").startswith("Forum meeting a [Meeting report]. (2024). ")
+    # APA 7: the title moves to the author's place (the official style file leaves the
+    # description after the date), and the in-text citation names it in title case.
+    assert render(a, "text") == (
+        f"Forum meeting a. (2024). [Meeting report]. {a.permalink}\n"
+        "In text: (Forum Meeting a, 2024)"
+    )
     assert a.key.startswith("kb2024forum-") and b.key.startswith("kb2024forum-")
 
 
@@ -413,8 +423,29 @@ def test_cli_formats_match_the_library() -> None:
 def test_cli_cite_text(runner, bundled_index: Settings) -> None:
     result = kb(runner, bundled_index, "cite", f"{PDF_GUIDE}#p3", "--accessed", "2025-01-15")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("ASF Leadership for Change (2023). Extend the lifespan")
-    assert "p. 3." in result.stdout and "(accessed 2025-01-15)." in result.stdout
+    assert result.stdout.startswith("ASF Leadership for Change. (2023). Extend the lifespan")
+    assert result.stdout.endswith("\nIn text: (ASF Leadership for Change, 2023, p. 3)\n")
+    # Cite Them Right gives the access date of an online source, in British order.
+    args = ("cite", f"{PDF_GUIDE}#p3", "--accessed", "2025-01-15")
+    result = kb(runner, bundled_index, *args, "--style", "harvard-cite-them-right")
+    assert result.exit_code == 0, result.output
+    assert "(Accessed: 15 January 2025)." in result.stdout
+    assert result.stdout.endswith("\nIn text: (ASF Leadership for Change, 2023, p. 3)\n")
+
+
+def test_cli_cite_style_applies_to_text_and_markdown_only(runner, bundled_index: Settings) -> None:
+    ieee = kb(runner, bundled_index, "cite", f"{PDF_GUIDE}#p3", "--style", "ieee", "--all")
+    assert ieee.exit_code == 0, ieee.output
+    assert ieee.stdout.count("\nIn text: [1, p. 3]\n") == 2  # text and Markdown
+    apa = kb(runner, bundled_index, "cite", f"{PDF_GUIDE}#p3", "--all")
+    assert ieee.stdout.split("== bibtex ==")[1] == apa.stdout.split("== bibtex ==")[1]
+
+
+def test_cli_cite_unknown_style_lists_the_styles(runner, bundled_index: Settings) -> None:
+    result = kb(runner, bundled_index, "cite", MEETING, "--style", "mla")
+    assert result.exit_code == 2
+    for style in ("apa", "harvard-cite-them-right", "chicago-author-date", "ieee", "vancouver"):
+        assert style in result.stderr
 
 
 def test_cli_cite_bibtex_and_all(runner, bundled_index: Settings) -> None:
@@ -471,10 +502,10 @@ def test_undated_document_with_original_source() -> None:
         key="alfc-nd-notes",
         publisher="ASF Leadership for Change",
     )
+    # APA 7: an undated work is "n.d.", and gives the date it was retrieved.
     assert render(c, "text") == (
-        "ASF Leadership for Change (n.d.). Notes [Document, in Swedish]. "
-        f"{BASE}/doc/about/notes (accessed 2025-01-15). "
-        "Original: https://example.org/notes?a=1&b=50%"
+        "ASF Leadership for Change. (n.d.). Notes. Retrieved January 15, 2025, from "
+        f"{BASE}/doc/about/notes\nIn text: (ASF Leadership for Change, n.d.)"
     )
     entry = parse_bibtex(render(c, "bibtex"))[0]
     assert "year" not in entry.fields_dict and entry["langid"] == "swedish"

@@ -108,7 +108,8 @@ def test_each_explicit_source_names_the_author(
     for view in (with_publisher, without_publisher):
         c = cite(view, doc_id, None, BASE, ACCESSED)
         assert c.authors == (author,), doc_id
-        assert render(c, "text").startswith(f"{author} ("), render(c, "text")
+        # APA 7: the author, then the year in parentheses (names are kept as written).
+        assert render(c, "text").startswith(f"{author}. ("), render(c, "text")
         assert json.loads(render(c, "csl-json"))[0]["author"] == [{"literal": author}]
     # The corpus's publisher stays the publisher, never the author, of an authored document.
     c = cite(with_publisher, doc_id, None, BASE, ACCESSED)
@@ -121,7 +122,10 @@ def test_mentioned_organisations_are_not_authors_the_publisher_is(with_publisher
     meta = with_publisher.catalogue["guides/mentions"].meta
     assert "skovde-kommun" in meta.organisations and "atea" in meta.organisations
     assert c.authors == (PUBLISHER,) and c.publisher == PUBLISHER
-    assert render(c, "text").startswith("ASF Leadership for Change (2024). Mentions only [")
+    assert render(c, "text") == (
+        f"ASF Leadership for Change. (2024, June 1). Mentions only. {c.permalink}\n"
+        "In text: (ASF Leadership for Change, 2024)"
+    )
     assert c.key.startswith("alfc2024mentions-")
     entry = bibtexparser.parse_string(render(c, "bibtex")).entries[0]
     assert entry["author"] == "{ASF Leadership for Change}"
@@ -132,11 +136,14 @@ def test_without_author_or_publisher_each_format_has_no_author(without_publisher
     c = cite(without_publisher, "guides/mentions", None, BASE, ACCESSED)
     assert c.authors == () and c.author is None and c.publisher is None
     assert "Skövde" not in render(c, "text") and "Atea" not in render(c, "text")
-    # Author-date: the title takes the author's place.
+    # APA 7: the title takes the author's place; in text, in title case.
     text = render(c, "text")
-    assert text.startswith("Mentions only [Document]. (2024). http://127.0.0.1:5000/doc/"), text
+    assert text == f"Mentions only. (2024, June 1). {c.permalink}\nIn text: (Mentions Only, 2024)"
     markdown = render(c, "markdown")
-    assert markdown.startswith("[*Mentions only*](") and "\\[Document\\]. (2024)." in markdown
+    assert (
+        markdown
+        == f"*Mentions only*. (2024, June 1). <{c.permalink}>\n\nIn text: (*Mentions Only*, 2024)"
+    )
     entry = bibtexparser.parse_string(render(c, "bibtex")).entries[0]
     assert "author" not in entry.fields_dict and "organization" not in entry.fields_dict
     assert entry.key.startswith("kb2024mentions-")
@@ -155,7 +162,11 @@ def test_publisher_without_author_in_bibtex_ris_and_csl(without_publisher: View)
         type_label="Best-practice guide",
         publisher="Network & Co",
     )
-    assert render(c, "text").startswith("Annual report [Best-practice guide]. (2024). ")
+    # The official APA file keeps the description after the date when the title moves up.
+    assert render(c, "text") == (
+        f"Annual report. (2024). [Best-practice guide]. Network & Co. {c.permalink}\n"
+        "In text: (Annual Report, 2024)"
+    )
     entry = bibtexparser.parse_string(render(c, "bibtex")).entries[0]
     assert "author" not in entry.fields_dict
     assert entry["institution"] == r"Network \& Co"
@@ -179,7 +190,8 @@ def test_kb_add_org_is_not_the_author(small_index: Settings, tmp_path: Path) -> 
     # The small corpus has no kb.toml, so no publisher either: no author at all.
     assert "author" not in item and "publisher" not in item, item
     text = runner.invoke(main, [*args, "cite", "guides/member-note"]).stdout
-    assert text.startswith("A note for a member [Best-practice guide]. (n.d.). "), text
+    assert text.startswith("A note for a member. (n.d.). [Best-practice guide]. Retrieved "), text
+    assert text.endswith("\nIn text: (A Note for a Member, n.d.)\n"), text
     assert "IKEA" not in text
     shown = runner.invoke(main, [*args, "show", "guides/member-note", "--json"]).output
     assert "ikea" in json.loads(shown)["organisations"]  # the facet keeps what it concerns

@@ -23,6 +23,7 @@ from indexer.build import run_index
 from kb.access import Principal
 from kb.accounts import AccountStore
 from kb.cite import cite
+from kb.didyoumean import SHOW_AT_LEAST
 from kb.documents import load_document
 from kb.errors import NotFound
 from kb.library import Library
@@ -178,6 +179,41 @@ def test_hidden_words_find_nothing_and_are_never_suggested(settings, reader):
             assert found.suggestion is None or marker not in found.suggestion
             assert misspelt.suggestion is None or marker not in misspelt.suggestion
             assert s.rank(marker) == []
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_a_hidden_word_changes_nothing_a_misspelling_shows(settings, reader):
+    # A near-miss of a word only hidden documents hold answers exactly like a word no
+    # document holds: same results, no suggestion, no correction shown.
+    s = searcher(settings, reader)
+    for doc_id, marker in MARKERS.items():
+        if doc_id in SEES[reader]:
+            continue
+        typo = marker[:-1] + "x"
+        for q in (typo, f"procurement {typo}", f"{typo} suppliers"):
+            seen = s.search(SearchRequest(q=q))
+            nobody = s.search(SearchRequest(q=q.replace(typo, "quxquxquxx")))
+            assert seen.suggestion is None and seen.corrected is None, q
+            assert (seen.total, seen.total_passages, seen.read_as.replace(typo, "quxquxquxx")) == (
+                nobody.total,
+                nobody.total_passages,
+                nobody.read_as,
+            )
+            assert [h.doc.doc_id for h in seen.hits] == [h.doc.doc_id for h in nobody.hits]
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_a_correction_is_shown_by_the_documents_the_reader_sees(settings, reader):
+    # Every document holds "suppliers": the correction of "supplirs" is offered to everyone,
+    # and its results replace the query's only for readers who see SHOW_AT_LEAST documents
+    # with it; hidden documents count for nothing.
+    result = searcher(settings, reader).search(SearchRequest(q="supplirs"))
+    assert result.suggestion == "suppliers"
+    if len(SEES[reader]) >= SHOW_AT_LEAST:
+        assert result.corrected == "suppliers"
+        assert {h.doc.doc_id for h in result.hits} == SEES[reader]
+    else:
+        assert result.corrected is None and result.total == 0 and result.hits == ()
 
 
 @pytest.mark.parametrize("reader", READERS)

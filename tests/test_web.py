@@ -342,7 +342,9 @@ def test_pagination(client):
 
 
 def test_did_you_mean(client):
-    p = page(client, "/search?q=wieghting")
+    # As typed (spell=off): "wieghting" itself finds nothing, and the correction is offered.
+    p = page(client, "/search?q=wieghting&spell=off")
+    assert "No documents" in p.text
     assert re.search(r"Did you mean weighting ?\?", p.text)
     assert p.find("a", href="/search?q=weighting")
     assert client.get("/api/search?q=wieghting").get_json()["suggestion"] == "weighting"
@@ -553,16 +555,41 @@ def test_cite_api_all_formats(client):
         "ris",
         "csl-json",
     ]
+    assert data["style"] == "apa"
+    assert [s["style"] for s in data["styles"]] == [
+        "apa",
+        "harvard-cite-them-right",
+        "chicago-author-date",
+        "ieee",
+        "vancouver",
+    ]
     for f in data["formats"]:
         assert f["text"] and f["file_name"] and f["media_type"]
-        assert f["download"] == f"/api/cite/{GUIDE_PDF}?anchor=p3&format={f['format']}&download=1"
+        # The text and Markdown downloads keep the style they were shown in.
+        style = "&style=apa" if f["format"] in ("text", "markdown") else ""
+        assert f["styled"] == bool(style)
+        assert f["download"] == (
+            f"/api/cite/{GUIDE_PDF}?anchor=p3&format={f['format']}{style}&download=1"
+        )
+
+
+def test_cite_api_style(client):
+    data = client.get(f"/api/cite/{GUIDE_PDF}?anchor=p3&style=ieee").get_json()
+    assert data["style"] == "ieee"
+    text = {f["format"]: f for f in data["formats"]}["text"]
+    assert text["text"].startswith("[1] ASF Leadership for Change, “Extend the lifespan")
+    assert text["text"].endswith("\nIn text: [1, p. 3]")
+    assert text["download"].endswith("&format=text&style=ieee&download=1")
+    response = client.get(f"/api/cite/{GUIDE_PDF}?anchor=p3&format=text&style=Vancouver")
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).startswith("1. ASF Leadership for Change. Extend")
 
 
 @pytest.mark.parametrize(
     ("fmt", "media", "start"),
     [
-        ("text", "text/plain", "ASF Leadership for Change (2023)."),
-        ("markdown", "text/markdown", "ASF Leadership for Change (2023)."),
+        ("text", "text/plain", "ASF Leadership for Change. (2023)."),
+        ("markdown", "text/markdown", "ASF Leadership for Change. (2023)."),
         ("bibtex", "application/x-bibtex", "@techreport{"),
         ("ris", "application/x-research-info-systems", "TY  - RPRT"),
         ("csl-json", "application/vnd.citationstyles.csl+json", "["),
@@ -590,6 +617,18 @@ def test_cite_api_errors(client):
     assert client.get(f"/cite/{GUIDE_PDF}?anchor=nope").status_code == 404
 
 
+def test_unknown_style_is_a_400_listing_the_styles(client):
+    styles = ["apa", "harvard-cite-them-right", "chicago-author-date", "ieee", "vancouver"]
+    response = client.get(f"/api/cite/{GUIDE_PDF}?style=mla&format=text")
+    assert response.status_code == 400 and response.is_json
+    error = response.get_json()["error"]
+    assert error["styles"] == styles
+    assert error["message"] == f"Unknown citation style 'mla'; choose one of {', '.join(styles)}."
+    p = page(client, f"/cite/{GUIDE_PDF}?style=<b>mla</b>", status=400)
+    assert f"Unknown citation style '<b>mla</b>'; choose one of {', '.join(styles)}." in p.text
+    assert not p.find("b")  # the name is shown as text, never as markup
+
+
 def test_cite_page_shows_every_format(client):
     p = page(client, f"/cite/{GUIDE_MD}?anchor=step-2-establish-a-baseline")
     assert_headings_in_order(p)
@@ -601,6 +640,21 @@ def test_cite_page_shows_every_format(client):
     assert p.find("a", href=f"/doc/{GUIDE_MD}#step-2-establish-a-baseline")
     whole = page(client, f"/cite/{GUIDE_MD}")
     assert "The whole document" in whole.text
+    # The style menu: the chosen style marked, each other one a link that keeps the passage.
+    menu = "Style: APA 7th edition · Harvard (Cite Them Right) · Chicago author-date · IEEE · "
+    assert menu + "Vancouver" in p.text
+    assert len(p.find("strong", **{"aria-current": "true"})) == 1
+    here = f"/cite/{GUIDE_MD}?anchor=step-2-establish-a-baseline"
+    assert not p.find("a", href=f"{here}&style=apa")
+    for style in ("harvard-cite-them-right", "chicago-author-date", "ieee", "vancouver"):
+        assert p.find("a", href=f"{here}&style={style}"), style
+    ieee = page(client, f"{here}&style=ieee")
+    assert "Plain text (IEEE)" in ieee.text and "In text: [1, Sec. Step 2: Establish" in ieee.text
+    assert ieee.find(
+        "a",
+        href=f"/api/cite/{GUIDE_MD}?anchor=step-2-establish-a-baseline"
+        "&format=text&style=ieee&download=1",
+    )
 
 
 # ---- reading lists ------------------------------------------------------------------------------

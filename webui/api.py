@@ -8,6 +8,7 @@ from dataclasses import asdict
 from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
 
 from kb.citeformats import CITE_FORMAT_IDS
+from kb.citestyles import CITE_STYLE_IDS, CITE_STYLES, UnknownStyle
 from kb.listformats import list_dict, list_summary_dict, reading_lists_dict
 from kb.serialize import doc_info_dict, document_dict, search_result_dict
 from webui.context import (
@@ -16,6 +17,8 @@ from webui.context import (
     search_request_from_args,
     searcher,
     settings,
+    style_error,
+    style_from_args,
 )
 from webui.insights import searched
 from webui.pagedata import citation_data, document_data, home_data, list_data, lists_data
@@ -45,7 +48,7 @@ def index():
                 "document": "/api/doc/<doc_id>",
                 "lists": url_for("api.lists"),
                 "list": "/api/lists/<slug>",
-                "cite": "/api/cite/<doc_id>?anchor=&format=",
+                "cite": "/api/cite/<doc_id>?anchor=&format=&style=",
                 "suggest": url_for("api.suggest"),
             },
         }
@@ -90,19 +93,31 @@ def reading_list(slug: str):
 @bp.get("/cite/<path:doc_id>")
 def cite(doc_id: str):
     """Without `format`: the citation's fields and every format. With `format`: that format as
-    its own media type; `download=1` makes it a file download."""
-    data = citation_data(doc_id, anchor_from_args())
+    its own media type; `download=1` makes it a file download. `style` chooses the citation
+    style of the text and Markdown formats (APA 7 without one); an unknown one is a 400 that
+    lists the styles there are."""
+    try:
+        style = style_from_args()
+    except UnknownStyle as exc:
+        message = style_error(exc)
+        return jsonify(
+            {"error": {"status": 400, "message": message, "styles": CITE_STYLE_IDS}}
+        ), 400
+    data = citation_data(doc_id, anchor_from_args(), style)
     citation = data.citation
     fmt = request.args.get("format", "").strip().lower()
     if not fmt:
         return jsonify(
             {
                 "citation": asdict(citation),
+                "style": style,
+                "styles": [{"style": s.id, "label": s.label} for s in CITE_STYLES],
                 "formats": [
                     {
                         "format": r.entry.id,
                         "label": r.entry.label,
                         "media_type": r.entry.media_type,
+                        "styled": r.entry.styled,
                         "file_name": r.file_name,
                         "text": r.text,
                         "download": url_for(
@@ -110,6 +125,7 @@ def cite(doc_id: str):
                             doc_id=doc_id,
                             anchor=citation.anchor,
                             format=r.entry.id,
+                            style=style if r.entry.styled else None,
                             download=1,
                         ),
                     }

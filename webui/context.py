@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import current_app, g, request
 
+from kb.citestyles import DEFAULT_STYLE, UnknownStyle, cite_style
 from kb.search import MAX_PAGE, Searcher, SearchRequest
 from kb.settings import Settings
 from kb.view import View
@@ -60,7 +61,7 @@ def filters_from_args() -> dict[str, tuple[str, ...]]:
 
 
 def search_request_from_args() -> SearchRequest:
-    """q, the filters, sort, page and size from the query string. The query text itself is
+    """q, the filters, sort, page, size and spell from the query string. The query text itself is
     passed on whole (the query string is already size-limited); kb shortens an overlong query
     and says so."""
     return SearchRequest(
@@ -69,9 +70,25 @@ def search_request_from_args() -> SearchRequest:
         sort=request.args.get("sort", "").strip()[:20] or "relevance",
         page=int_arg("page", 1, 1, MAX_PAGE),
         page_size=int_arg("size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE),
+        # `spell=off`: the words exactly as typed, not a correction's results ("search
+        # instead for" on a corrected search).
+        autocorrect=request.args.get("spell", "").strip().lower() != "off",
     )
 
 
 def anchor_from_args() -> str | None:
     """The passage a citation is asked for (`?anchor=`), or None for the whole document."""
     return request.args.get("anchor", "").strip()[:MAX_ANCHOR_CHARS] or None
+
+
+def style_from_args() -> str:
+    """The citation style asked for (`?style=`), APA 7 without one; kb.citestyles.UnknownStyle
+    (its message lists the styles there are) for a name that is none."""
+    style = request.args.get("style", "").strip().lower() or DEFAULT_STYLE
+    return cite_style(style).id
+
+
+def style_error(exc: UnknownStyle) -> str:
+    """The 400 answer's message for an unknown style: a sentence listing the styles."""
+    message = str(exc)
+    return f"{message[:1].upper()}{message[1:]}."

@@ -241,6 +241,8 @@ def js_messages() -> dict[str, str]:
         "Format": gettext("Format"),
         "Copy": gettext("Copy"),
         "Download": gettext("Download"),
+        "Style": gettext("Style"),
+        "Could not load the style.": gettext("Could not load the style."),
         "Citation": gettext("Citation"),
         "The passage this link points to has moved within the document; it is highlighted "
         "below.": gettext(

@@ -10,7 +10,8 @@ from functools import cached_property
 
 from kb import readinglists
 from kb.cite import Citation, cite, parse_ref
-from kb.citeformats import CITE_FORMATS, CiteFormat, cite_format, file_name
+from kb.citeformats import CITE_FORMATS, CiteFormat, cite_format, file_name, render
+from kb.citestyles import DEFAULT_STYLE, CiteStyle, cite_style
 from kb.doctypes import DOC_TYPES
 from kb.documents import DocumentView, load_document
 from kb.errors import InvalidReadingList, NotFound
@@ -97,17 +98,20 @@ class RenderedCitation:
 
 @dataclass(frozen=True)
 class CitationData:
-    """A citation of a document or one of its passages; the formats are rendered on first use
-    (a download needs one format only)."""
+    """A citation of a document or one of its passages, its text and Markdown formats in one
+    citation style; the formats are rendered on first use (a download needs one only)."""
 
     citation: Citation
     doc: DocInfo
+    style: CiteStyle
 
     def rendered(self, format_id: str) -> RenderedCitation:
         """The citation in one format; ValueError for an unknown format id."""
         entry = cite_format(format_id)
         return RenderedCitation(
-            entry, file_name(self.citation, entry.id), entry.renderer(self.citation)
+            entry,
+            file_name(self.citation, entry.id),
+            render(self.citation, entry.id, self.style.id),
         )
 
     @cached_property
@@ -116,12 +120,13 @@ class CitationData:
         return tuple(self.rendered(entry.id) for entry in CITE_FORMATS)
 
 
-def citation_data(doc_id: str, anchor: str | None) -> CitationData:
+def citation_data(doc_id: str, anchor: str | None, style: str = DEFAULT_STYLE) -> CitationData:
     """What the citation page shows (and `/api/cite/<doc_id>` returns); NotFound for an unknown
-    document (or one the reader may not see) or anchor."""
+    document (or one the reader may not see) or anchor, UnknownStyle for an unknown style."""
+    entry = cite_style(style)
     view = reader_view()
     citation = cite(view, doc_id, anchor, settings().base_url)
-    return CitationData(citation, view.catalogue[doc_id])
+    return CitationData(citation, view.catalogue[doc_id], entry)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from flask_babel import gettext
 
 from kb import readinglists
 from kb.citeformats import CITE_FORMATS
+from kb.citestyles import CITE_STYLES, UnknownStyle
 from kb.formats import FORMATS
 from kb.highlight import HighlightTerms
 from kb.search import SearchResult
@@ -33,6 +34,8 @@ from webui.context import (
     search_request_from_args,
     searcher,
     settings,
+    style_error,
+    style_from_args,
 )
 from webui.document_page import build_document_page
 from webui.i18n import FILTER_LABELS, language_name, page_unit, topic_label, type_label
@@ -243,14 +246,21 @@ def original(doc_id: str):
 
 @bp.get("/cite/<path:doc_id>")
 def cite_page(doc_id: str):
-    """Every citation format of a document or passage on one page (works without JavaScript)."""
-    data = citation_data(doc_id, anchor_from_args())
+    """Every citation format of a document or passage on one page, the text and Markdown ones
+    in the style chosen by `?style=` (links choose it: works without JavaScript)."""
+    try:
+        style = style_from_args()
+    except UnknownStyle as exc:
+        abort(400, style_error(exc))
+    data = citation_data(doc_id, anchor_from_args(), style)
     return render_template(
         "pages/cite.html",
         citation=data.citation,
         formats=data.formats,
         doc=data.doc,
         anchor=data.citation.anchor,
+        style=data.style,
+        styles=CITE_STYLES,
     )
 
 

@@ -27,6 +27,7 @@ from kb.query.tree import (
     Phrase,
     Word,
     limit_terms,
+    searched_words,
 )
 from kb.vocabulary import Vocabulary
 
@@ -84,4 +85,5 @@ __all__ = [
     "QueryParser",
     "Word",
     "clean_input",
+    "searched_words",
 ]

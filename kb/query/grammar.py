@@ -60,9 +60,17 @@ class Tokenizer:
     def tokens(self, text: str, filters: Filters, messages: list[str]) -> list[_Tok]:
         """The tokens of `text`; filters met on the way go into `filters`, not the tokens."""
         out: list[_Tok] = []
+        # A question excludes nothing: its `-` joins words, as in the Finnish `Guardians of
+        # the Galaxy Vol. 2 -elokuvan` or the Swedish `Leadership for Change -nätverket`.
+        question = text.rstrip().endswith("?")
         for m in _TOKEN.finditer(text):
             negated = bool(m.group("neg"))
-            if m.group("neglparen"):  # -( ... ) excludes the whole group
+            if negated and question:
+                negated = False
+                messages.append("Read '-' before a word as part of the question, not as NOT.")
+            if m.group("neglparen") and question:
+                out.append(_Tok("lparen"))
+            elif m.group("neglparen"):  # -( ... ) excludes the whole group
                 out.append(_Tok("op", "NOT"))
                 out.append(_Tok("lparen"))
             elif m.group("lparen"):
@@ -110,8 +118,8 @@ class Tokenizer:
                 f"searched for the word '{parts[0]}'."
             )
             prefix = False
-        if len(parts) > 1:  # "H&M" stays one token; "7-9" or "e.g." become a phrase
-            return Phrase(tuple(parts), field=field)
+        if len(parts) > 1:  # "H&M" stays one token; "IT-inköp" or "e.g." are joined words
+            return Phrase(tuple(parts), field=field, joined=word.rstrip("*"))
         return Word(parts[0], prefix=prefix, field=field)
 
     def _field(

@@ -18,6 +18,8 @@ def render(node: Node | None, filters: Filters) -> str:
 def _render_node(node: Node, top: bool = False) -> str:
     if isinstance(node, Word):
         return f"{node.field + ':' if node.field else ''}{node.text}{'*' if node.prefix else ''}"
+    if isinstance(node, Phrase) and node.joined:
+        return f"{node.field + ':' if node.field else ''}{node.joined}"
     if isinstance(node, Phrase):
         return f'{node.field + ":" if node.field else ""}"{" ".join(node.words)}"'
     if isinstance(node, Not):

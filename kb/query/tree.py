@@ -18,8 +18,13 @@ class Word:
 
 @dataclass(frozen=True)
 class Phrase:
+    """Words one right after the other. With `joined` (the word as typed: `IT-inköp`,
+    `klima-/miljøkrav`), a hyphenated or slashed word: the whole word or any of its parts,
+    the whole ranking first, never a strict phrase."""
+
     words: tuple[str, ...]
     field: str | None = None
+    joined: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,20 @@ class ParsedQuery:
     @property
     def has_text(self) -> bool:
         return self.node is not None
+
+
+def searched_words(node: Node | None) -> list[str]:
+    """The words a query searches for, in order: its words and phrase words, without
+    prefixes and excluded words."""
+    if node is None:
+        return []
+    if isinstance(node, Word):
+        return [] if node.prefix else [node.text]
+    if isinstance(node, Phrase):
+        return list(node.words)
+    if isinstance(node, Not):
+        return []
+    return [w for child in node.nodes for w in searched_words(child)]
 
 
 def count_terms(node: Node | None) -> int:

@@ -113,6 +113,25 @@
   });
 
   // ---- "Cite" on documents and passages: formats loaded from /api/cite when opened --------------
+  // The text and Markdown formats are written in a citation style, chosen in a second menu.
+  function citeUrl(details, style) {
+    var params = [];
+    var anchor = details.getAttribute("data-anchor");
+    if (anchor) params.push("anchor=" + encodeURIComponent(anchor));
+    if (style) params.push("style=" + encodeURIComponent(style));
+    return details.getAttribute("data-cite") + (params.length ? "?" + params.join("&") : "");
+  }
+
+  function loadCite(details, style) {
+    return fetch(citeUrl(details, style), { headers: { Accept: "application/json" } })
+      .then(function (r) {
+        // A remembered style the server no longer has: the default style instead.
+        if (r.status === 400 && style) return loadCite(details, "");
+        if (!r.ok) throw new Error(r.status);
+        return r.json();
+      });
+  }
+
   function buildCite(details, data) {
     var live = $(".cite-live", details);
     var uid = "cite_" + Math.random().toString(36).slice(2, 9);
@@ -128,10 +147,17 @@
       if (f === current) option.selected = true;
       select.appendChild(option);
     });
+    var styleLabel = el("label", { "for": uid + "_s" }, t("Style"));
+    var styleSelect = el("select", { id: uid + "_s" });
+    (data.styles || []).forEach(function (s) {
+      var option = el("option", { value: s.style }, s.label);
+      if (s.style === data.style) option.selected = true;
+      styleSelect.appendChild(option);
+    });
     var copy = el("button", { type: "button", "class": "copy" }, t("Copy"));
     var download = el("a", { href: current.download, download: current.file_name, "class": "download" }, t("Download"));
     var status = el("span", { "class": "copy-status", role: "status" });
-    row.appendChild(label); row.appendChild(select); row.appendChild(copy); row.appendChild(download); row.appendChild(status);
+    [label, select, styleLabel, styleSelect, copy, download, status].forEach(function (node) { row.appendChild(node); });
 
     var area = el("textarea", { id: uid + "_t", readonly: "", rows: "4", spellcheck: "false", "aria-label": t("Citation") });
     function fit() {
@@ -146,11 +172,22 @@
       window.requestAnimationFrame(fit);
       download.href = f.download;
       download.setAttribute("download", f.file_name);
+      // The style only writes the text and Markdown formats.
+      styleLabel.hidden = styleSelect.hidden = !f.styled;
       status.textContent = "";
     }
     select.addEventListener("change", function () {
       var f = formats.filter(function (x) { return x.format === select.value; })[0];
       if (f) { show(f); store.set("kb:cite-format", f.format); }
+    });
+    styleSelect.addEventListener("change", function () {
+      var style = styleSelect.value;
+      store.set("kb:cite-style", style);
+      loadCite(details, style).then(function (fresh) {
+        buildCite(details, fresh);
+        var again = $(".cite-live select[id$='_s']", details);
+        if (again) again.focus();
+      }).catch(function () { status.textContent = t("Could not load the style."); });
     });
     copy.addEventListener("click", function () { copyText(area.value, area, status); });
     show(current);
@@ -165,10 +202,7 @@
     details.addEventListener("toggle", function () {
       if (!details.open || details.getAttribute("data-loaded") || !window.fetch) return;
       details.setAttribute("data-loaded", "loading");
-      var anchor = details.getAttribute("data-anchor");
-      var url = details.getAttribute("data-cite") + (anchor ? "?anchor=" + encodeURIComponent(anchor) : "");
-      fetch(url, { headers: { Accept: "application/json" } })
-        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      loadCite(details, store.get("kb:cite-style", ""))
         .then(function (data) { buildCite(details, data); details.setAttribute("data-loaded", "yes"); })
         .catch(function () { details.removeAttribute("data-loaded"); });
     });

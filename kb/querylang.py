@@ -1,0 +1,55 @@
+"""The language(s) a query is written in, read from what the reader's passages hold.
+
+A query of two or three words is too short for a word-list guess, but the index knows which
+words each language's passages use: `klimatkrav` is Swedish because Swedish passages hold it
+(or its parts), `mobiltelefoner` Norwegian because Norwegian ones do. Each language present
+scores one point per query word found in its own stemmed field, and one per word that is one
+of its function words; the languages with the most points are the query's. When no word is
+known anywhere (a misspelling, a name), every language is searched.
+
+A query is then analysed only in its own languages' fields, with their stop words. Other
+languages' documents are still found through the shared exact field and the glossary, so a
+Swedish word that is not Norwegian no longer matches by chance what the Norwegian stemmer
+makes of it.
+
+Counts come from the reader's view: which fields a query is searched in never depends on
+what hidden documents hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from kb.analysis import STEMMED_LANGUAGES, stem, stopwords
+from kb.text import fold
+from kb.view import View
+
+
+def query_languages(view: View, words: Iterable[str]) -> tuple[str, ...]:
+    """The languages of the index the query's `words` are most likely written in (in the
+    snapshot's order); all of them when nothing decides."""
+    languages = view.snap.languages or ("en",)
+    stemmed = [lang for lang in languages if lang in STEMMED_LANGUAGES]
+    typed = list(dict.fromkeys(w.lower() for w in words if w))
+    if len(stemmed) <= 1 or not typed:
+        return languages
+    points = {lang: language_points(view, lang, typed) for lang in stemmed}
+    best = max(points.values())
+    if best <= 0:
+        return languages
+    chosen = tuple(lang for lang in stemmed if points[lang] >= best)
+    # Unstemmed languages (text_xx) have no stems to compare: they stay searched.
+    return chosen + tuple(lang for lang in languages if lang not in STEMMED_LANGUAGES)
+
+
+def language_points(view: View, language: str, words: Iterable[str]) -> int:
+    """How many of `words` (lower-cased) are function words of `language` or occur in the
+    reader's passages of that language."""
+    field = f"text_{language}"
+    stops = stopwords(language)
+    found = 0
+    for word in words:
+        function_word = word in stops or fold(word) in stops
+        if function_word or view.doc_frequency(field, stem(word, language)) > 0:
+            found += 1
+    return found
