@@ -312,3 +312,13 @@ def test_messages_from_python_code_are_translated_where_shown(bundled_app) -> No
             refused.startswith("Din organisations inloggningstjänst") and "access_denied" in refused
         )
         assert i18n.translated("Text that came from data") == "Text that came from data"
+
+
+def test_the_cite_page_names_formats_in_the_interface_language(fresh) -> None:
+    fresh.set_cookie(i18n.COOKIE, "sv")
+    soup = page(fresh, "/cite/guides/strategy-for-sustainable-it")
+    headings = [h.get_text() for h in soup.select(".cite-format h2")]
+    assert headings[0].startswith("Oformaterad text") and "BibTeX" in headings
+    assert text(soup, ".cite-styles").startswith("Referensstil:")
+    api = fresh.get("/api/cite/guides/strategy-for-sustainable-it").get_json()
+    assert "Plain text" in str(api) and "Oformaterad" not in str(api)

@@ -76,6 +76,8 @@ _TOPIC_MESSAGES = (
     N_("Peer learning and best practices"), N_("Dialogue with the IT industry"),
     N_("Membership and how the network works"),
 )  # fmt: skip
+# Citation formats are named by kb.citeformats; only this one is a phrase, not a name.
+CITE_FORMAT_LABELS = (N_("Plain text"),)
 FILTER_LABELS = {
     "type": N_("Type"),
     "year": N_("Year"),
@@ -242,6 +244,7 @@ def js_messages() -> dict[str, str]:
         "Copy": gettext("Copy"),
         "Download": gettext("Download"),
         "Style": gettext("Style"),
+        "Plain text": gettext("Plain text"),
         "Could not load the style.": gettext("Could not load the style."),
         "Citation": gettext("Citation"),
         "The passage this link points to has moved within the document; it is highlighted "
@@ -314,7 +317,7 @@ def register(app: Flask) -> None:
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.register_blueprint(bp)
     app.context_processor(template_names)
-    for function in (nice_date, long_date, minutes, page_unit, topic_label, type_label):
+    for function in (nice_date, long_date, minutes, page_unit, topic_label, translated, type_label):
         app.add_template_filter(function)
     app.add_template_filter(format_decimal, "number")
 

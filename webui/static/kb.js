@@ -143,7 +143,7 @@
     var label = el("label", { "for": uid + "_f" }, t("Format"));
     var select = el("select", { id: uid + "_f" });
     formats.forEach(function (f) {
-      var option = el("option", { value: f.format }, f.label);
+      var option = el("option", { value: f.format }, t(f.label));
       if (f === current) option.selected = true;
       select.appendChild(option);
     });
