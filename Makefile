@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install install-test browser index lint audit bench pdfs office-samples clean
+.PHONY: run test install install-test translations messages browser index lint audit bench pdfs office-samples clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian run 'apt-get install python3-venv'"; exit 1; }
@@ -16,9 +16,26 @@ $(BIN)/python:
 
 install: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
+	$(MAKE) --no-print-directory translations
 
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test,dev]'
+	$(MAKE) --no-print-directory translations
+
+# The web UI's message catalogues: webui/translations/<lang>/LC_MESSAGES/messages.po (kept in
+# git) compiled to messages.mo (not kept; the app also compiles a missing or stale one).
+translations:
+	$(BIN)/pybabel -q compile -d webui/translations -D messages
+
+# After changing a message in webui/: extract every marked message into messages.pot and merge
+# it into each language's .po (new messages come untranslated, changed ones fuzzy; the tests
+# fail until they are translated). See docs/translating.md.
+messages:
+	$(BIN)/pybabel -q extract -F babel.cfg -k N_ -k Nn_:1,2 -k lazy_gettext --no-wrap \
+	  --sort-by-file --project=kb --copyright-holder="ASF Leadership for Change" \
+	  -o webui/translations/messages.pot .
+	$(BIN)/pybabel -q update -i webui/translations/messages.pot -d webui/translations \
+	  -D messages --no-wrap --ignore-obsolete
 
 # The Debian packages some tests need, installed when missing (needs root or sudo):
 # - chromium: the browser tests drive Debian's Chromium;

@@ -372,6 +372,8 @@ READER_INDEPENDENT = {
     "tokens.tokens_page": "the signed-in member's own API tokens, no documents "
     "(tests/test_tokens.py)",
     "tokens.revoke": "POST only: revokes one's own API token (tests/test_tokens.py)",
+    "i18n.choose": "keeps the interface language in a cookie and goes back to a local path, "
+    "no documents (tests/test_i18n.py)",
 }
 
 

@@ -488,6 +488,13 @@ SHOTS = [
 
 def test_screenshots(browser, server, tmp_path_factory):
     """Home, search and document at 1280 and 360 px; with KB_SCREENSHOTS=<dir>, for the README."""
+    take_screenshots(browser, server, tmp_path_factory, SHOTS)
+
+
+def take_screenshots(browser, server, tmp_path_factory, shots, suffix: str = "", **options):
+    """Each (name, url) of `shots` at both widths, as `<name>-<width><suffix>.png`: into
+    $KB_SCREENSHOTS from a pristine copy of the bundled corpus, else into a temporary folder
+    from `server`. `options` go to the browser context (e.g. its locale)."""
     target = os.environ.get("KB_SCREENSHOTS")
     if target:
         out = Path(target)
@@ -499,13 +506,15 @@ def test_screenshots(browser, server, tmp_path_factory):
     out.mkdir(parents=True, exist_ok=True)
     with serving as base:
         for label, viewport in (("desktop", DESKTOP), ("mobile", MOBILE)):
-            ctx = browser.new_context(base_url=base, viewport=viewport, device_scale_factor=1)
+            ctx = browser.new_context(
+                base_url=base, viewport=viewport, device_scale_factor=1, **options
+            )
             page = ctx.new_page()
-            for name, url in SHOTS:
+            for name, url in shots:
                 page.goto(url)  # once to warm the server's caches, so the time shown is typical
                 page.goto(url)
                 page.wait_for_load_state("networkidle")
-                path = out / f"{name}-{label}.png"
+                path = out / f"{name}-{label}{suffix}.png"
                 page.screenshot(path=str(path))
                 assert path.stat().st_size < 400_000
                 assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]

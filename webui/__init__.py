@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None, *, check_interval: float = 1.0)
     # Each request reads through its own reader's Searcher (webui.context.searcher).
     app.extensions["kb_library"] = library
 
-    from webui import api, auth, errors, feeds, insights, oidc, pages, security, tokens
+    from webui import api, auth, errors, feeds, i18n, insights, oidc, pages, security, tokens
     from webui.links import cached_url, document_url, url_with
     from webui.serving import trust_proxies
     from webui.suggest import Suggester
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None, *, check_interval: float = 1.0)
     app.add_template_global(document_url)
     app.add_template_global(url_with)
 
+    i18n.register(app)
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 24 * 3600
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -29,6 +29,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import lazy_gettext
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_wtf import FlaskForm
@@ -41,13 +42,15 @@ from kb.accounts import MAX_EMAIL_CHARS, MAX_PASSWORD_CHARS, AccountStore, norma
 from kb.settings import Settings
 from kb.signin import SignInSettings, load_sign_in_settings
 from webui import errors, sessions
+from webui.i18n import N_, translated
 
 bp = Blueprint("auth", __name__)
 
-FAILED = "That email address and password do not match an account that can sign in."
-TOO_MANY = "Too many failed sign-ins. Wait a few minutes, then try again."
-EXPIRED = "The form had expired or came from another site. Please try again."
-PASSWORD_OFF = (
+# Translated where the page is rendered (webui.i18n); the catalogue knows them by these marks.
+FAILED = N_("That email address and password do not match an account that can sign in.")
+TOO_MANY = N_("Too many failed sign-ins. Wait a few minutes, then try again.")
+EXPIRED = N_("The form had expired or came from another site. Please try again.")
+PASSWORD_OFF = N_(
     "Signing in with a password is turned off on this server: sign in with your "
     "organisation's account instead."
 )
@@ -60,12 +63,12 @@ MAX_NEXT_CHARS = 2000
 
 class SignInForm(FlaskForm):
     email = EmailField(
-        "Email address",
+        lazy_gettext("Email address"),
         validators=[InputRequired(), Length(max=MAX_EMAIL_CHARS)],
         render_kw={"autocomplete": "username", "maxlength": MAX_EMAIL_CHARS},
     )
     password = PasswordField(
-        "Password",
+        lazy_gettext("Password"),
         validators=[InputRequired(), Length(max=MAX_PASSWORD_CHARS)],
         render_kw={"autocomplete": "current-password", "maxlength": MAX_PASSWORD_CHARS},
     )
@@ -139,7 +142,10 @@ def start_session(email: str) -> bool:
 
 def _render(form: SignInForm, message: str | None = None, status: int = 200) -> Response:
     page = render_template(
-        "auth/sign_in.html", form=form, message=message, sign_in=sign_in_settings()
+        "auth/sign_in.html",
+        form=form,
+        message=translated(message) if message else None,
+        sign_in=sign_in_settings(),
     )
     return current_app.make_response((page, status))
 

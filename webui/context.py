@@ -12,13 +12,6 @@ from kb.view import View
 from webui.auth import current_principal
 
 FILTER_PARAMS = ("type", "year", "org", "topic", "lang")
-FILTER_LABELS = {
-    "type": "Type",
-    "year": "Year",
-    "org": "Organisation",
-    "topic": "Topic",
-    "lang": "Language",
-}
 MAX_PARAM_VALUES = 20  # values per filter; more are ignored
 MAX_PARAM_CHARS = 200  # characters per filter value
 MAX_ANCHOR_CHARS = 200

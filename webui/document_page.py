@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from kb.documents import DocumentView
-from kb.formats import page_unit
+from kb.formats import page_unit as format_page_unit
 from kb.highlight import HighlightTerms, mark_all
 from kb.library import DocInfo
 from kb.models import Passage
 from kb.text import fold
+from webui.i18n import page_unit
 
 WORDS_PER_MINUTE = 220
 MAX_HEADING_LEVEL = 4
@@ -68,7 +69,7 @@ class DocumentPage:
 
 
 def _unit(doc: DocInfo) -> str:
-    return page_unit(doc.format).capitalize()
+    return format_page_unit(doc.format).capitalize()
 
 
 def _paged(doc: DocInfo) -> bool:
@@ -141,7 +142,7 @@ def build_document_page(
         if paged:
             if new_page:
                 level = 2
-                label = f"{unit} {p.page}"
+                label = f"{page_unit(unit)} {p.page}"
                 if unit == "Slide" and p.heading_path:  # a slide is known by its title
                     label = f"{label}: {p.heading_path[-1]}"
                 contents.append(ContentsEntry(p.anchor, label, 2))

@@ -7,26 +7,29 @@ from werkzeug.exceptions import HTTPException
 
 from kb.errors import ConfigError, IndexUnavailable, NotFound
 from kb.store import IndexStore
+from webui.i18n import N_, translated
 
 TITLES = {
-    400: "That request could not be understood",
-    404: "Page not found",
-    405: "Method not allowed",
-    413: "Request too large",
-    414: "Address too long",
-    500: "Something went wrong",
-    503: "The knowledge base is not available",
+    400: N_("That request could not be understood"),
+    404: N_("Page not found"),
+    405: N_("Method not allowed"),
+    413: N_("Request too large"),
+    414: N_("Address too long"),
+    500: N_("Something went wrong"),
+    503: N_("The knowledge base is not available"),
 }
 MESSAGES = {
-    400: "The request could not be understood.",
-    404: "There is nothing at this address.",
-    405: "This address does not accept that method.",
-    413: "The request is too large.",
-    414: "The address is too long. Try a shorter query.",
-    500: "Something went wrong on our side. The problem has been logged.",
-    503: "The knowledge base has no index yet. A coordinator needs to run `kb index`.",
-    "config": "A configuration file in the corpus has an error. A coordinator can find it "
-    "with `kb check`.",
+    400: N_("The request could not be understood."),
+    404: N_("There is nothing at this address."),
+    405: N_("This address does not accept that method."),
+    413: N_("The request is too large."),
+    414: N_("The address is too long. Try a shorter query."),
+    500: N_("Something went wrong on our side. The problem has been logged."),
+    503: N_("The knowledge base has no index yet. A coordinator needs to run `kb index`."),
+    "config": N_(
+        "A configuration file in the corpus has an error. A coordinator can find it "
+        "with `kb check`."
+    ),
 }
 
 
@@ -74,8 +77,8 @@ def respond(status: int, message: str):
         page = render_template(
             "pages/error.html",
             status=status,
-            title=TITLES.get(status, "Error"),
-            message=message,
+            title=translated(TITLES.get(status, N_("Error"))),
+            message=translated(message),
             coordinator_note=note,
         )
     except Exception:  # the error page itself failed: say so plainly, still without details
@@ -91,7 +94,7 @@ def register(app: Flask) -> None:
         # A description given on purpose (abort(400, "...")) is more useful than the generic one.
         default = type(exc).description
         message = exc.description if exc.description and exc.description != default else None
-        response = respond(status, message or MESSAGES.get(status, "The request failed."))
+        response = respond(status, message or MESSAGES.get(status, N_("The request failed.")))
         if status == 405 and exc.get_response().headers.get("Allow"):
             page, code = response
             response = app.make_response((page, code))

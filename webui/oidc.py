@@ -40,31 +40,35 @@ from kb.vocabulary import Vocabulary, load_vocabulary
 from webui import errors
 from webui.auth import accounts, safe_next, sign_in_settings, start_session
 from webui.context import settings
+from webui.i18n import N_, translated
 
 bp = Blueprint("oidc", __name__)
 
 CLIENT = "kb"  # Authlib's name for the provider (its session keys start `_state_kb_`)
 NEXT_KEY = "kb_oidc_next"
 PROVIDER_TIMEOUT = 10  # seconds for each request to the identity provider
-STARTED_ELSEWHERE = (
+# Translated where the page is rendered (webui.i18n); `{reason}` is filled in after.
+STARTED_ELSEWHERE = N_(
     "This sign-in had expired, was already used, or was started in another browser. "
     "Please sign in again."
 )
-REFUSED = "Your organisation's sign-in service did not sign you in ({reason}). Please try again."
-UNTRUSTED = (
+REFUSED = N_(
+    "Your organisation's sign-in service did not sign you in ({reason}). Please try again."
+)
+UNTRUSTED = N_(
     "The answer from your organisation's sign-in service could not be trusted ({reason}), "
     "so you were not signed in. Please try again; if this goes on, tell the coordinator."
 )
-UNREACHABLE = "Your organisation's sign-in service cannot be reached just now. Try again later."
-NO_EMAIL = (
+UNREACHABLE = N_("Your organisation's sign-in service cannot be reached just now. Try again later.")
+NO_EMAIL = N_(
     "Your organisation's sign-in service did not give a verified e-mail address, which kb "
     "needs to know who you are. Ask your IT department to release the email claim to kb."
 )
-OTHER_ORGANISATION = (
+OTHER_ORGANISATION = N_(
     "Your account here belongs to another organisation than the one your sign-in service "
     "names. Ask the network's coordinator to correct it."
 )
-DISABLED = "Your account has been disabled. Ask the network's coordinator if this is a mistake."
+DISABLED = N_("Your account has been disabled. Ask the network's coordinator if this is a mistake.")
 
 
 def _vocabulary() -> Vocabulary:
@@ -96,9 +100,11 @@ def start() -> Response:
     return response
 
 
-def _refuse(status: int, message: str) -> Response:
+def _refuse(status: int, message: str, **values: str) -> Response:
+    """The error page for a sign-in that did not happen; `values` fill the translated message."""
     session.clear()  # whatever was started is over: no half-signed-in session remains
-    response = current_app.make_response(errors.respond(status, message))
+    text = translated(message).format(**values) if values else message
+    response = current_app.make_response(errors.respond(status, text))
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
@@ -129,16 +135,16 @@ def callback() -> Response:
     except MismatchingStateError:
         return _refuse(400, STARTED_ELSEWHERE)
     except OAuthError as exc:  # the provider refused: a denied consent, a used code, ...
-        return _refuse(400, REFUSED.format(reason=(exc.error or "error")[:60]))
+        return _refuse(400, REFUSED, reason=(exc.error or "error")[:60])
     except JoseError as exc:  # the ID token: bad signature, audience, issuer, expiry, nonce
         current_app.logger.warning("ID token refused: %s", exc)
-        return _refuse(400, UNTRUSTED.format(reason=(exc.error or "invalid token")[:60]))
+        return _refuse(400, UNTRUSTED, reason=(exc.error or "invalid token")[:60])
     except requests.RequestException as exc:
         current_app.logger.warning("identity provider unavailable: %s", exc)
         return _refuse(503, UNREACHABLE)
     claims = token.get("userinfo")
     if not claims:  # no ID token at all: nothing says who this is
-        return _refuse(400, UNTRUSTED.format(reason="no ID token"))
+        return _refuse(400, UNTRUSTED, reason="no ID token")
     try:
         email = check_email(str(claims.get("email") or ""))
     except AccountError:

@@ -17,18 +17,16 @@ from flask import (
     request,
     send_file,
 )
+from flask_babel import gettext
 
 from kb import readinglists
 from kb.citeformats import CITE_FORMATS
 from kb.citestyles import CITE_STYLES, UnknownStyle
-from kb.doctypes import TYPE_LABELS, TYPE_PLURALS
 from kb.formats import FORMATS
 from kb.highlight import HighlightTerms
 from kb.search import SearchResult
 from kb.status import index_status, view_counts
-from kb.text import LANGUAGE_NAMES
 from webui.context import (
-    FILTER_LABELS,
     FILTER_PARAMS,
     anchor_from_args,
     filters_from_args,
@@ -40,6 +38,7 @@ from webui.context import (
     style_from_args,
 )
 from webui.document_page import build_document_page
+from webui.i18n import FILTER_LABELS, language_name, page_unit, topic_label, type_label
 from webui.insights import opened, searched
 from webui.links import url_with
 from webui.originals import format_label, original_file
@@ -49,46 +48,18 @@ from webui.security import CSP_FILES
 bp = Blueprint("pages", __name__)
 
 MAX_HIGHLIGHT_QUERY = 500
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 VERSION_RE = re.compile(r"[0-9a-f]{4,64}")
 FACET_VALUES_SHOWN = 6
 
 
 @bp.app_context_processor
 def labels() -> dict:
+    """Registries templates show; their names are translated by `webui.i18n`."""
     return {
-        "TYPE_LABELS": TYPE_LABELS,
-        "TYPE_PLURALS": TYPE_PLURALS,
-        "LANGUAGE_NAMES": LANGUAGE_NAMES,
-        "FILTER_LABELS": FILTER_LABELS,
         "CITE_FORMATS": CITE_FORMATS,
         # What a passage's page number counts, by format id: "Page", or "Slide" for decks.
-        "PAGE_UNITS": {f.id: f.page_unit.capitalize() for f in FORMATS},
+        "PAGE_UNITS": {f.id: page_unit(f.page_unit) for f in FORMATS},
     }
-
-
-@bp.app_template_filter()
-def nice_date(value: str | None) -> str:
-    """2024-04-24 -> 24 Apr 2024; partial dates stay as they are."""
-    if not value:
-        return "Undated"
-    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", value)
-    if match and 1 <= int(match[2]) <= 12:
-        return f"{int(match[3])} {MONTHS[int(match[2]) - 1]} {match[1]}"
-    match = re.fullmatch(r"(\d{4})-(\d{2})", value)
-    if match and 1 <= int(match[2]) <= 12:
-        return f"{MONTHS[int(match[2]) - 1]} {match[1]}"
-    return value
-
-
-@bp.app_template_filter()
-def minutes(value: int | None) -> str:
-    if not value:
-        return ""
-    hours, rest = divmod(int(value), 60)
-    if not hours:
-        return f"{value} min"
-    return f"{hours} h {rest} min" if rest else f"{hours} h"
 
 
 def _fields(data) -> dict:
@@ -120,10 +91,10 @@ def active_filters(result: SearchResult | None) -> list[ActiveFilter]:
     shown too, without a link (the query text is where they are changed)."""
     vocab = searcher().library.snapshot().vocabulary
     labellers = {
-        "type": lambda v: TYPE_LABELS.get(v, v),
-        "lang": lambda v: LANGUAGE_NAMES.get(v, v),
+        "type": type_label,
+        "lang": language_name,
         "org": vocab.organisation_name,
-        "topic": vocab.topic_name,
+        "topic": lambda v: topic_label(vocab.topic_name(v)),
         "year": str,
     }
     out = []
@@ -161,6 +132,15 @@ class FacetGroup:
     more: tuple[FacetLink, ...]  # behind "N more"
 
 
+def facet_label(name: str, value: str, label: str) -> str:
+    """A facet value's label in the interface's language; organisations and years are names."""
+    if name == "type":
+        return type_label(value)
+    if name == "lang":
+        return language_name(value)
+    return topic_label(label) if name == "topic" else label
+
+
 def facet_groups(result: SearchResult) -> list[FacetGroup]:
     """The facets that have values, each value with the link that toggles its filter."""
     groups = []
@@ -177,9 +157,9 @@ def facet_groups(result: SearchResult) -> list[FacetGroup]:
                 href = url_with(**{name: [c for c in chosen if c != v.value]})
             else:
                 href = url_with(**{name: [*chosen, v.value]})
-            links.append(FacetLink(v.label, v.count, v.selected, href))
+            links.append(FacetLink(facet_label(name, v.value, v.label), v.count, v.selected, href))
         shown, more = links[:FACET_VALUES_SHOWN], links[FACET_VALUES_SHOWN:]
-        groups.append(FacetGroup(name, FILTER_LABELS[name], tuple(shown), tuple(more)))
+        groups.append(FacetGroup(name, gettext(FILTER_LABELS[name]), tuple(shown), tuple(more)))
     return groups
 
 

@@ -23,6 +23,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange
@@ -45,12 +46,15 @@ CHALLENGE = 'Bearer realm="kb", error="invalid_token"'
 
 class CreateTokenForm(FlaskForm):
     name = StringField(
-        "What it is for",
+        lazy_gettext("What it is for"),
         validators=[Length(max=MAX_NAME_CHARS)],
-        render_kw={"maxlength": MAX_NAME_CHARS, "placeholder": "e.g. the team's feed reader"},
+        render_kw={
+            "maxlength": MAX_NAME_CHARS,
+            "placeholder": lazy_gettext("e.g. the team's feed reader"),
+        },
     )
     days = IntegerField(
-        "Days until it expires",
+        lazy_gettext("Days until it expires"),
         default=DEFAULT_DAYS,
         validators=[InputRequired(), NumberRange(1, MAX_DAYS)],
         render_kw={"min": 1, "max": MAX_DAYS},
@@ -128,7 +132,9 @@ def tokens_page() -> Response:
     if request.method == "GET":
         return _page(form)
     if not form.validate_on_submit():
-        return _page(form, message=f"Give a name and between 1 and {MAX_DAYS} days.")
+        return _page(
+            form, message=gettext("Give a name and between 1 and %(days)s days.", days=MAX_DAYS)
+        )
     try:
         made = token_store().create(_signed_in_email() or "", form.name.data or "", form.days.data)
     except AccountError as exc:

@@ -60,6 +60,15 @@
     });
   }
 
+  // ---- the interface's language: the page carries its translations of these messages -----------
+  var messages = {};
+  try { messages = JSON.parse(document.documentElement.getAttribute("data-messages") || "{}"); } catch (e) { messages = {}; }
+  function t(text, values) {
+    var out = messages[text] || text;
+    Object.keys(values || {}).forEach(function (k) { out = out.split("{" + k + "}").join(String(values[k])); });
+    return out;
+  }
+
   // ---- search page: filters start folded on small screens ---------------------------------------
   var panel = $("details.facet-panel");
   if (panel && window.matchMedia && window.matchMedia("(max-width: 760px)").matches) {
@@ -70,9 +79,9 @@
   // ---- copying ----------------------------------------------------------------------------------
   function copyText(text, source, status) {
     function done(ok) {
-      status.textContent = ok ? "Copied" : "Press Ctrl+C to copy";
+      status.textContent = ok ? t("Copied") : t("Press Ctrl+C to copy");
       status.classList.toggle("ok", ok);
-      window.setTimeout(function () { if (status.textContent === "Copied") status.textContent = ""; }, 4000);
+      window.setTimeout(function () { if (status.textContent === t("Copied")) status.textContent = ""; }, 4000);
     }
     function fallback() {
       var ok = false;
@@ -131,26 +140,26 @@
     var current = formats.filter(function (f) { return f.format === preferred; })[0] || formats[0];
 
     var row = el("div", { "class": "cite-row" });
-    var label = el("label", { "for": uid + "_f" }, "Format");
+    var label = el("label", { "for": uid + "_f" }, t("Format"));
     var select = el("select", { id: uid + "_f" });
     formats.forEach(function (f) {
-      var option = el("option", { value: f.format }, f.label);
+      var option = el("option", { value: f.format }, t(f.label));
       if (f === current) option.selected = true;
       select.appendChild(option);
     });
-    var styleLabel = el("label", { "for": uid + "_s" }, "Style");
+    var styleLabel = el("label", { "for": uid + "_s" }, t("Style"));
     var styleSelect = el("select", { id: uid + "_s" });
     (data.styles || []).forEach(function (s) {
       var option = el("option", { value: s.style }, s.label);
       if (s.style === data.style) option.selected = true;
       styleSelect.appendChild(option);
     });
-    var copy = el("button", { type: "button", "class": "copy" }, "Copy");
-    var download = el("a", { href: current.download, download: current.file_name, "class": "download" }, "Download");
+    var copy = el("button", { type: "button", "class": "copy" }, t("Copy"));
+    var download = el("a", { href: current.download, download: current.file_name, "class": "download" }, t("Download"));
     var status = el("span", { "class": "copy-status", role: "status" });
     [label, select, styleLabel, styleSelect, copy, download, status].forEach(function (node) { row.appendChild(node); });
 
-    var area = el("textarea", { id: uid + "_t", readonly: "", rows: "4", spellcheck: "false", "aria-label": "Citation" });
+    var area = el("textarea", { id: uid + "_t", readonly: "", rows: "4", spellcheck: "false", "aria-label": t("Citation") });
     function fit() {
       // CSSOM, not a style attribute: allowed by the Content-Security-Policy.
       area.style.height = "auto";
@@ -178,7 +187,7 @@
         buildCite(details, fresh);
         var again = $(".cite-live select[id$='_s']", details);
         if (again) again.focus();
-      }).catch(function () { status.textContent = "Could not load the style."; });
+      }).catch(function () { status.textContent = t("Could not load the style."); });
     });
     copy.addEventListener("click", function () { copyText(area.value, area, status); });
     show(current);
@@ -220,7 +229,7 @@
       var moved = version ? $('.passage[data-hash="' + version.replace(/[^0-9a-f]/g, "") + '"]') : null;
       var notice = $("#kb_missing_anchor");
       if (moved) {
-        notice.textContent = "The passage this link points to has moved within the document; it is highlighted below.";
+        notice.textContent = t("The passage this link points to has moved within the document; it is highlighted below.");
         notice.hidden = false;
         moved.classList.add("highlighted");
         moved.focus({ preventScroll: true });
@@ -246,10 +255,10 @@
     var update = function () {
       var done = boxes.filter(function (b) { return b.checked; });
       progress.value = done.length;
-      progress.textContent = done.length + " of " + boxes.length;
+      progress.textContent = t("{done} of {total}", { done: done.length, total: boxes.length });
       text.textContent = done.length === boxes.length && boxes.length
-        ? "All " + boxes.length + " done. Well read!"
-        : done.length + " of " + boxes.length + " done";
+        ? t("All {total} done. Well read!", { total: boxes.length })
+        : t("{done} of {total} done", { done: done.length, total: boxes.length });
       boxes.forEach(function (b) { b.closest(".reading-item").classList.toggle("is-done", b.checked); });
     };
     var save = function () {
@@ -275,7 +284,7 @@
     var total = parseInt(card.getAttribute("data-items"), 10) || 0;
     var span = $(".list-progress", card);
     if (span && saved.length) {
-      span.textContent = " · " + Math.min(saved.length, total) + " of " + total + " done";
+      span.textContent = " · " + t("{done} of {total} done", { done: Math.min(saved.length, total), total: total });
       span.hidden = false;
     }
   });
