@@ -42,12 +42,20 @@ class Explanation:
     words: tuple[WordReading, ...]
     concepts: tuple[str, ...]  # glossary terms of several words found among the typed words
     prefixes: tuple[tuple[str, int], ...]  # (prefix, how many words it was searched as)
-    filters: tuple[str, ...]  # "type: guide", "-org: ikea"
-    visibility: str  # what the reader's results are drawn from
+    filters: tuple[tuple[str, str, str], ...]  # ("", "type", "guide"), ("-", "org", "ikea")
+    readers: tuple[tuple[str, str], ...]  # what results come from: ("public", ""), ...
     messages: tuple[str, ...]
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def visibility(self) -> str:
+        """What the reader's results come from, in words."""
+        return ", ".join(
+            READER_WORDS[kind] if kind != "organisation" else f"documents private to {name}"
+            for kind, name in self.readers
+        )
 
     def lines(self) -> list[str]:
         """The explanation as plain text, a line each."""
@@ -72,7 +80,8 @@ class Explanation:
             out.append(f'  "{concept}": a glossary term, also searched in other languages')
         for prefix, count in self.prefixes:
             out.append(f"  {prefix}*: {count} word{'s' if count != 1 else ''}")
-        out.append("Filters: " + (", ".join(self.filters) if self.filters else "none"))
+        filters = [f"{sign}{name}: {value}" for sign, name, value in self.filters]
+        out.append("Filters: " + (", ".join(filters) if filters else "none"))
         out.append(f"Searched in: {self.visibility}")
         out += [f"Note: {m}" for m in self.messages]
         return out
@@ -101,7 +110,7 @@ def explain(view: View, principal: Principal, parsed: ParsedQuery) -> Explanatio
             translations += tuple(f"{part} → {t}" for t in _translations(compiler, fold(part)))
         words.append(WordReading(typed, folded, dropped, tuple(stems), parts, translations))
     filters = [
-        f"{sign}{name}: {value}"
+        (sign, name, value)
         for sign, table in (("", parsed.filters.include), ("-", parsed.filters.exclude))
         for name, values in sorted(table.items())
         for value in sorted(values)
@@ -114,27 +123,35 @@ def explain(view: View, principal: Principal, parsed: ParsedQuery) -> Explanatio
         concepts=tuple(dict.fromkeys(compiler.glossary_matches)),
         prefixes=tuple(compiler.expansions.items()),
         filters=tuple(filters),
-        visibility=describe_readers(view, principal),
+        readers=readers(view, principal),
         messages=tuple(dict.fromkeys(parsed.messages)),
     )
 
 
-def describe_readers(view: View, principal: Principal) -> str:
-    """What a reader's results come from, in words."""
+READER_WORDS = {
+    "everything": "every document (the server's shell)",
+    "public": "public documents",
+    "members": "members-only documents",
+}
+
+
+def readers(view: View, principal: Principal) -> tuple[tuple[str, str], ...]:
+    """What a reader's results come from: ("everything", ""), ("public", ""), ("members",
+    ""), ("organisation", its name)."""
     tokens = readable(principal)
     if EVERYTHING in tokens:
-        return "every document (the server's shell)"
-    kinds = []
-    if PUBLIC in tokens:
-        kinds.append("public documents")
-    if MEMBERS in tokens:
-        kinds.append("members-only documents")
+        return (("everything", ""),)
+    out = [
+        (kind, "")
+        for kind in ("public", "members")
+        if {"public": PUBLIC, "members": MEMBERS}[kind] in tokens
+    ]
     for token in sorted(tokens):
         if token.startswith(ORGANISATION_PREFIX):
             org_id = token.removeprefix(ORGANISATION_PREFIX)
             org = view.vocabulary.organisation(org_id)
-            kinds.append(f"documents private to {org.name if org else org_id}")
-    return ", ".join(kinds)
+            out.append(("organisation", org.name if org else org_id))
+    return tuple(out)
 
 
 def _translations(compiler: Compiler, folded: str) -> tuple[str, ...]:

@@ -38,7 +38,7 @@ def test_glossary_terms_prefixes_and_filters(bundled_index):
     e = explained(bundled_index, "cirkulär ekonomi lifesp* -laptop", type="guide")
     assert e.concepts == ("cirkular ekonomi",)
     assert e.prefixes and e.prefixes[0][0] == "lifesp" and e.prefixes[0][1] >= 1
-    assert "type: guide" in e.filters
+    assert ("", "type", "guide") in e.filters
     assert "laptop" not in [w.typed for w in e.words]  # excluded words are not searched
     translations = {w.typed: w.translations for w in e.words}
     assert translations["ekonomi"] == () or all(":" in t for t in translations["ekonomi"])
