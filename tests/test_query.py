@@ -111,7 +111,9 @@ def test_term_count_is_bounded(parse):
 
 def test_negated_group(parse):
     q = parse("lifespan -(phones OR tablets)")
-    assert q.node == Any((Word("lifespan"), Not(Any((Word("phones"), Word("tablets")), explicit=True))))
+    assert q.node == Any(
+        (Word("lifespan"), Not(Any((Word("phones"), Word("tablets")), explicit=True)))
+    )
 
 
 def test_deep_nesting_is_read_flat(parse):

@@ -84,7 +84,7 @@ def test_a_token_is_stored_only_as_its_hash(store):
     assert TOKEN_RE.fullmatch(made.token)
     raw = store.accounts.path.read_bytes()
     # The secret is everything after `kb_<id>_`; it may itself contain "_".
-    secret = made.token[len(f"kb_{made.info.id}_"):]
+    secret = made.token[len(f"kb_{made.info.id}_") :]
     assert len(secret) == 43
     assert made.token.encode() not in raw and secret.encode() not in raw
     with sqlite3.connect(store.accounts.path) as conn:
