@@ -26,9 +26,10 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 
+from kb import compounds
 from kb import schema as f
 from kb.access import visibility_tokens
-from kb.analysis import FoldFilter, language_field
+from kb.analysis import CompoundFilter, FoldFilter, language_field, stem
 from kb.models import Document, DocumentMetadata, Passage
 from kb.text import fold
 
@@ -195,6 +196,8 @@ def _fast_index(field) -> Callable[..., Iterator[tuple]] | None:
             steps.append(_stopping(item.stops, item.min))
         elif kind is StemFilter and item.lang is None and not item.ignore:
             steps.append(_mapping(item.stemfn))
+        elif kind is CompoundFilter:
+            steps.append(_compounding(item.language))
         else:
             return None
     fmt = field.format
@@ -242,6 +245,31 @@ def _mapping(function: Callable[[str], str]):
             out.append(m)
         words[:] = out
         return positions
+
+    return step
+
+
+def _compounding(language: str):
+    """`kb.analysis.CompoundFilter`: after each stemmed compound, its parts' stems at its
+    position."""
+    memo: dict[str, tuple[str, ...]] = {}
+
+    def step(words: list[str], positions):
+        out_words: list[str] = []
+        out_positions: list[int] = []
+        for word, pos in zip(words, positions, strict=True):
+            out_words.append(word)
+            out_positions.append(pos)
+            parts = memo.get(word)
+            if parts is None:
+                parts = memo[word] = tuple(
+                    stem(part, language) for part in compounds.split(word, language)
+                )
+            for part in parts:
+                out_words.append(part)
+                out_positions.append(pos)
+        words[:] = out_words
+        return out_positions
 
     return step
 
