@@ -107,6 +107,7 @@ class IndexRun:
                 current.write_manifest(plan.manifest)
                 self.report.written = True
         self.report.workers = self.extractor.used
+        self.report.notes += compound_notes(self.report.files)
         self.report.files.sort(key=lambda f: f.path)
         self.report.elapsed_s = time.monotonic() - self._started
         return self.report
@@ -215,3 +216,22 @@ class IndexRun:
             "failed": [{"path": f.path, "reason": f.reason} for f in self.report.failed()],
         }
         return m
+
+
+def compound_notes(files: list[FileReport]) -> list[str]:
+    """A note per language of this run's documents whose compounds cannot be split because
+    its Hunspell word list is missing (they are then found only as whole words)."""
+    from kb import compounds
+    from kb.text import LANGUAGE_NAMES
+
+    languages = {f.language for f in files if f.status is FileStatus.INDEXED and f.language}
+    return [
+        f"{LANGUAGE_NAMES.get(lang, lang)} compound words are not split: install the "
+        f"Hunspell word list ({package}) and run `kb index --rebuild`"
+        for lang, package in sorted(HUNSPELL_PACKAGES.items())
+        if lang in languages and not compounds.available(lang)
+    ]
+
+
+# The Debian packages of the word lists kb.compounds reads.
+HUNSPELL_PACKAGES = {"sv": "hunspell-sv", "no": "hunspell-no", "da": "hunspell-da"}

@@ -180,3 +180,25 @@ def test_a_glossary_term_works_without_quotes(bundled_index):
     assert quoted.total > 1
     assert plain.total >= quoted.total
     assert ids(plain)[0] == SWEDISH_ARTICLE  # the direct match first, translations after
+
+
+def test_an_index_run_says_when_compounds_cannot_be_split(monkeypatch, tmp_path):
+    monkeypatch.setattr(compounds, "DICTIONARY_DIRS", (tmp_path / "none",))
+    monkeypatch.setenv("KB_HUNSPELL_DIR", str(tmp_path / "none"))
+    monkeypatch.setattr(compounds, "_lexicons", {})
+    compounds.split.cache_clear()
+    try:
+        corpus = tmp_path / "corpus"
+        write(
+            corpus / "sv.md",
+            "---\ntitle: Klimatkrav\nlanguage: sv\n---\n\nVi ställer klimatkrav.\n",
+        )
+        write(corpus / "en.md", "---\ntitle: Climate\nlanguage: en\n---\n\nClimate criteria.\n")
+        report = run_index(Settings.resolve(corpus, tmp_path / "index"), workers=1)
+        assert report.notes == [
+            "Swedish compound words are not split: install the Hunspell word list "
+            "(hunspell-sv) and run `kb index --rebuild`"
+        ]
+    finally:
+        compounds.split.cache_clear()
+        compounds._lexicons.clear()
