@@ -585,6 +585,29 @@ def test_cite_api_style(client):
     assert response.get_data(as_text=True).startswith("1. ASF Leadership for Change. Extend")
 
 
+def test_cite_api_writes_the_styles_words_in_the_asked_language(client):
+    english = client.get(f"/api/cite/{GUIDE_PDF}?anchor=p3&format=text").get_data(as_text=True)
+    data = client.get(f"/api/cite/{GUIDE_PDF}?anchor=p3&lang=sv").get_json()
+    assert data["lang"] == "sv"
+    text = {f["format"]: f for f in data["formats"]}["text"]
+    assert "s. 3" in text["text"] and "p. 3" in english
+    assert text["download"].endswith("&format=text&style=apa&lang=sv&download=1")
+    swedish = client.get(text["download"]).get_data(as_text=True)
+    assert swedish.rstrip("\n") == text["text"]
+    # the title stays as written; BibTeX, RIS and CSL-JSON do not change with the language
+    assert "Extend the lifespan" in text["text"]
+    bibtex = {f["format"]: f for f in data["formats"]}["bibtex"]
+    assert "lang=" not in bibtex["download"]
+    assert client.get(f"/api/cite/{GUIDE_PDF}?anchor=p3&lang=xx").get_json()["lang"] == "en"
+
+
+def test_the_cite_page_writes_the_styles_words_in_the_pages_language(client):
+    swedish = client.get(f"/cite/{GUIDE_PDF}?anchor=p3", headers={"Accept-Language": "sv"})
+    english = client.get(f"/cite/{GUIDE_PDF}?anchor=p3", headers={"Accept-Language": "en"})
+    assert "s. 3" in swedish.get_data(as_text=True)
+    assert "p. 3" in english.get_data(as_text=True)
+
+
 @pytest.mark.parametrize(
     ("fmt", "media", "start"),
     [

@@ -8,7 +8,7 @@ from dataclasses import asdict
 from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
 
 from kb.citeformats import CITE_FORMAT_IDS
-from kb.citestyles import CITE_STYLE_IDS, CITE_STYLES, UnknownStyle
+from kb.citestyles import CITE_STYLE_IDS, CITE_STYLES, UnknownStyle, csl_locale
 from kb.listformats import list_dict, list_summary_dict, reading_lists_dict
 from kb.serialize import doc_info_dict, document_dict, search_result_dict
 from webui.context import (
@@ -95,7 +95,8 @@ def cite(doc_id: str):
     """Without `format`: the citation's fields and every format. With `format`: that format as
     its own media type; `download=1` makes it a file download. `style` chooses the citation
     style of the text and Markdown formats (APA 7 without one); an unknown one is a 400 that
-    lists the styles there are."""
+    lists the styles there are. `lang` (sv, no, nb, da, fi) has the style write its own words
+    ("Hämtad", "s.") in that language; without it, or for any other, English."""
     try:
         style = style_from_args()
     except UnknownStyle as exc:
@@ -103,7 +104,9 @@ def cite(doc_id: str):
         return jsonify(
             {"error": {"status": 400, "message": message, "styles": CITE_STYLE_IDS}}
         ), 400
-    data = citation_data(doc_id, anchor_from_args(), style)
+    lang = request.args.get("lang", "").strip().lower()[:8]
+    locale = csl_locale(lang)  # None: the style's own English (also for an unknown language)
+    data = citation_data(doc_id, anchor_from_args(), style, locale)
     citation = data.citation
     fmt = request.args.get("format", "").strip().lower()
     if not fmt:
@@ -111,6 +114,7 @@ def cite(doc_id: str):
             {
                 "citation": asdict(citation),
                 "style": style,
+                "lang": lang if locale else "en",
                 "styles": [{"style": s.id, "label": s.label} for s in CITE_STYLES],
                 "formats": [
                     {
@@ -126,6 +130,7 @@ def cite(doc_id: str):
                             anchor=citation.anchor,
                             format=r.entry.id,
                             style=style if r.entry.styled else None,
+                            lang=lang if locale and r.entry.styled else None,
                             download=1,
                         ),
                     }

@@ -104,6 +104,7 @@ class CitationData:
     citation: Citation
     doc: DocInfo
     style: CiteStyle
+    locale: str | None = None  # the CSL locale of the style's own words (None: its English)
 
     def rendered(self, format_id: str) -> RenderedCitation:
         """The citation in one format; ValueError for an unknown format id."""
@@ -111,7 +112,7 @@ class CitationData:
         return RenderedCitation(
             entry,
             file_name(self.citation, entry.id),
-            render(self.citation, entry.id, self.style.id),
+            render(self.citation, entry.id, self.style.id, locale=self.locale),
         )
 
     @cached_property
@@ -120,13 +121,17 @@ class CitationData:
         return tuple(self.rendered(entry.id) for entry in CITE_FORMATS)
 
 
-def citation_data(doc_id: str, anchor: str | None, style: str = DEFAULT_STYLE) -> CitationData:
+def citation_data(
+    doc_id: str, anchor: str | None, style: str = DEFAULT_STYLE, locale: str | None = None
+) -> CitationData:
     """What the citation page shows (and `/api/cite/<doc_id>` returns); NotFound for an unknown
-    document (or one the reader may not see) or anchor, UnknownStyle for an unknown style."""
+    document (or one the reader may not see) or anchor, UnknownStyle for an unknown style.
+    With `locale` (`sv-SE`), the style writes its own words ("Hämtad", "s.") in that language;
+    the document's title and text stay as written."""
     entry = cite_style(style)
     view = reader_view()
     citation = cite(view, doc_id, anchor, settings().base_url)
-    return CitationData(citation, view.catalogue[doc_id], entry)
+    return CitationData(citation, view.catalogue[doc_id], entry, locale)
 
 
 @dataclass(frozen=True)

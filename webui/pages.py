@@ -21,7 +21,7 @@ from flask_babel import gettext
 
 from kb import readinglists
 from kb.citeformats import CITE_FORMATS
-from kb.citestyles import CITE_STYLES, UnknownStyle
+from kb.citestyles import CITE_STYLES, UnknownStyle, csl_locale
 from kb.formats import FORMATS
 from kb.highlight import HighlightTerms
 from kb.search import SearchResult
@@ -38,7 +38,14 @@ from webui.context import (
     style_from_args,
 )
 from webui.document_page import build_document_page
-from webui.i18n import FILTER_LABELS, language_name, page_unit, topic_label, type_label
+from webui.i18n import (
+    FILTER_LABELS,
+    language_name,
+    page_unit,
+    topic_label,
+    type_label,
+    ui_language,
+)
 from webui.insights import opened, searched
 from webui.links import url_with
 from webui.originals import format_label, original_file
@@ -258,7 +265,9 @@ def cite_page(doc_id: str):
         style = style_from_args()
     except UnknownStyle as exc:
         abort(400, style_error(exc))
-    data = citation_data(doc_id, anchor_from_args(), style)
+    # The style's own words ("Retrieved", "p.") in the page's language, as a member citing
+    # in a Swedish tender writes them; the document's title and text stay as written.
+    data = citation_data(doc_id, anchor_from_args(), style, csl_locale(ui_language()))
     return render_template(
         "pages/cite.html",
         citation=data.citation,

@@ -119,6 +119,9 @@
     var anchor = details.getAttribute("data-anchor");
     if (anchor) params.push("anchor=" + encodeURIComponent(anchor));
     if (style) params.push("style=" + encodeURIComponent(style));
+    // The style's own words in the page's language, as on the cite page.
+    var lang = document.documentElement.getAttribute("lang") || "en";
+    if (lang !== "en") params.push("lang=" + encodeURIComponent(lang));
     return details.getAttribute("data-cite") + (params.length ? "?" + params.join("&") : "");
   }
 
