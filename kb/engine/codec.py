@@ -1,5 +1,6 @@
-"""The one place that reads whoosh's internals: postings blocks, stored field lengths, word
-positions, the schema's field table and segment readers.
+"""With `whoosh_schema`, the one place that reads whoosh's internals: postings blocks, stored
+field lengths, word positions and segment readers here; the schema's field table in
+`whoosh_schema`, which writing an index needs without numpy (and named here too).
 
 whoosh decodes postings one at a time in Python; reading its blocks, length columns and
 pickled positions directly is what makes evaluating a query over arrays fast. Those are
@@ -9,7 +10,6 @@ was not written for: a silent change in them would give wrong scores, not an err
 
 from __future__ import annotations
 
-import copy
 import itertools
 import pickle
 from collections.abc import Iterator
@@ -22,24 +22,15 @@ from whoosh.reading import SegmentReader
 from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import byte_to_length
 
-# Releases whose postings blocks, length columns and position encoding this module reads.
-WRITTEN_FOR = ("2.7.5",)
-
-
-class UnsupportedWhoosh(ImportError):
-    """The installed whoosh is not one this module knows the internals of."""
-
-
-def check_version(version: str) -> None:
-    """Raise UnsupportedWhoosh unless `version` is one of WRITTEN_FOR."""
-    if version not in WRITTEN_FOR:
-        raise UnsupportedWhoosh(
-            f"kb reads whoosh's internal postings format and was written for whoosh "
-            f"{', '.join(WRITTEN_FOR)}, but whoosh {version} is installed. Install a "
-            f"supported version (pip install 'whoosh-reloaded=={WRITTEN_FOR[-1]}'), or check "
-            f"kb/engine/codec.py against the new one and add it to WRITTEN_FOR."
-        )
-
+# The writer's part of whoosh's internals (no numpy there), named here too: this module is
+# where readers of the index find every one of them.
+from kb.engine.whoosh_schema import (  # noqa: F401
+    WRITTEN_FOR,
+    UnsupportedWhoosh,
+    check_version,
+    schema_fields,
+    schema_with_fields,
+)
 
 check_version(whoosh.versionstring())
 
@@ -153,18 +144,6 @@ def length_bytes(reader, fieldname: str) -> np.ndarray:
     if stored:
         out[:stored] = np.frombuffer(column._dbfile.get(column._basepos, stored), np.uint8)
     return out
-
-
-def schema_with_fields(schema, replaced: dict):
-    """A copy of `schema` with some of its field objects replaced (by name)."""
-    proxy = copy.copy(schema)
-    proxy._fields = {**schema._fields, **replaced}
-    return proxy
-
-
-def schema_fields(schema) -> dict:
-    """A schema's field objects by name, including those of dynamic fields already seen."""
-    return dict(schema._fields)
 
 
 def segment_reader(storage, schema, segment) -> SegmentReader:
