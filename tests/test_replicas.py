@@ -8,7 +8,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -25,16 +24,11 @@ from kb.lock import writer_lock
 from kb.settings import Settings
 from kb.store import CURRENT, PREVIOUS
 from tests.conftest import ROOT, write
+from tests.test_serve_binding import free_port
 
 SHIP = ROOT / "scripts" / "ship-generation.sh"
 STARTUP_SECONDS = 30
 NEW_DOC = "notes/zebra-crossings"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(port: int, path: str) -> tuple[int, bytes]:
