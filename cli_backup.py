@@ -8,12 +8,14 @@ from pathlib import Path
 
 import click
 
-from kb.backup import backup, restore
-from kb.insights import insights_config
 from kb.settings import Settings
+
+# kb.backup and kb.insights are imported by the commands: every `kb` start-up loads this module.
 
 
 def _insights_db(settings: Settings) -> Path:
+    from kb.insights import insights_config
+
     return insights_config(settings).path
 
 
@@ -27,6 +29,8 @@ def backup_cmd(ctx: click.Context, dest: Path, wait: float) -> None:
     new folder DEST (the corpus is not copied: back it up as files). Safe while kb serves.
 
     Exit codes: 0 done; 2 DEST is not empty, nothing to back up, or the index stayed locked."""
+    from kb.backup import backup
+
     settings: Settings = ctx.find_object(Settings)
     report = backup(settings, dest, _insights_db(settings), wait=wait)
     click.echo(f"Backed up to {report.folder}: {', '.join(report.taken)}")
@@ -41,6 +45,8 @@ def restore_cmd(ctx: click.Context, source: Path) -> None:
     afterwards; the corpus comes back from your file backup.
 
     Exit codes: 0 done; 2 not a complete backup, or a target holds data already."""
+    from kb.backup import restore
+
     settings: Settings = ctx.find_object(Settings)
     report = restore(settings, source, _insights_db(settings))
     click.echo(f"Restored from {report.folder}: {', '.join(report.taken) or 'nothing'}")

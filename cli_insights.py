@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import click
 
-from kb.insights import InsightsReport, QueryCount, SearchLog
 from kb.settings import Settings
+
+if TYPE_CHECKING:  # kb.insights is imported by the command: every `kb` start-up loads this module
+    from kb.insights import InsightsReport, QueryCount
 
 SHOWN = 20
 
@@ -51,6 +54,8 @@ def render_report(report: InsightsReport, enabled: bool) -> str:
 def insights(settings: Settings, days: int, limit: int, as_json: bool) -> None:
     """The most frequent queries, the queries that found nothing, and those whose results
     nobody opened, from the web's search log (kept aggregated: query, day and counts)."""
+    from kb.insights import SearchLog
+
     log = SearchLog.from_settings(settings)
     report = log.report(days, limit=limit)
     if as_json:

@@ -18,12 +18,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache, cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-
-from kb.access import Principal
 from kb.errors import AccountError, AccountExists, UnknownAccount, WeakPassword
+
+if TYPE_CHECKING:  # both imported on use: every `kb` command, `--help` too, loads this module
+    from argon2 import PasswordHasher
+
+    from kb.access import Principal
 
 SCHEMA_VERSION = 2
 ROLES = ("member", "coordinator")
@@ -79,6 +81,8 @@ class Account:
     last_sign_in: str | None = None
 
     def principal(self) -> Principal:
+        from kb.access import Principal
+
         if self.role == "coordinator":
             return Principal.coordinator(self.email, self.organisation)
         return Principal.member(self.email, self.organisation)
@@ -144,7 +148,16 @@ class AccountStore:
 
     def __init__(self, path: Path, hasher: PasswordHasher | None = None) -> None:
         self.path = Path(path)
-        self.hasher = hasher or PasswordHasher()  # argon2id, RFC 9106 low-memory profile
+        if hasher is not None:
+            self.hasher = hasher
+
+    @cached_property
+    def hasher(self) -> PasswordHasher:
+        """argon2id with the RFC 9106 low-memory profile, unless another was given. argon2 is
+        imported on first use: most `kb` commands build a store and never hash."""
+        from argon2 import PasswordHasher
+
+        return PasswordHasher()
 
     @cached_property
     def _dummy_hash(self) -> str:
@@ -291,6 +304,8 @@ class AccountStore:
             if conn is not None:
                 row = conn.execute("SELECT * FROM accounts WHERE email = ?", (normal,)).fetchone()
         stored = row["password_hash"] if row else self._dummy_hash
+        from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
         try:
             self.hasher.verify(stored, password[:MAX_PASSWORD_CHARS])
         except (VerifyMismatchError, VerificationError, InvalidHashError):

@@ -165,7 +165,33 @@ def _parse_list(slug: str, rel: str, data: dict) -> tuple[ReadingList | None, li
     return reading_list, problems
 
 
+# Each list file as last parsed, by (path, corpus): its stat stamp and what it gave. The home
+# page shows the lists on every request; parsing their TOML each time was a third of its CPU.
+_Parsed = tuple[ReadingList | None, tuple[ListProblem, ...]]
+_PARSED: dict[tuple[Path, Path], tuple[tuple[int, int, int], _Parsed]] = {}
+MAX_PARSED = 1024
+
+
 def _load_file(path: Path, corpus: Path) -> tuple[ReadingList | None, list[ListProblem]]:
+    """The list in `path` and its problems; parsed again only when the file changed (its
+    modification time, size or inode, as `kb index` tells a changed file)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return _parse_file(path, corpus)
+    stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+    cached = _PARSED.get((path, corpus))
+    if cached is not None and cached[0] == stamp:
+        reading_list, problems = cached[1]
+        return reading_list, list(problems)
+    reading_list, found = _parse_file(path, corpus)
+    if len(_PARSED) >= MAX_PARSED:
+        _PARSED.clear()
+    _PARSED[path, corpus] = (stamp, (reading_list, tuple(found)))
+    return reading_list, found
+
+
+def _parse_file(path: Path, corpus: Path) -> tuple[ReadingList | None, list[ListProblem]]:
     rel = path.relative_to(corpus).as_posix()
     slug = path.stem
     if not SLUG_RE.fullmatch(slug):

@@ -129,11 +129,11 @@ def merge_policy(writer, segments: list) -> list:
     smallest (by live documents) are merged into the latter: their number stays bounded, at
     a cost proportional to the small segments copied.
     """
-    from kb.engine.codec import segment_reader
-
     live = [s for s in segments if s.doc_count() > 0]
     if len(live) < MAX_SEGMENTS:  # with the one this commit writes: at most MAX_SEGMENTS
         return live
+    from kb.engine.codec import segment_reader  # numpy comes with it: only when merging
+
     ordered = sorted(live, key=lambda s: s.doc_count())
     merged = ordered[: len(live) + 1 - MAX_SEGMENTS]
     for segment in merged:
@@ -159,7 +159,7 @@ def open_writer(ix, **kwargs):
 def fast_schema(schema):
     """A copy of `schema` whose text fields index values with `_fast_index`; fields whose
     analyser or format it does not know keep whoosh's own."""
-    from kb.engine.codec import schema_fields, schema_with_fields
+    from kb.engine.whoosh_schema import schema_fields, schema_with_fields
 
     replaced = {}
     for name, field in schema_fields(schema).items():

@@ -4,11 +4,12 @@ directly: what it reads must equal what whoosh's own (slow) API returns."""
 from __future__ import annotations
 
 import importlib.util
+import random
 
 import numpy as np
 import pytest
 import whoosh
-from whoosh import fields, index
+from whoosh import fields, formats, index
 from whoosh.util.numeric import length_to_byte
 
 from kb.engine import codec
@@ -81,3 +82,33 @@ def test_a_whoosh_not_written_for_is_refused(monkeypatch):
     module = importlib.util.module_from_spec(spec)
     with pytest.raises(ImportError, match=r"whoosh 3\.0\.0 is installed"):
         spec.loader.exec_module(module)
+
+
+def _unpickled(values: list[bytes]) -> tuple[list[int], list[int]]:
+    """Counts and positions of posting values the way whoosh decodes them, one by one."""
+    fmt = formats.Positions()
+    lists = [fmt.decode_positions(v) for v in values]
+    return [len(p) for p in lists], [p for positions in lists for p in positions]
+
+
+def test_positions_of_every_shape_decode_as_whoosh_decodes_them():
+    """Deltas under 256 are read from the bytes; 16- and 32-bit deltas, empty and one-item
+    lists, and lists of over 1000 items (pickled in batches) in between them are unpickled."""
+    fmt, rng = formats.Positions(), random.Random(20)
+    for _ in range(200):
+        values = []
+        for _ in range(rng.randint(1, 200)):
+            n, top = rng.choice([(0, 9), (1, 200), (2, 200), (5, 250), (1, 3000), (2, 70000),
+                                 (3, 2**31 - 1), (1001, 5000), (2500, 10**6)])  # fmt: skip
+            values.append(fmt.encode(sorted(rng.sample(range(top), min(n, top)))))
+        counts, positions = codec.decode_positions(fmt, values)
+        assert (counts.tolist(), positions.tolist()) == _unpickled(values)
+
+
+def test_short_deltas_are_read_without_unpickling(monkeypatch):
+    fmt = formats.Positions()
+    values = [fmt.encode(p) for p in ([], [0], [3, 7], [255], list(range(0, 600, 5)))]
+    expected = _unpickled(values)
+    monkeypatch.setattr(codec.pickle, "loads", lambda data: pytest.fail("unpickled"))
+    counts, positions = codec.decode_positions(fmt, values)
+    assert (counts.tolist(), positions.tolist()) == expected

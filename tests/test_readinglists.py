@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -142,6 +143,26 @@ def test_lists_sorted_by_slug(lists_index: Settings) -> None:
     lists, problems = load_reading_lists(lists_index.corpus)
     assert [r.slug for r in lists] == ["broken-refs", "onboarding"]
     assert problems == []
+
+
+def test_a_list_file_is_parsed_again_only_when_it_changed(tmp_path: Path, monkeypatch) -> None:
+    corpus = tmp_path / "corpus"
+    item = '\n[[item]]\nref = "guides/lifespan"\n'
+    path = write(corpus / "reading-lists/onboarding.toml", 'title = "Onboarding"\n' + item)
+    parsed = []
+    real = tomllib.loads
+    monkeypatch.setattr(tomllib, "loads", lambda text: parsed.append(text) or real(text))
+    first, _ = load_reading_lists(corpus)
+    again, problems = load_reading_lists(corpus)
+    assert [rl.title for rl in again] == ["Onboarding"] == [rl.title for rl in first]
+    assert len(parsed) == 1 and problems == []
+    write(path, 'title = "Start here"\n' + item)  # an edit shows at once, no re-index
+    assert [rl.title for rl in load_reading_lists(corpus)[0]] == ["Start here"]
+    write(path, "title = [broken\n")
+    lists, problems = load_reading_lists(corpus)
+    assert lists == [] and "invalid TOML" in problems[0].problem
+    problems.clear()  # what a caller does with its list is not kept
+    assert len(load_reading_lists(corpus)[1]) == 1 and len(parsed) == 3
 
 
 def test_no_lists_folder(tmp_path: Path) -> None:

@@ -242,6 +242,31 @@ def test_run_with_nothing_to_do_imports_no_whoosh_nor_extractors(small_index: Se
     assert result.stdout.strip().endswith("[]")
 
 
+def test_small_run_imports_only_what_it_writes_with(small_index: Settings):
+    """A run that changes a Markdown and an HTML file loads their extractors and whoosh, but
+    not what only searching, serving or other formats need: numpy (the query engine),
+    soupsieve (bs4's CSS selectors, never used), argon2 (accounts), Flask, pypdf."""
+    write(small_index.corpus / "guides/page.html", "<title>Page</title><p>Repair cafés.</p>")
+    write(small_index.corpus / "notes/new.md", "# New\n\nA note about spare parts.\n")
+    code = textwrap.dedent(
+        """
+        import sys
+        from cli import main
+        try:
+            main(sys.argv[1:])
+        except SystemExit:
+            pass
+        loaded = ("whoosh", "bs4", "numpy", "soupsieve.css_parser", "argon2", "flask", "pypdf")
+        print(sorted(m for m in loaded if m in sys.modules))
+        """
+    )
+    args = ["--corpus", str(small_index.corpus), "--index", str(small_index.index), "index"]
+    result = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60)  # fmt: skip
+    assert "2 added" in result.stdout, result.stdout + result.stderr
+    assert result.stdout.strip().endswith("['bs4', 'whoosh']")
+
+
 def test_parallel_extraction_gives_the_same_index_as_serial(tmp_path: Path, small_corpus: Path):
     for i in range(40):
         write(small_corpus / f"notes/n{i:02d}.md", f"# Note {i}\n\nRepair note {i} zebrafinch.\n")

@@ -78,3 +78,23 @@ def test_search_links_are_the_same_after_a_new_script_root(bundled_app):
     assert 'href="/kb/search?' in rooted.get_data(as_text=True)
     assert 'href="/kb/static/kb.css' in rooted.get_data(as_text=True)
     assert "/kb/" not in again and again.count('href="/search?') == plain.count('href="/search?')
+
+
+@pytest.mark.parametrize("script_root", ["", "/kb"])
+def test_pages_link_as_with_flasks_url_for(bundled_app, script_root, monkeypatch):
+    """Templates build their links from a cache (`template_url_for`): every page is the same
+    as with Flask's own `url_for`."""
+    client = bundled_app.test_client()
+    doc = "guides/extend-lifespan-of-it-products"
+    pages = ["/", "/lists", "/lists/start-here", "/search", f"/doc/{doc}", f"/cite/{doc}"]
+    base = f"http://localhost{script_root}"
+
+    def render() -> list[str]:
+        answers = [client.get(page, base_url=base) for page in pages]
+        assert [a.status_code for a in answers] == [200] * len(pages)
+        return [a.get_data(as_text=True) for a in answers]
+
+    cached = render()
+    assert all(f'href="{script_root}/search?type=' in page for page in cached[:1])
+    monkeypatch.setitem(bundled_app.jinja_env.globals, "url_for", url_for)
+    assert render() == cached

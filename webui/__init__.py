@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None, *, check_interval: float = 1.0)
     app.extensions["kb_library"] = library
 
     from webui import api, auth, errors, feeds, i18n, insights, oidc, pages, security, tokens
-    from webui.links import cached_url, document_url, url_with
+    from webui.links import cached_url, document_url, template_url_for, url_with
     from webui.serving import trust_proxies
     from webui.suggest import Suggester
 
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None, *, check_interval: float = 1.0)
         return cached_url("static", filename=filename, v=version)
 
     app.add_template_global(cached_url)
+    app.add_template_global(template_url_for, "url_for")
     app.add_template_global(document_url)
     app.add_template_global(url_with)
 

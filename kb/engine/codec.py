@@ -1,5 +1,6 @@
-"""The one place that reads whoosh's internals: postings blocks, stored field lengths, word
-positions, the schema's field table and segment readers.
+"""With `whoosh_schema`, the one place that reads whoosh's internals: postings blocks, stored
+field lengths, word positions and segment readers here; the schema's field table in
+`whoosh_schema`, which writing an index needs without numpy (and named here too).
 
 whoosh decodes postings one at a time in Python; reading its blocks, length columns and
 pickled positions directly is what makes evaluating a query over arrays fast. Those are
@@ -9,7 +10,6 @@ was not written for: a silent change in them would give wrong scores, not an err
 
 from __future__ import annotations
 
-import copy
 import itertools
 import pickle
 from collections.abc import Iterator
@@ -22,24 +22,15 @@ from whoosh.reading import SegmentReader
 from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import byte_to_length
 
-# Releases whose postings blocks, length columns and position encoding this module reads.
-WRITTEN_FOR = ("2.7.5",)
-
-
-class UnsupportedWhoosh(ImportError):
-    """The installed whoosh is not one this module knows the internals of."""
-
-
-def check_version(version: str) -> None:
-    """Raise UnsupportedWhoosh unless `version` is one of WRITTEN_FOR."""
-    if version not in WRITTEN_FOR:
-        raise UnsupportedWhoosh(
-            f"kb reads whoosh's internal postings format and was written for whoosh "
-            f"{', '.join(WRITTEN_FOR)}, but whoosh {version} is installed. Install a "
-            f"supported version (pip install 'whoosh-reloaded=={WRITTEN_FOR[-1]}'), or check "
-            f"kb/engine/codec.py against the new one and add it to WRITTEN_FOR."
-        )
-
+# The writer's part of whoosh's internals (no numpy there), named here too: this module is
+# where readers of the index find every one of them.
+from kb.engine.whoosh_schema import (  # noqa: F401
+    WRITTEN_FOR,
+    UnsupportedWhoosh,
+    check_version,
+    schema_fields,
+    schema_with_fields,
+)
 
 check_version(whoosh.versionstring())
 
@@ -115,30 +106,104 @@ def _block_arrays(m) -> tuple[np.ndarray, np.ndarray]:
 
 
 _PICKLE_HEAD = b"\x80\x02"  # protocol 2, as the Positions format writes each list
+# A posting's value: its position count (4 bytes, big-endian), then the pickled list of deltas:
+# PROTO 2, EMPTY_LIST, BINPUT 0, then MARK, the items and APPENDS (two or more items), the item
+# and APPEND (one), or nothing (none); STOP. A delta under 256 is BININT1: "K" and one byte.
+_VALUE_HEAD = np.frombuffer(_PICKLE_HEAD + b"]q\x00", dtype=np.uint8)
+_HEAD_END = _INT_SIZE + len(_VALUE_HEAD)
+_BYTE_OF = {c: ord(c) for c in "K(ea."}
 
 
 def decode_positions(fmt, values: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     """Word positions from posting values: (positions per posting, all positions).
 
     The Positions format stores a posting as its position count and a pickled list of
-    position deltas. Decoding thousands one by one is most of a phrase search's time, so
-    the pickled lists are joined into one pickled list of lists and loaded in one call.
+    position deltas. Decoding thousands one by one is most of a phrase search's time. Lists
+    whose deltas are all under 256 (nearly all: passages are short) are read straight from
+    their bytes with array operations, checked opcode by opcode; the others are unpickled,
+    all in one call.
     """
     if type(fmt) is not formats.Positions:
         raise TypeError(f"word positions are read from a Positions field, not {fmt!r}")
     if not values:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    n = len(values)
+    lengths = np.fromiter(map(len, values), dtype=np.int64, count=n)
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    buf = np.frombuffer(b"".join(values), dtype=np.uint8)
+    counts = _fast_counts(buf, starts, ends, lengths)
+    fast = counts >= 0
+    first = starts + _HEAD_END + (counts >= 2)  # each posting's first item
+    while True:  # again without the postings whose items are not all one-byte ints
+        taken = np.where(fast, counts, 0)
+        item = np.repeat(first, taken) + 2 * _within(taken)
+        ops_ok = buf[item] == _BYTE_OF["K"]
+        if ops_ok.all():
+            deltas = buf[item + 1].astype(np.int64)
+            break
+        fast &= np.bincount(np.repeat(np.arange(n), taken)[~ops_ok], minlength=n) == 0
+    slow = np.flatnonzero(~fast)
+    if not len(slow):
+        counts_all = counts
+        flat = deltas
+    else:
+        slow_counts, slow_flat = _unpickle([values[i] for i in slow.tolist()])
+        counts_all = counts.copy()
+        counts_all[slow] = slow_counts
+        flat = np.empty(int(counts_all.sum()), dtype=np.int64)
+        offsets = np.cumsum(counts_all) - counts_all
+        for where, sizes, part in ((np.flatnonzero(fast), counts[fast], deltas),
+                                   (slow, slow_counts, slow_flat)):  # fmt: skip
+            flat[np.repeat(offsets[where], sizes) + _within(sizes)] = part
+    positions = np.cumsum(flat)
+    # Each posting's deltas start again from 0: remove what the postings before it added.
+    first_of = np.cumsum(counts_all) - counts_all
+    before = np.concatenate(([0], positions))[first_of]
+    return counts_all, positions - np.repeat(before, counts_all)
+
+
+def _within(sizes: np.ndarray) -> np.ndarray:
+    """For consecutive groups of `sizes` items, each item's number within its group."""
+    return np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+
+
+def _fast_counts(
+    buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, lengths: np.ndarray
+) -> np.ndarray:
+    """Each posting's position count when its value has the shape of a list of one-byte ints
+    (the count the value states, its length, its head and its tail agree), else -1."""
+    last_byte = len(buf) - 1  # a value too short to hold a list reads clipped, and fails below
+
+    def byte(at: int) -> np.ndarray:
+        return buf[np.minimum(starts + at, last_byte)]
+
+    counts = np.zeros(len(starts), dtype=np.int64)
+    for at in range(_INT_SIZE):
+        counts = (counts << 8) | byte(at)
+    one, many = counts == 1, counts >= 2
+    shaped = lengths == np.where(many, _HEAD_END + 3 + 2 * counts, _HEAD_END + 1 + 3 * one)
+    for at, expected in enumerate(_VALUE_HEAD.tolist(), start=_INT_SIZE):
+        shaped &= byte(at) == expected
+    last = buf[ends - 1]
+    before_last = buf[np.maximum(ends - 2, starts)]
+    after_head = byte(_HEAD_END)
+    shaped &= last == _BYTE_OF["."]
+    shaped &= ~many | ((after_head == _BYTE_OF["("]) & (before_last == _BYTE_OF["e"]))
+    shaped &= ~one | (before_last == _BYTE_OF["a"])
+    return np.where(shaped, counts, -1)
+
+
+def _unpickle(values: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """(counts, deltas) of posting values by unpickling them, joined into one pickled list of
+    lists and loaded in one call."""
     body = b"".join([v[_INT_SIZE + 2 : -1] for v in values])
     deltas = pickle.loads(_PICKLE_HEAD + b"](" + body + b"e.")
     if len(deltas) != len(values):
         raise ValueError("word positions could not be decoded")
     counts = np.fromiter(map(len, deltas), dtype=np.int64, count=len(deltas))
     flat = np.fromiter(itertools.chain.from_iterable(deltas), dtype=np.int64, count=counts.sum())
-    positions = np.cumsum(flat)
-    # Each posting's deltas start again from 0: remove what the postings before it added.
-    starts = np.cumsum(counts) - counts
-    before = np.concatenate(([0], positions))[starts]
-    return counts, positions - np.repeat(before, counts)
+    return counts, flat
 
 
 def length_bytes(reader, fieldname: str) -> np.ndarray:
@@ -153,18 +218,6 @@ def length_bytes(reader, fieldname: str) -> np.ndarray:
     if stored:
         out[:stored] = np.frombuffer(column._dbfile.get(column._basepos, stored), np.uint8)
     return out
-
-
-def schema_with_fields(schema, replaced: dict):
-    """A copy of `schema` with some of its field objects replaced (by name)."""
-    proxy = copy.copy(schema)
-    proxy._fields = {**schema._fields, **replaced}
-    return proxy
-
-
-def schema_fields(schema) -> dict:
-    """A schema's field objects by name, including those of dynamic fields already seen."""
-    return dict(schema._fields)
 
 
 def segment_reader(storage, schema, segment) -> SegmentReader:
