@@ -300,16 +300,17 @@ class Searcher:
         snap = view.snap
         if doc_id not in view.catalogue:
             return []
-        searcher = snap.searcher()
         own = snap.passages_of(doc_id)
-        text = " ".join((snap.stored(n).get(f.BODY) or "") for n in own[:40])[:20000]
-        info = snap.catalogue[doc_id]
-        text = f"{info.title} {text}"
-        keys = [
-            t
-            for t, _ in searcher.key_terms_from_text(f.EXACT, text, numterms=20)
-            if len(t) > 2 and not t.isdigit()
-        ]
+
+        def key_terms() -> list[str]:
+            text = " ".join((snap.stored(n).get(f.BODY) or "") for n in own[:40])[:20000]
+            text = f"{snap.catalogue[doc_id].title} {text}"
+            found = snap.searcher().key_terms_from_text(f.EXACT, text, numterms=20)
+            return [t for t, _ in found if len(t) > 2 and not t.isdigit()]
+
+        # The document's words and the index's statistics decide them, never the reader:
+        # worked out once per snapshot (whoosh's pure-Python scoring took most of a page view).
+        keys = sorted(snap.cached(("related-keys", doc_id), key_terms))
         if not keys:
             return []
         table = tables(snap)
