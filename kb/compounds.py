@@ -21,6 +21,8 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -43,8 +45,11 @@ class WordSet:
     """A set of words kept as sorted 64-bit hashes: about 8 bytes a word, where a Python set
     of 300,000 strings takes some 30 MB of a server's memory."""
 
-    def __init__(self, words: set[str]) -> None:
-        self._hashes = np.unique(np.fromiter((_hash(w) for w in words), np.uint64, len(words)))
+    def __init__(self, words: Iterable[str] = (), hashes: array | None = None) -> None:
+        found = np.fromiter((_hash(w) for w in words), np.uint64)
+        if hashes is not None:
+            found = np.concatenate([found, np.frombuffer(hashes, dtype=np.uint64)])
+        self._hashes = np.unique(found)
 
     def __contains__(self, word: str) -> bool:
         h = np.uint64(_hash(word))
@@ -71,7 +76,7 @@ class Lexicon:
         return bool(len(self.words) and len(self.last))
 
 
-_EMPTY = Lexicon(WordSet(set()), WordSet(set()), False)
+_EMPTY = Lexicon(WordSet(), WordSet(), False)
 
 
 _lock = threading.Lock()
@@ -125,18 +130,20 @@ def read_hunspell(dic: Path, aff: Path) -> Lexicon:
     flag_kind = settings.get("FLAG", "char")
     anywhere = {settings[k] for k in ("COMPOUNDFLAG", "COMPOUNDMIDDLE") if k in settings}
     ends = anywhere | ({settings["COMPOUNDEND"]} if "COMPOUNDEND" in settings else set())
-    last: set[str] = set()
-    every: set[str] = set()
-    lines = dic.read_bytes().decode(encoding, errors="replace").splitlines()[1:]
-    for line in lines:
-        word, _, flags = line.partition("/")
-        word = word.split()[0].lower() if word.strip() else ""
-        if len(word) < MIN_PART or not word.isalpha():
-            continue
-        every.add(word)
-        flagset = _flags(flags.split()[0] if flags.strip() else "", flag_kind)
-        if not ends or flagset & ends:
-            last.add(word)
+    # Hashes only, read line by line: the words themselves are never all held as strings.
+    last, every = array("Q"), array("Q")
+    with dic.open(encoding=encoding, errors="replace") as lines:
+        next(lines, None)  # the word count
+        for line in lines:
+            word, _, flags = line.partition("/")
+            word = word.split()[0].lower() if word.strip() else ""
+            if len(word) < MIN_PART or not word.isalpha():
+                continue
+            h = _hash(word)
+            every.append(h)
+            flagset = _flags(flags.split()[0] if flags.strip() else "", flag_kind)
+            if not ends or flagset & ends:
+                last.append(h)
     # Swedish flags too few words as possible first parts (not `hållbarhet`): any word may
     # begin a compound. Danish flags under 1 % as possible last parts: flags that sparse say
     # little, and any word may end one too.
@@ -144,7 +151,7 @@ def read_hunspell(dic: Path, aff: Path) -> Lexicon:
     # to the first part too: `kont` + `roll` is not `kontroll`.
     flagged = len(last) >= len(every) // 100
     first = last if flagged and "COMPOUNDFLAG" in settings else every
-    return Lexicon(WordSet(first), WordSet(last if flagged else every), flagged)
+    return Lexicon(WordSet(hashes=first), WordSet(hashes=last if flagged else every), flagged)
 
 
 def _flags(text: str, kind: str) -> set[str]:
