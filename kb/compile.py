@@ -92,6 +92,7 @@ class Compiler:
         self.glossary_matches: list[str] = []  # glossary terms found among the typed words
         self.translations: dict[str, dict[str, None]] = {}  # a word's "lang:term" translations
         self.expansions: dict[str, int] = {}  # how many words each prefix was searched as
+        self.translated_parts: list[p.Plan] = []  # the word's compound parts, translated
         self.words: set[str] = set()
         self.stems: set[tuple[str, str]] = set()
         self.prefixes: list[str] = []
@@ -188,10 +189,12 @@ class Compiler:
             # Neither scored nor highlighted: `av` in `gjenbruk av mobiltelefoner`.
             self.dropped.append(node.text)
             return None, None
+        self.translated_parts = []
         subs = self._word(node, None)
         if node.field == "title":
             return p.any_of(subs), p.any_of(subs)
-        return p.any_of(subs + self.glossary(fold(node.text.lower()))), p.any_of(subs)
+        translated = self.glossary(fold(node.text.lower())) + self.translated_parts
+        return p.any_of(subs + translated), p.any_of(subs)
 
     def _word(self, node: Word, langs: tuple[str, ...] | None) -> list[p.Plan]:
         """A word's alternatives: its stem in each language's field (or only in `langs`),
@@ -220,19 +223,24 @@ class Compiler:
 
     def compound_parts(self, lang: str, stemmed: str) -> list[p.Plan]:
         """A compound's parts, all of them, weighted below the whole word (`klimatkrav`:
-        `klimat` and `krav`, each also as the glossary's words for it, so the Norwegian
-        `klima` counts for `klimat`)."""
+        `klimat` and `krav`). The same with each part also as the glossary's words for it
+        (the Norwegian `klima` for `klimat`) waits in `translated_parts` for the glossary
+        tier: only the typed word's own parts rank as a direct match."""
         parts = compounds.split(stemmed, lang)
         if not parts:
             return []
-        clauses = []
+        own, translated = [], []
         for part in dict.fromkeys(parts):
-            alternatives = [p.Term(f"text_{lang}", stem(part, lang))]
-            alternatives += self.glossary(fold(part))
-            clauses.append(p.any_of(alternatives))
+            term = p.Term(f"text_{lang}", stem(part, lang))
+            own.append(term)
+            translated.append(p.any_of([term, *self.glossary(fold(part))]))
             self.stems.add((lang, stem(part, lang)))
         self.split_words.append((stemmed, parts))
-        return [p.boosted(p.AllOf(tuple(clauses)), WEIGHT_COMPOUND_PARTS)]
+        if translated != own:
+            self.translated_parts.append(
+                p.boosted(p.AllOf(tuple(translated)), WEIGHT_COMPOUND_PARTS)
+            )
+        return [p.boosted(p.AllOf(tuple(own)), WEIGHT_COMPOUND_PARTS)]
 
     def _language_weight(self, lang: str, langs: tuple[str, ...] | None) -> float:
         """A language field's weight: full for the query's languages (and for a glossary

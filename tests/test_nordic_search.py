@@ -202,3 +202,12 @@ def test_an_index_run_says_when_compounds_cannot_be_split(monkeypatch, tmp_path)
     finally:
         compounds.split.cache_clear()
         compounds._lexicons.clear()
+
+
+@needs("hunspell")
+def test_translated_compound_parts_rank_below_direct_matches(bundled_index):
+    """`klimatkrav`'s parts through the glossary (`climate`, `requirements`) are glossary
+    matches: the Swedish article holding `klimat` and `krav` itself ranks above the English
+    directive that only holds their translations."""
+    for q in ("klimatkrav", "upphandling klimatkrav"):
+        assert ids(search(bundled_index, q))[0] == SWEDISH_ARTICLE, q
