@@ -16,6 +16,8 @@ from bs4 import BeautifulSoup
 
 from tests.prerequisites import AXE, needs
 from tests.test_browser import (  # noqa: F401  (browser, server: fixtures)
+    COORDINATOR,
+    COORDINATOR_PASSWORD,
     DESKTOP,
     MEMBER,
     MEMBER_PASSWORD,
@@ -111,6 +113,26 @@ def test_no_serious_axe_violation_signed_in(open_page, viewport: str) -> None:
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r"/$"))
     for name, path in MEMBER_PAGES.items():
+        response = page.goto(path)
+        assert response is not None and response.status == 200, (name, path)
+        assert axe_violations(page) == [], (name, viewport)
+
+
+# Pages only a coordinator sees.
+COORDINATOR_PAGES = {"search insights": "/insights", "insights, 7 days": "/insights?days=7"}
+
+
+@needs("axe-core")
+@pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
+def test_no_serious_axe_violation_for_coordinators(open_page, viewport: str) -> None:
+    page = open_page(VIEWPORTS[viewport])
+    page.goto("/search?q=climate")  # something for the insights page to show
+    page.goto("/sign-in")
+    page.get_by_label("Email address").fill(COORDINATOR)
+    page.get_by_label("Password").fill(COORDINATOR_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/$"))
+    for name, path in COORDINATOR_PAGES.items():
         response = page.goto(path)
         assert response is not None and response.status == 200, (name, path)
         assert axe_violations(page) == [], (name, viewport)

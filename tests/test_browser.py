@@ -40,6 +40,7 @@ CHROMIUM_ARGS = [
 DESKTOP = {"width": 1280, "height": 900}
 # A member of IKEA, whose password is hashed cheaply (argon2id all the same) for the test.
 MEMBER, MEMBER_PASSWORD = "ann@ikea.example", "violet kettle under 9 moons"
+COORDINATOR, COORDINATOR_PASSWORD = "cay@atea.example", "amber ferry over 7 hills"
 MEMBERS_NOTE = "Forum meeting, 11 December 2024 (members' notes)"  # visibility: members
 MOBILE = {"width": 360, "height": 780}
 
@@ -129,7 +130,9 @@ def indexed_copy(base: Path, extra: dict[str, str] | None = None) -> Settings:
 def server(tmp_path_factory) -> Iterator[str]:
     settings = indexed_copy(tmp_path_factory.mktemp("browser"), {"about/hostile.md": EVIL_DOC})
     fast = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    AccountStore(settings.accounts_path, hasher=fast).add(MEMBER, "ikea", MEMBER_PASSWORD)
+    accounts = AccountStore(settings.accounts_path, hasher=fast)
+    accounts.add(MEMBER, "ikea", MEMBER_PASSWORD)
+    accounts.add(COORDINATOR, "atea", COORDINATOR_PASSWORD, role="coordinator")
     with kb_server(settings.corpus, settings.index) as base:
         yield base
 
