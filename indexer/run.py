@@ -96,6 +96,7 @@ class IndexRun:
         current = start.generation
         if self.check:
             self._check_lists(plan.todo)
+            self._check_sign_in()
         elif current is None:
             self._full_build(plan.todo, vocab_hash)
         elif plan.todo or plan.deleted or plan.dropped or start.index_ids is not None:
@@ -121,6 +122,17 @@ class IndexRun:
             else:
                 status = FileStatus.FAILED
             self.report.files.append(FileReport(p.rel, status, reason=p.reason, cause=p.cause))
+
+    def _check_sign_in(self) -> None:
+        """`kb check` reads the sign-in settings as `kb serve` will, and says what is wrong
+        (indexing does not need them: the client secret lives only where the server runs)."""
+        from kb.errors import ConfigError
+        from kb.signin import load_sign_in_settings
+
+        try:
+            load_sign_in_settings(self.corpus)
+        except ConfigError as exc:
+            self.report.notes.append(f"sign-in settings: {exc} (kb serve refuses to start so)")
 
     def _validate_configuration(self) -> None:
         """Fail the run here, before any write, when organisations, topics or kb.toml cannot

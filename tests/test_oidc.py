@@ -445,3 +445,22 @@ def test_users_map_to_organisations_by_claim_or_domain(indexed):
     assert org(email="a@ikea.example", org="nowhere") is None
     assert org(email="a@sub.ikea.example") is None  # a domain is matched exactly
     assert org(email=COORDINATOR) == "atea" and org(email="b@atea.example") is None
+
+
+def test_kb_check_reports_sign_in_settings_the_server_would_refuse(tmp_path, monkeypatch):
+    from indexer.build import check_corpus
+    from kb.settings import Settings
+    from tests.conftest import write
+
+    for name in ("KB_OIDC_ISSUER", "KB_OIDC_CLIENT_ID", "KB_OIDC_CLIENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    corpus = tmp_path / "corpus"
+    write(corpus / "a.md", "# A\n\nText.\n")
+    write(corpus / "kb.toml", '[sign_in.oidc]\nissuer = "https://id.example"\nclient_id = "kb"\n')
+    report = check_corpus(Settings.resolve(corpus, tmp_path / "index"), workers=1)
+    assert any(
+        n.startswith("sign-in settings: ") and "no client secret" in n for n in report.notes
+    ), report.notes
+    write(corpus / "kb.toml", "[sign_in]\npassword = true\n")
+    report = check_corpus(Settings.resolve(corpus, tmp_path / "index"), workers=1)
+    assert not [n for n in report.notes if n.startswith("sign-in settings")]
