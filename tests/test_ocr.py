@@ -19,7 +19,13 @@ from pypdf import PdfReader, PdfWriter
 from cli import main
 from indexer.build import run_index
 from indexer.extract import Failed, Skipped, extract_pdf
-from indexer.extract.ocr import CACHE_DIR, NO_TESSERACT, OcrSettings, load_ocr_settings
+from indexer.extract.ocr import (
+    CACHE_DIR,
+    NO_TESSERACT,
+    OCR_OFF,
+    OcrSettings,
+    load_ocr_settings,
+)
 from kb.access import Principal
 from kb.errors import ConfigError
 from kb.library import Library
@@ -137,6 +143,21 @@ def test_a_page_over_the_time_limit_is_reported(tmp_path: Path) -> None:
     assert "OCR time limit of 0.001 s per page exceeded on pages: 2" in extraction.warnings
 
 
+def test_ocr_turned_off_skips_scans_without_running_tesseract(tmp_path: Path) -> None:
+    write(tmp_path / "kb.toml", "[ocr]\nenabled = false\n")
+    off = load_ocr_settings(tmp_path, None)
+    assert off.enabled is False
+    # A command that would fail loudly if it were ever run.
+    off = OcrSettings(enabled=False, command=str(tmp_path / "must-not-run"))
+    with pytest.raises(Skipped) as caught:
+        extract_pdf(save(tmp_path, "scan.pdf", scanned_pdf(SCANNED_LINES)), ocr=off)
+    assert caught.value.reason == OCR_OFF
+    assert "enabled = false" in OCR_OFF
+    extraction = extract_pdf(save(tmp_path, "mixed.pdf", mixed_pdf()), ocr=off)
+    assert [b.page for b in extraction.blocks] == [1]
+    assert f"pages without a text layer, not read: 2 ({OCR_OFF})" in extraction.warnings
+
+
 # --- configuration --------------------------------------------------------------------------
 
 
@@ -150,8 +171,9 @@ def test_ocr_settings_come_from_kb_toml(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "table",
-    ["languages = []", 'languages = "eng"', "page_time_limit = 0", "page_limit = 5"],
-)
+    ["languages = []", 'languages = "eng"', "page_time_limit = 0", "page_limit = 5",
+     'enabled = "no"'],
+)  # fmt: skip
 def test_a_broken_ocr_setting_is_an_error(tmp_path: Path, table: str) -> None:
     write(tmp_path / "kb.toml", f"[ocr]\n{table}\n")
     with pytest.raises(ConfigError, match=r"\[ocr\]"):

@@ -43,6 +43,7 @@ MIN_CONFIDENCE = 30  # Tesseract's word confidence (0-100); below it, noise from
 _TESSERACT_CONFIG = "--psm 1"
 _THREADS = "OMP_THREAD_LIMIT"
 NO_TESSERACT = "no text layer (install tesseract-ocr for OCR)"
+OCR_OFF = "no text layer (OCR is turned off: [ocr] enabled = false in kb.toml)"
 NO_PDFTOPPM = "no text layer (install poppler-utils for OCR)"
 # kb's language codes -> Tesseract's language packs.
 _PACKS = {"en": "eng", "sv": "swe", "no": "nor", "nb": "nor", "nn": "nor", "da": "dan",
@@ -57,10 +58,12 @@ class OcrSettings:
     languages: tuple[str, ...] = DEFAULT_LANGUAGES
     page_time_limit: float = DEFAULT_PAGE_TIME_LIMIT
     command: str = "tesseract"
+    enabled: bool = True  # [ocr] enabled = false: scanned pages are skipped, never read
 
 
 def load_ocr_settings(corpus: Path, index: Path | None) -> OcrSettings:
-    """`[ocr]` of the corpus's kb.toml (languages, page_time_limit), the cache in `index`.
+    """`[ocr]` of the corpus's kb.toml (enabled, languages, page_time_limit), the cache in
+    `index`.
 
     Raises ConfigError for an unknown key or a value of the wrong type."""
     cache = index / CACHE_DIR if index is not None else None
@@ -73,10 +76,13 @@ def load_ocr_settings(corpus: Path, index: Path | None) -> OcrSettings:
         raise ConfigError(f"{path}: {exc}") from exc
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [ocr] must be a table")
-    unknown = sorted(set(table) - {"languages", "page_time_limit"})
+    unknown = sorted(set(table) - {"enabled", "languages", "page_time_limit"})
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) in [ocr]: {', '.join(unknown)} "
-                          "(expected languages, page_time_limit)")  # fmt: skip
+                          "(expected enabled, languages, page_time_limit)")  # fmt: skip
+    enabled = table.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ConfigError(f"{path}: [ocr] enabled must be true or false")
     languages = table.get("languages", list(DEFAULT_LANGUAGES))
     if not (isinstance(languages, list) and languages
             and all(isinstance(x, str) and x.isidentifier() for x in languages)):  # fmt: skip
@@ -84,7 +90,8 @@ def load_ocr_settings(corpus: Path, index: Path | None) -> OcrSettings:
     limit = table.get("page_time_limit", DEFAULT_PAGE_TIME_LIMIT)
     if isinstance(limit, bool) or not isinstance(limit, int | float) or limit <= 0:
         raise ConfigError(f"{path}: [ocr] page_time_limit must be a number of seconds above 0")
-    return OcrSettings(cache=cache, languages=tuple(languages), page_time_limit=float(limit))
+    return OcrSettings(cache=cache, languages=tuple(languages), page_time_limit=float(limit),
+                       enabled=enabled)  # fmt: skip
 
 
 @dataclass
@@ -121,6 +128,8 @@ def _find_tesseract(command: str) -> _Tesseract | None:
 
 def unavailable(settings: OcrSettings) -> str | None:
     """Why pages cannot be read by OCR here (the skip reason), or None when they can."""
+    if not settings.enabled:
+        return OCR_OFF
     if shutil.which("pdftoppm") is None:
         return NO_PDFTOPPM
     return None if shutil.which(settings.command) else NO_TESSERACT
