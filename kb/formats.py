@@ -106,6 +106,20 @@ FORMATS: tuple[Format, ...] = (
 )  # fmt: skip
 
 
+# Macro-enabled Office files are read as their plain kind, but carry their own media type, so
+# the program that opens a downloaded original knows it may hold macros.
+MACRO_MEDIA_TYPES = {
+    ".docm": "application/vnd.ms-word.document.macroEnabled.12",
+    ".pptm": "application/vnd.ms-powerpoint.presentation.macroEnabled.12",
+    ".xlsm": "application/vnd.ms-excel.sheet.macroEnabled.12",
+}
+
+
+def media_type(fmt: Format, suffix: str) -> str:
+    """The media type of a file of `fmt` named with `suffix` (`.docm` is not a `.docx`)."""
+    return MACRO_MEDIA_TYPES.get(suffix.lower(), fmt.media_type)
+
+
 def format_for_suffix(suffix: str) -> Format | None:
     """The format of a file suffix (`.md`, any case), or None when kb does not read it."""
     suffix = suffix.lower()

@@ -20,7 +20,13 @@ from indexer.extract import SUPPORTED_SUFFIXES, extract_file
 from indexer.fetch import fetch
 from kb.citeformats import CITE_FORMAT_IDS, CITE_FORMATS
 from kb.doctypes import DOC_TYPES, TYPE_LABELS, TYPE_PLURALS, TYPES, normalise_type, type_entry
-from kb.formats import FORMATS, download_suffix, format_for_suffix, get_format
+from kb.formats import (
+    FORMATS,
+    MACRO_MEDIA_TYPES,
+    download_suffix,
+    format_for_suffix,
+    get_format,
+)
 from kb.library import DocInfo
 from kb.models import DocumentMetadata
 from kb.settings import Settings
@@ -149,11 +155,17 @@ def test_originals_are_served_as_their_format_says(tmp_path: Path) -> None:
             for recorded in (fmt.id, "unknown"):  # an unknown format falls back to the suffix
                 doc = info(f"a{suffix}", recorded)
                 original = original_file(settings, doc)
+                expected = MACRO_MEDIA_TYPES.get(suffix, fmt.media_type)
                 assert (original.mimetype, original.as_attachment) == (
-                    fmt.media_type,
+                    expected,
                     fmt.as_attachment,
                 )
                 assert format_label(doc) == fmt.label
+    # A macro-enabled Office file is never served as the plain kind.
+    assert original_file(settings, info("m.docm", "docx")).mimetype == (
+        "application/vnd.ms-word.document.macroEnabled.12"
+    )
+    assert set(MACRO_MEDIA_TYPES) == {".docm", ".pptm", ".xlsm"}
     # Originals are untrusted: what a browser would run is never shown as a page.
     assert get_format("html").as_attachment
     doc = info("a.rtf", "rtf")

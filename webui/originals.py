@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from kb.formats import Format, format_for_suffix, get_format
+from kb.formats import Format, format_for_suffix, get_format, media_type
 from kb.library import DocInfo
 from kb.settings import Settings
 
@@ -42,7 +42,9 @@ def original_file(settings: Settings, info: DocInfo) -> OriginalFile | None:
     # origin: originals are untrusted. A format kb does not know is a download too.
     fmt = _format_of(info, path)
     mimetype, attachment = (
-        (fmt.media_type, fmt.as_attachment) if fmt else ("application/octet-stream", True)
+        (media_type(fmt, path.suffix), fmt.as_attachment)
+        if fmt
+        else ("application/octet-stream", True)
     )
     return OriginalFile(path, mimetype, attachment, safe_download_name(path.name))
 
