@@ -49,6 +49,7 @@ class FileReport:
     change: Change | None = None  # for files extracted (or newly failed) in this run
     cause: Cause | None = None  # why it is skipped or failed; not part of the JSON report
     visibility: str | None = None  # who may read it, for an indexed file (kb.access)
+    attachments: list[str] = field(default_factory=list)  # an e-mail's attached documents
 
     @classmethod
     def of(
@@ -62,6 +63,7 @@ class FileReport:
         return cls(
             entry.path, status, entry.doc_id, entry.passages, entry.language, entry.reason,
             entry.title, entry.type, warnings or [], change, entry.cause, entry.visibility,
+            list(entry.attachments),
         )  # fmt: skip
 
 

@@ -144,3 +144,14 @@ def test_the_document_pages_link_message_and_attachments(corpus, tmp_path):
     assert client.get(f"/doc/{MAIL}").status_code == 404
     assert client.get(f"/doc/{MINUTES}").status_code == 404
     assert client.get("/doc/notes/forum-mail/.attachments/nothing").status_code == 404
+
+
+def test_the_index_report_names_a_messages_attachments(corpus, tmp_path):
+    settings = Settings.resolve(corpus, tmp_path / "index")
+    report = run_index(settings, workers=1)
+    files = {f["path"]: f for f in report.to_dict()["files"]}
+    assert files["notes/forum-mail.eml"]["attachments"] == [
+        MINUTES,
+        f"{MAIL}/.attachments/note-md",
+    ]
+    assert files["public/welcome.md"]["attachments"] == []
