@@ -81,7 +81,7 @@ class Compiler:
         self.snap = snap = view.snap
         self.messages = messages
         self.expanded = False  # whether the glossary added anything
-        self.languages = snap.languages or ("en",)
+        self.languages = view.languages or ("en",)
         # Set from the whole query when its root is compiled (`start`).
         self.query_languages: tuple[str, ...] = self.languages
         self.stopwords: frozenset[str] = frozenset()

@@ -229,7 +229,7 @@ def surface(view: View, term: str) -> str:
 def _belongs(view: View, term: str, languages: tuple[str, ...]) -> bool:
     """Whether the folded `term` (held by visible passages) is a word of one of `languages`
     or a language-neutral name; never a stop word (a correction into one searches nothing)."""
-    if any(term in stopwords(lang) for lang in view.snap.languages):
+    if any(term in stopwords(lang) for lang in view.languages):
         return False
     names, by_language = view.snap.stable(("didyoumean-words",), lambda: _vocabulary_words(view))
     if term in names or any(term in by_language.get(lang, ()) for lang in languages):
@@ -248,7 +248,7 @@ def _language_masks(view: View) -> dict[str, np.ndarray]:
         restrict: Callable = view.evaluator.restrict
         return {
             lang: restrict(view.mask, p.filters_from({f.LANG: (lang,)}))
-            for lang in view.snap.languages
+            for lang in view.languages
         }
 
     return view.derived(("language-masks",), compute)

@@ -29,7 +29,7 @@ from kb.view import View
 def query_languages(view: View, words: Iterable[str]) -> tuple[str, ...]:
     """The languages of the index the query's `words` are most likely written in (in the
     snapshot's order); all of them when nothing decides."""
-    languages = view.snap.languages or ("en",)
+    languages = view.languages or ("en",)
     stemmed = [lang for lang in languages if lang in STEMMED_LANGUAGES]
     typed = list(dict.fromkeys(w.lower() for w in words if w))
     if len(stemmed) <= 1 or not typed:

@@ -65,6 +65,11 @@ class View:
         self.catalogue: Mapping[str, DocInfo] = MappingProxyType(catalogue)
         # As the catalogue counts them (the snapshot's own count, for everything).
         self.passage_count = sum(d.passages for d in catalogue.values())
+        # The languages of what this reader sees: a query is read and weighted among these
+        # (kb.querylang, kb.compile), so a language only hidden documents use changes nothing.
+        self.languages: tuple[str, ...] = tuple(
+            sorted({d.meta.language for d in catalogue.values()})
+        )
 
     @property
     def vocabulary(self) -> Vocabulary:

@@ -211,3 +211,47 @@ def test_translated_compound_parts_rank_below_direct_matches(bundled_index):
     directive that only holds their translations."""
     for q in ("klimatkrav", "upphandling klimatkrav"):
         assert ids(search(bundled_index, q))[0] == SWEDISH_ARTICLE, q
+
+
+def test_a_language_only_hidden_documents_use_changes_nothing_for_a_reader(tmp_path):
+    """The query's languages are read among what the reader sees: a members-only Finnish
+    document must not change how an anonymous reader's Finnish-looking query is weighted."""
+
+    def build(name: str, with_hidden: bool):
+        corpus = tmp_path / name
+        make_public(corpus)
+        write(
+            corpus / "en.md", "---\ntitle: Climate\nlanguage: en\n---\n\nClimate criteria ja on.\n"
+        )
+        write(
+            corpus / "sv.md", "---\ntitle: Klimat\nlanguage: sv\n---\n\nKlimatkrav och kriterier.\n"
+        )
+        if with_hidden:
+            write(
+                corpus / "fi.md",
+                "---\ntitle: Ilmasto\nlanguage: fi\nvisibility: members\n---\n\n"
+                "Ilmasto ja hankinta on tärkeä asia.\n",
+            )
+        settings = Settings.resolve(corpus, tmp_path / f"{name}-index")
+        assert run_index(settings, workers=1).summary["failed"] == 0
+        return settings
+
+    plain, hidden = build("plain", False), build("hidden", True)
+    for q in ("ja on climate", "climate kriterier", "ilmasto"):
+        answers = []
+        for settings in (plain, hidden):
+            searcher = open_searcher(settings, Principal.anonymous())
+            result = searcher.search(SearchRequest(q=q))
+            explanation = searcher.explain(SearchRequest(q=q))
+            answers.append(
+                (
+                    # Scores may differ in the last digits: average field lengths are counted
+                    # over the whole index (kb.view), which says nothing of hidden words.
+                    [h.doc.doc_id for h in result.hits],
+                    result.total,
+                    result.suggestion,
+                    explanation.languages,
+                    explanation.others,
+                )
+            )
+        assert answers[0] == answers[1], q
