@@ -22,12 +22,11 @@ import hashlib
 import os
 import threading
 from array import array
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-
-import numpy as np
 
 # Where Debian (and most Linux distributions) install Hunspell dictionaries.
 DICTIONARY_DIRS = (Path("/usr/share/hunspell"), Path("/usr/share/myspell/dicts"))
@@ -43,17 +42,18 @@ _ENDINGS = ("", "e", "a", "er", "en", "ar", "or", "n", "et", "ad")
 
 class WordSet:
     """A set of words kept as sorted 64-bit hashes: about 8 bytes a word, where a Python set
-    of 300,000 strings takes some 30 MB of a server's memory."""
+    of 300,000 strings takes some 30 MB of a server's memory. (No numpy: a small `kb index`
+    run loads neither it nor this module's dictionaries unless a compound is met.)"""
 
     def __init__(self, words: Iterable[str] = (), hashes: array | None = None) -> None:
-        found = np.fromiter((_hash(w) for w in words), np.uint64)
+        found = {_hash(w) for w in words}
         if hashes is not None:
-            found = np.concatenate([found, np.frombuffer(hashes, dtype=np.uint64)])
-        self._hashes = np.unique(found)
+            found.update(hashes)
+        self._hashes = array("Q", sorted(found))
 
     def __contains__(self, word: str) -> bool:
-        h = np.uint64(_hash(word))
-        i = int(np.searchsorted(self._hashes, h))
+        h = _hash(word)
+        i = bisect_left(self._hashes, h)
         return i < len(self._hashes) and self._hashes[i] == h
 
     def __len__(self) -> int:
