@@ -17,7 +17,7 @@ from kb.store import IndexStore
 from .conftest import write
 
 JSON_FILE_KEYS = {"path", "status", "doc_id", "passages", "language", "reason", "title", "type",
-                  "warnings", "change", "visibility"}  # fmt: skip
+                  "warnings", "change", "visibility", "attachments"}  # fmt: skip
 
 
 def fail_to_read(monkeypatch, target: Path, chained: bool) -> None:
