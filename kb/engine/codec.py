@@ -18,7 +18,7 @@ import numpy as np
 import whoosh
 from whoosh import formats
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-from whoosh.reading import SegmentReader
+from whoosh.reading import SegmentReader, TermNotFound
 from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import byte_to_length
 
@@ -40,14 +40,34 @@ LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 Block = tuple[np.ndarray, np.ndarray, list[bytes] | None]
 
 
+def term_info(reader, fieldname: str, btext: bytes):
+    """A term's entry in one segment's term table (where its postings are, how many
+    passages hold it, deleted ones included), or None when the segment does not hold it:
+    one look-up of the table, where `in`, `doc_frequency` and a matcher make one each."""
+    try:
+        return reader._terms.term_info(fieldname, btext)
+    except TermNotFound:
+        return None
+
+
 def term_blocks(
-    reader, fieldname: str, btext: bytes, fmt, with_values: bool, wanted: np.ndarray | None = None
+    reader,
+    fieldname: str,
+    btext: bytes,
+    fmt,
+    with_values: bool,
+    wanted: np.ndarray | None = None,
+    info=None,
 ) -> Iterator[Block]:
     """A term's postings in one segment, block by block: (ids, weights, encoded values or
     None), deleted documents included (callers keep the live ones). With `wanted` (sorted
     segment-local numbers), blocks holding none of them are skipped by their headers,
-    without being read."""
-    m = reader._terms.matcher(fieldname, btext, fmt)
+    without being read. `info`: the term's entry (`term_info`), when already looked up."""
+    if info is None:
+        m = reader._terms.matcher(fieldname, btext, fmt)
+    else:
+        terms = reader._terms
+        m = terms._codec.postings_reader(terms._postfile, info, fmt, term=(fieldname, btext))
     after = -1  # the highest id of the blocks before
     while m.is_active():
         if wanted is not None:
@@ -67,12 +87,13 @@ def term_blocks(
 
 
 def raw_postings(
-    reader, fieldname: str, btext: bytes, fmt, with_values: bool = False
+    reader, fieldname: str, btext: bytes, fmt, with_values: bool = False, info=None
 ) -> tuple[np.ndarray, np.ndarray, list[bytes] | None]:
     """A term's postings in one segment, deleted documents included: (ids, weights, encoded
-    values or None)."""
+    values or None). `info`: the term's entry (`term_info`), when already looked up."""
     id_parts, weight_parts, values = [], [], [] if with_values else None
-    for ids, weights, block_values in term_blocks(reader, fieldname, btext, fmt, with_values):
+    blocks = term_blocks(reader, fieldname, btext, fmt, with_values, info=info)
+    for ids, weights, block_values in blocks:
         id_parts.append(ids)
         weight_parts.append(weights)
         if values is not None:
