@@ -249,7 +249,8 @@ class PostingsIndex:
         pos_parts: list[np.ndarray] = []
         for sub, offset in searcher.leaf_searchers():
             reader = sub.reader()
-            if (fieldname, btext) not in reader:
+            info = codec.term_info(reader, fieldname, btext)
+            if info is None:
                 continue
             wanted = None
             if only is not None:
@@ -261,7 +262,9 @@ class PostingsIndex:
                 ids, encoded = read[offset]
                 blocks = [(ids, None, encoded)]
             else:
-                blocks = codec.term_blocks(reader, fieldname, btext, field.format, True, wanted)
+                blocks = codec.term_blocks(
+                    reader, fieldname, btext, field.format, True, wanted, info
+                )
             id_parts: list[np.ndarray] = []
             values: list[bytes] = []
             for ids, _, block_values in blocks:
