@@ -79,7 +79,11 @@ class Tables:
         """(value, label, documents) of a facet's values among the present documents."""
         values, labels, docs, ids = self._facets[name]
         counts = np.bincount(ids[present[docs]], minlength=len(values))
-        return [(values[i], labels[i], int(n)) for i, n in enumerate(counts.tolist()) if n]
+        present_values = np.flatnonzero(counts)  # a year or topic of thousands may be absent
+        return [
+            (values[i], labels[i], n)
+            for i, n in zip(present_values.tolist(), counts[present_values].tolist(), strict=True)
+        ]
 
 
 def _facet_values(info: DocInfo, name: str) -> tuple[str, ...]:

@@ -68,18 +68,30 @@ def _folded(token: str) -> str:
 
 def mark_all(text: str, terms: HighlightTerms, language: str) -> tuple[str, int]:
     """The whole text escaped, with matches wrapped in <mark>; and the number of matches."""
+    spans = _match_spans(text, terms, language)
+    return _render(text, spans, 0, len(text)), len(spans)
+
+
+def _match_spans(text: str, terms: HighlightTerms, language: str) -> list[tuple[int, int]]:
+    """Where the matching words of `text` are (start, end), in order."""
+    if not terms:
+        return []
+    flags = terms.flags(_TOKEN_RE.findall(text), language)
+    if not any(flags):
+        return []
+    return [m.span() for m in compress(_TOKEN_RE.finditer(text), flags)]
+
+
+def _render(text: str, spans: list[tuple[int, int]], start: int, end: int) -> str:
+    """`text[start:end]` escaped, with the `spans` (inside it, in order) wrapped in <mark>."""
     out: list[str] = []
-    last = 0
-    count = 0
-    if terms:
-        flags = terms.flags(_TOKEN_RE.findall(text), language)
-        for m in compress(_TOKEN_RE.finditer(text), flags):
-            out.append(html.escape(text[last : m.start()]))
-            out.append(f"<mark>{html.escape(m.group())}</mark>")
-            last = m.end()
-            count += 1
-    out.append(html.escape(text[last:]))
-    return "".join(out), count
+    last = start
+    for a, b in spans:
+        out.append(html.escape(text[last:a]))
+        out.append(f"<mark>{html.escape(text[a:b])}</mark>")
+        last = b
+    out.append(html.escape(text[last:end]))
+    return "".join(out)
 
 
 def _word_start(text: str, pos: int) -> int:
@@ -96,11 +108,9 @@ def snippet(text: str, terms: HighlightTerms, language: str, width: int = 280) -
     text = " ".join(text.split())
     if len(text) <= width:
         return mark_all(text, terms, language)[0]
-    matches: list[tuple[int, int]] = []
-    if terms:
-        flags = terms.flags(_TOKEN_RE.findall(text), language)
-        if any(flags):
-            matches = [m.span() for m in compress(_TOKEN_RE.finditer(text), flags)]
+    # The text is read for matches once: the window is marked from the same spans (it
+    # starts and ends between words, so it holds whole words only).
+    matches = _match_spans(text, terms, language)
     start, shown_to = 0, 0  # shown_to: the window ends after this, so the best match shows
     if matches:
         positions = [pos for pos, _ in matches]
@@ -126,5 +136,5 @@ def snippet(text: str, terms: HighlightTerms, language: str, width: int = 280) -
     end = min(end, len(text))
     if text[end - 1] == " ":  # the window ended just before a word
         end -= 1
-    body, _ = mark_all(text[start:end], terms, language)
+    body = _render(text, [(a, b) for a, b in matches if a >= start and b <= end], start, end)
     return ("… " if start > 0 else "") + body + (" …" if end < len(text) else "")

@@ -91,9 +91,14 @@ class Snapshot:
         self.toc_generation = self.index.latest_generation()
         searcher = self.searcher()
         reader = searcher.reader()
-        # An index of an empty corpus has no segments, hence no columns.
+        # An index of an empty corpus has no segments, hence no columns. A document's
+        # passages share one string for its id (the column gives each its own copy: 7 MB
+        # at 100,000 passages).
+        ids: dict[str, str] = {}
         self.doc_id_of: list[str] = (
-            list(reader.column_reader(f.DOC_ID)) if reader.doc_count_all() else []
+            [ids.setdefault(d, d) for d in reader.column_reader(f.DOC_ID)]
+            if reader.doc_count_all()
+            else []
         )
         self.catalogue: dict[str, DocInfo] = {}
         self.doc_numbers: dict[str, int] = {}

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from kb import plancache
 from kb import schema as f
 from kb.access import Principal
-from kb.compile import PREFIX_EXPANSION_CAP, Compiled, compile_query
+from kb.compile import PREFIX_EXPANSION_CAP, Compiled
 from kb.didyoumean import Suggestion, suggest
 from kb.engine import plan as p
 from kb.engine.evaluate import Evaluator
@@ -148,7 +149,7 @@ class Searcher:
         if request.sort not in SORTS and request.sort:
             messages.append(f"Unknown sort '{request.sort}'; sorted by relevance.")
 
-        compiled = compile_query(view, parsed.node, messages)
+        compiled = plancache.compiled(view, parsed.node, messages)
         # The reader's mask is where the search starts: totals, pages, facets, tiers and
         # passages are all computed over visible passages only.
         allowed = evaluator.restrict(view.mask, _filters(parsed))
@@ -267,7 +268,7 @@ class Searcher:
         view = self.view()
         snap = view.snap
         parsed = QueryParser(snap.vocabulary).parse(q)
-        compiled = compile_query(view, parsed.node, [])
+        compiled = plancache.compiled(view, parsed.node, [])
         if compiled.plan is None:
             return []
         evaluator = view.evaluator
@@ -289,7 +290,7 @@ class Searcher:
         """The words a query would highlight, for marking them in a whole document."""
         view = self.view()
         parsed = QueryParser(view.vocabulary).parse(q)
-        return compile_query(view, parsed.node, []).highlight
+        return plancache.compiled(view, parsed.node, []).highlight
 
     # ---- documents ------------------------------------------------------------------------
 

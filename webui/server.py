@@ -11,6 +11,8 @@ new generation independently) and waitress, all accepting on one listening socke
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import logging
 import os
 import signal
@@ -34,6 +36,23 @@ MIN_WORKER_LIFE = 10.0  # a worker that dies sooner is failing to start: give up
 
 log = logging.getLogger("kb.serve")
 
+# glibc's mallopt: how many heaps (arenas) threads allocate from.
+M_ARENA_MAX = -8
+
+
+def one_heap() -> None:
+    """Have every thread of the server allocate from one heap (glibc's malloc).
+
+    A search builds arrays over every passage (a few MB each at 100,000 passages). glibc
+    gives each thread a heap of its own, up to eight per core, and a heap keeps what was
+    freed in it for that heap's next allocations: with 8 threads, 25 to 40 MB more stays
+    resident. Python threads take turns under the GIL, so one heap costs no waiting."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(M_ARENA_MAX, 1)
+    except (OSError, AttributeError):
+        pass  # another C library: its own policy stands
+
 
 def _busy(channels: list[HTTPChannel]) -> bool:
     return any(c.requests or c.total_outbufs_len for c in channels)
@@ -48,6 +67,7 @@ def serve(
     sockets: list[socket.socket] | None = None,
 ) -> None:
     """Serve `app` on host:port, or on listening `sockets` already bound, until SIGTERM."""
+    one_heap()
     where = {"sockets": sockets} if sockets else {"host": host, "port": port}
     server = create_server(
         app, threads=threads, ident="kb", max_request_body_size=MAX_BUFFERED_BODY, **where

@@ -100,7 +100,12 @@ class Statistics:
         return self.passages()
 
     def idf(self, fieldname: str, text: str) -> float:
-        return lucene_idf(self.passages(), self._index.doc_frequency(fieldname, text))
+        return self.idf_of(self._index.doc_frequency(fieldname, text))
+
+    def idf_of(self, frequency: int) -> float:
+        """The idf of a term found in `frequency` passages (deleted ones included, as the
+        index counts them)."""
+        return lucene_idf(self.passages(), frequency)
 
     def average_length(self, fieldname: str) -> float:
         return self._index.field_length(fieldname) / self.field_passages(fieldname) or 1
@@ -109,8 +114,14 @@ class Statistics:
         self, fieldname: str, text: str, weights: np.ndarray, lengths: np.ndarray
     ) -> np.ndarray:
         """The term's BM25 in passages with these frequencies and field lengths."""
+        return self.scores_with_idf(fieldname, self.idf(fieldname, text), weights, lengths)
+
+    def scores_with_idf(
+        self, fieldname: str, idf: float, weights: np.ndarray, lengths: np.ndarray
+    ) -> np.ndarray:
+        """BM25 with the term's idf already known."""
         return bm25(
-            self.idf(fieldname, text),
+            idf,
             weights,
             lengths,
             self.average_length(fieldname),

@@ -10,15 +10,18 @@ was not written for: a silent change in them would give wrong scores, not an err
 
 from __future__ import annotations
 
+import io
 import itertools
 import pickle
+import struct
+import zlib
 from collections.abc import Iterator
 
 import numpy as np
 import whoosh
 from whoosh import formats
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-from whoosh.reading import SegmentReader
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, _lenfield
+from whoosh.reading import SegmentReader, TermNotFound
 from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import byte_to_length
 
@@ -40,13 +43,35 @@ LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 Block = tuple[np.ndarray, np.ndarray, list[bytes] | None]
 
 
+def term_info(reader, fieldname: str, btext: bytes):
+    """A term's entry in one segment's term table (where its postings are, how many
+    passages hold it, deleted ones included), or None when the segment does not hold it:
+    one look-up of the table, where `in`, `doc_frequency` and a matcher make one each."""
+    try:
+        return reader._terms.term_info(fieldname, btext)
+    except TermNotFound:
+        return None
+
+
 def term_blocks(
-    reader, fieldname: str, btext: bytes, fmt, with_values: bool, wanted: np.ndarray | None = None
+    reader,
+    fieldname: str,
+    btext: bytes,
+    fmt,
+    with_values: bool,
+    wanted: np.ndarray | None = None,
+    info=None,
 ) -> Iterator[Block]:
     """A term's postings in one segment, block by block: (ids, weights, encoded values or
     None), deleted documents included (callers keep the live ones). With `wanted` (sorted
     segment-local numbers), blocks holding none of them are skipped by their headers,
-    without being read."""
+    without being read. `info`: the term's entry (`term_info`), when already looked up."""
+    if info is None:
+        info = reader._terms.term_info(fieldname, btext)  # TermNotFound when absent
+    if not info.is_inlined():
+        yield from _stored_blocks(reader, info, fmt, with_values, wanted)
+        return
+    # A term of few postings keeps them in its entry: whoosh's matcher lists them.
     m = reader._terms.matcher(fieldname, btext, fmt)
     after = -1  # the highest id of the blocks before
     while m.is_active():
@@ -66,13 +91,73 @@ def term_blocks(
         m._next_block()
 
 
+_BLOCK_LENGTH = struct.Struct("!i")  # a block's byte length, negative for the last block
+
+
+def _stored_blocks(
+    reader, info, fmt, with_values: bool, wanted: np.ndarray | None
+) -> Iterator[Block]:
+    """A term's postings blocks as whoosh's postings writer lays them out, read from the
+    postings file in one piece (its extent is in the term's entry) and split here: whoosh's
+    matcher reads each block's length, header and data by separate small reads.
+
+    After a 4-byte tag, each block is its length, a pickled header (postings, highest id,
+    highest weight, compression, shortest and longest field length bytes) and its data: a
+    pickled, optionally zlib-compressed (id deltas, weights, values)."""
+    offset, length = info.extent()
+    if isinstance(length, tuple):  # whoosh reads the stored length back as a 1-tuple
+        (length,) = length
+    buf = reader._terms._postfile.get(offset, length)
+    if buf[: len(WHOOSH3_HEADER_MAGIC)] != WHOOSH3_HEADER_MAGIC:
+        raise ValueError(f"postings block tag error at {offset}")
+    stream = io.BytesIO(buf)
+    fixed = fmt.fixed_value_size()
+    pos = len(WHOOSH3_HEADER_MAGIC)
+    after = -1  # the highest id of the blocks before
+    while pos < len(buf):
+        (size,) = _BLOCK_LENGTH.unpack_from(buf, pos)
+        end = pos + _INT_SIZE + abs(size)
+        stream.seek(pos + _INT_SIZE)
+        count, maxid, _, compression, _, _ = pickle.load(stream)
+        if not count:
+            return
+        skip = False
+        if wanted is not None:
+            first = np.searchsorted(wanted, after, side="right")
+            if first >= len(wanted):
+                return
+            skip = wanted[first] > maxid
+        if not skip:
+            data = buf[stream.tell() : end]
+            stored_ids, stored_weights, stored_values = pickle.loads(
+                zlib.decompress(data) if compression else data
+            )
+            ids, weights = _arrays(stored_ids, stored_weights, count, False)
+            values = _values(stored_values, fixed, count) if with_values else None
+            yield ids, weights, values
+        after = maxid
+        if size < 0:
+            return
+        pos = end
+
+
+def _values(stored, fixed: int | None, count: int):
+    """A block's posting values as whoosh's matcher gives them (`_read_values`)."""
+    if fixed is None or fixed < 0:
+        return stored
+    if fixed == 0:
+        return (None,) * count
+    return tuple(stored[i : i + fixed] for i in range(0, len(stored), fixed))
+
+
 def raw_postings(
-    reader, fieldname: str, btext: bytes, fmt, with_values: bool = False
+    reader, fieldname: str, btext: bytes, fmt, with_values: bool = False, info=None
 ) -> tuple[np.ndarray, np.ndarray, list[bytes] | None]:
     """A term's postings in one segment, deleted documents included: (ids, weights, encoded
-    values or None)."""
+    values or None). `info`: the term's entry (`term_info`), when already looked up."""
     id_parts, weight_parts, values = [], [], [] if with_values else None
-    for ids, weights, block_values in term_blocks(reader, fieldname, btext, fmt, with_values):
+    blocks = term_blocks(reader, fieldname, btext, fmt, with_values, info=info)
+    for ids, weights, block_values in blocks:
         id_parts.append(ids)
         weight_parts.append(weights)
         if values is not None:
@@ -88,12 +173,20 @@ def _block_arrays(m) -> tuple[np.ndarray, np.ndarray]:
     by one in Python (most of the time of reading a common word's postings)."""
     if m._data is None:
         m._read_data()
-    stored_ids, stored_weights = m._data[0], m._data[1]
-    count = m._blocklength
     if m._byteids or m._ids is not None:
         if m._ids is None:
             m._read_ids()
-        ids = np.asarray(m._ids, dtype=np.int64)
+        return _arrays(m._ids, m._data[1], m._blocklength, True)
+    return _arrays(m._data[0], m._data[1], m._blocklength, False)
+
+
+def _arrays(
+    stored_ids, stored_weights, count: int, absolute: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """A block's ids (`stored_ids`: the ids themselves when `absolute`, else their deltas)
+    and weights (None: all 1; a float: all that; else one per posting) as arrays."""
+    if absolute:
+        ids = np.asarray(stored_ids, dtype=np.int64)
     else:
         ids = np.cumsum(np.asarray(stored_ids, dtype=np.int64))
     if stored_weights is None:

@@ -124,16 +124,23 @@ class PostingsIndex:
             btext = field.to_bytes(text)
         except ValueError:
             return NOTHING
-        docs_parts, score_parts = [], []
-        terms = 0
-        idf = 0.0
+        # Each segment's entry for the term, looked up once: the sum of their document
+        # frequencies is the term's (what the idf needs before any segment is scored).
+        found = []
         for sub, offset in searcher.leaf_searchers():
             reader = sub.reader()
-            if (fieldname, btext) not in reader:
-                continue
-            terms = 1
+            info = codec.term_info(reader, fieldname, btext)
+            if info is not None:
+                found.append((reader, offset, info))
+        if not found:
+            return NOTHING
+        idf = 0.0
+        if field.scorable:
+            idf = self.statistics.idf_of(sum(info.doc_frequency() for _, _, info in found))
+        docs_parts, score_parts = [], []
+        for reader, offset, info in found:
             ids, weights, encoded = codec.raw_postings(
-                reader, fieldname, btext, field.format, values is not None
+                reader, fieldname, btext, field.format, values is not None, info
             )
             if values is not None:
                 values[offset] = (ids, encoded)
@@ -142,14 +149,14 @@ class PostingsIndex:
             scores = weights  # a field that is not scored: the term's frequency
             if field.scorable:
                 lengths = self._field_lengths(reader, offset, fieldname)[ids]
-                scores = self.statistics.scores(fieldname, text, weights, lengths)
-                idf = self.statistics.idf(fieldname, text)
+                scores = self.statistics.scores_with_idf(fieldname, idf, weights, lengths)
             deleted = reader.deleted_docs_set if reader.has_deletions() else None
             if deleted:
                 keep = ~np.isin(ids, np.fromiter(deleted, dtype=np.int64))
                 ids, scores = ids[keep], scores[keep]
             docs_parts.append((ids + offset).astype(np.int32))
             score_parts.append(scores.astype(np.float64))
+        terms = 1
         if not docs_parts:
             return TermPostings(_EMPTY_DOCS, _EMPTY_SCORES, terms)
         return TermPostings(np.concatenate(docs_parts), np.concatenate(score_parts), terms, idf)
@@ -242,7 +249,8 @@ class PostingsIndex:
         pos_parts: list[np.ndarray] = []
         for sub, offset in searcher.leaf_searchers():
             reader = sub.reader()
-            if (fieldname, btext) not in reader:
+            info = codec.term_info(reader, fieldname, btext)
+            if info is None:
                 continue
             wanted = None
             if only is not None:
@@ -254,7 +262,9 @@ class PostingsIndex:
                 ids, encoded = read[offset]
                 blocks = [(ids, None, encoded)]
             else:
-                blocks = codec.term_blocks(reader, fieldname, btext, field.format, True, wanted)
+                blocks = codec.term_blocks(
+                    reader, fieldname, btext, field.format, True, wanted, info
+                )
             id_parts: list[np.ndarray] = []
             values: list[bytes] = []
             for ids, _, block_values in blocks:
