@@ -17,6 +17,7 @@ the caller builds again the way that isolates the file at fault (`indexer.worker
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -76,6 +77,7 @@ def write_segment(
     # each gets its own, or the first to finish would remove the others' sorted runs.
     scratch = ix.storage.temp_storage(f"sort-{writer.newsegment.segment_id()}.tmp")
     writer._tempstorage = writer.pool.tempstore = scratch
+    writer._flush_segment = functools.partial(_flush_segment, writer)
     results: list[Extracted] = []
     try:
         for start in range(0, len(items), CHUNK):
@@ -97,6 +99,36 @@ def write_segment(
     finally:
         ix.close()
     return segment, results
+
+
+def _flush_segment(writer) -> None:
+    """whoosh's SegmentWriter._flush_segment, with the field lengths of the segment's
+    documents read once per field (`_LengthTable`) rather than once per posting."""
+    writer.perdocwriter.close()
+    pdr = writer.per_document_reader() if writer.codec.length_stats else None
+    lengths = _LengthTable(pdr) if pdr is not None else None
+    writer.fieldwriter.add_postings(writer.schema, lengths, writer.pool.iter_postings())
+    writer.fieldwriter.close()
+    if pdr is not None:
+        pdr.close()
+
+
+class _LengthTable:
+    """The `doc_field_length` whoosh's postings writer asks for each posting (for the
+    shortest and longest document of each block), answered from a list per field that holds
+    what the per-document reader answers for every document."""
+
+    def __init__(self, reader) -> None:
+        self._reader = reader
+        self._fields: dict[str, list] = {}
+
+    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0):
+        table = self._fields.get(fieldname)
+        if table is None:
+            length = self._reader.doc_field_length
+            table = [length(n, fieldname, default) for n in range(self._reader.doc_count_all())]
+            self._fields[fieldname] = table
+        return table[docnum]
 
 
 def build_in_segments(
