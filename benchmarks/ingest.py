@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/ingest.py --json     # one JSON object on stdout
     .venv/bin/python benchmarks/ingest.py --no-synthetic  # the real corpus only
     .venv/bin/python benchmarks/ingest.py --no-office  # without the office collection's builds
+    .venv/bin/python benchmarks/ingest.py --no-real --no-serial  # the parallel synthetic build only
 
 Extraction: every file of ../shared/realcorpus (--quick: a fixed sample) extracted in this
 process, so the figures are per core (PDF text comes from pdftotext when it is installed, as
@@ -17,6 +18,8 @@ Python's start-up and imports count) on a copy of the real corpus (--quick: two 
 folders, no PDFs) and on the synthetic corpus of benchmarks/reindex.py (10,000
 documents of 10 sections; --quick: 200): full build serial (`--rebuild --workers 1`) and
 parallel (`--rebuild`, one worker per core), no change (best of 3), and 5 files changed.
+SQLite FTS5 then builds the synthetic corpus's passages, read from kb's index (title,
+heading, text), in this process: the ratio of the two full builds is from one run.
 Recoll (Debian `recollcmd`) indexes the same real-corpus copy with a private configuration
 directory: `recollindex -z` (from scratch; it uses several threads), then incremental runs
 with no change and with the same 5 files changed. Its spelling dictionary (aspell, rebuilt at

@@ -17,6 +17,7 @@ from kb.settings import Settings
 from kb.store import CURRENT, IndexStore
 
 from .conftest import write
+from .test_reindex import _extract_or_die
 
 QUERIES = ["repair", "repair note", '"repair note"', "zebrafinch", "upphandling krav",
            "laptop OR phone", "rep*", "forum meeting", "note -zebrafinch"]  # fmt: skip
@@ -70,17 +71,6 @@ def test_segments_written_by_the_workers_search_like_a_serial_build(tmp_path, sm
     assert report.files == run_index(parallel, rebuild=True, workers=2).files
 
 
-def _die_in_segment_worker(items):
-    """Stands in for indexer.workers._extract_chunk in the workers: dies on one file."""
-    import indexer.workers as workers
-
-    if any("crash-me" in cf.rel for cf, _ in items):
-        os._exit(3)
-    worker = workers._worker
-    return [workers.extract_document(worker.corpus, cf, sha, worker.matcher, worker.visibility)
-            for cf, sha in items]  # fmt: skip
-
-
 def test_a_dying_segment_writer_leaves_the_current_generation(tmp_path, small_corpus, monkeypatch):
     import indexer.workers as workers
 
@@ -89,7 +79,7 @@ def test_a_dying_segment_writer_leaves_the_current_generation(tmp_path, small_co
     run_index(settings, workers=2)
     before = (settings.index / CURRENT).read_text()
     write(small_corpus / "notes/crash-me.md", "# Crash\n\nThis one kills its worker.\n")
-    monkeypatch.setattr(workers, "_extract_chunk", _die_in_segment_worker)
+    monkeypatch.setattr(workers, "_extract_chunk", _extract_or_die)
     report = run_index(settings, rebuild=True, workers=2)
     # The segments' build was abandoned; the rebuild one file at a time fails only that file.
     assert any("died" in note for note in report.notes)
