@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/ingest.py --json     # one JSON object on stdout
     .venv/bin/python benchmarks/ingest.py --no-synthetic  # the real corpus only
     .venv/bin/python benchmarks/ingest.py --no-office  # without the office collection's builds
+    .venv/bin/python benchmarks/ingest.py --no-real --no-serial  # the parallel synthetic build only
 
 Extraction: every file of ../shared/realcorpus (--quick: a fixed sample) extracted in this
 process, so the figures are per core (PDF text comes from pdftotext when it is installed, as
@@ -17,6 +18,8 @@ Python's start-up and imports count) on a copy of the real corpus (--quick: two 
 folders, no PDFs) and on the synthetic corpus of benchmarks/reindex.py (10,000
 documents of 10 sections; --quick: 200): full build serial (`--rebuild --workers 1`) and
 parallel (`--rebuild`, one worker per core), no change (best of 3), and 5 files changed.
+SQLite FTS5 then builds the synthetic corpus's passages, read from kb's index (title,
+heading, text), in this process: the ratio of the two full builds is from one run.
 Recoll (Debian `recollcmd`) indexes the same real-corpus copy with a private configuration
 directory: `recollindex -z` (from scratch; it uses several threads), then incremental runs
 with no change and with the same 5 files changed. Its spelling dictionary (aspell, rebuilt at
@@ -38,6 +41,7 @@ import json
 import os
 import resource
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -410,6 +414,45 @@ def measure_kb(corpus: Path, index: Path, serial: bool, log) -> dict:
     return out
 
 
+def passage_rows(settings) -> list[tuple]:
+    """(title, heading, body, doc_id) of every passage the kb index at `settings` holds."""
+    from kb import schema as f
+    from kb.library import Library
+
+    snap = Library(settings).snapshot()
+    searcher = snap.searcher()
+    rows = []
+    for docnum in searcher.document_numbers(**{f.KIND: f.KIND_PASSAGE}):
+        s = searcher.stored_fields(docnum)
+        info = snap.catalogue.get(s[f.DOC_ID])
+        rows.append((info.title if info else "", s.get(f.HEADING) or "", s.get(f.BODY) or "",
+                     s[f.DOC_ID]))  # fmt: skip
+    return rows
+
+
+def measure_fts5(corpus: Path, index: Path, log) -> dict:
+    """SQLite FTS5 building the passages kb just indexed: the table, every row, `optimize`
+    and the commit, timed in this process (the passages are read from kb's index first)."""
+    from kb.settings import Settings
+
+    rows = passage_rows(Settings.resolve(corpus, index))
+    db = index.parent / f"{index.name}.fts5.db"
+    db.unlink(missing_ok=True)
+    cpu, started = time.process_time(), time.perf_counter()
+    conn = sqlite3.connect(str(db))
+    conn.execute("CREATE VIRTUAL TABLE p USING fts5(title, heading, body, doc_id UNINDEXED, "
+                 "tokenize = 'unicode61 remove_diacritics 2')")  # fmt: skip
+    conn.executemany("INSERT INTO p VALUES (?, ?, ?, ?)", rows)
+    conn.execute("INSERT INTO p(p) VALUES ('optimize')")
+    conn.commit()
+    conn.close()
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    db.unlink()
+    log(f"  SQLite FTS5, same {len(rows):,} passages {wall:8.2f} s   CPU {cpu:.1f} s")
+    return {"fts5_full_s": round(wall, 3), "fts5_full_cpu_s": round(cpu, 2),
+            "fts5_passages": len(rows)}  # fmt: skip
+
+
 def measure_recoll(corpus: Path, confdir: Path, log) -> dict:
     recollindex = shutil.which("recollindex")
     if recollindex is None:
@@ -463,15 +506,25 @@ def _load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-def measure_indexing(quick: bool, log, synthetic: bool = True) -> dict:
-    from benchmarks.reindex import generate
-
+def measure_indexing(
+    quick: bool, log, synthetic: bool = True, real: bool = True, serial: bool = True
+) -> dict:
     out: dict = {"cores": os.cpu_count(), "load_average": _load()}
     log(f"load average (1 min) at the start: {out['load_average']}")
+    if real:
+        out.update(measure_real(quick, log, serial))
+    if synthetic:
+        out["synthetic"] = measure_synthetic(quick, log, serial)
+    return out
+
+
+def measure_real(quick: bool, log, serial: bool) -> dict:
+    """kb's runs on a copy of the real corpus, then Recoll's on the same copy."""
+    out: dict = {}
     real = copy_real_corpus(quick)
     log(f"\nIndexing the real corpus ({'Markdown, HTML and text only' if quick else 'every file'}),"
         f" a copy in {real}")  # fmt: skip
-    out.update(measure_kb(real, WORKDIR / "real-index", serial=not quick, log=log))
+    out.update(measure_kb(real, WORKDIR / "real-index", serial=serial and not quick, log=log))
     out["load_average_after_kb"] = _load()
     log(f"  load average (1 min) after kb's runs: {out['load_average_after_kb']}")
     out.update(measure_recoll(real, WORKDIR / "recoll-conf", log))
@@ -483,16 +536,25 @@ def measure_indexing(quick: bool, log, synthetic: bool = True) -> dict:
     if out["recoll_full_s"] is not None:
         log(f"  kb / Recoll: full build {out['ratio_full']}x, no change {out['ratio_nochange']}x, "
             f"{CHANGED_FILES} changed {out['ratio_changed5']}x")  # fmt: skip
-    if not synthetic:
-        return out
+    return out
+
+
+def measure_synthetic(quick: bool, log, serial: bool) -> dict:
+    """kb's runs on the synthetic corpus of benchmarks/reindex.py, and SQLite FTS5 building
+    the same passages right after kb's full build."""
+    from benchmarks.reindex import generate
+
     docs = QUICK_SYNTHETIC_DOCS if quick else SYNTHETIC_DOCS
     corpus = WORKDIR / f"synthetic-{docs}"
     log(
         f"\nIndexing the synthetic corpus: {docs:,} documents x {SYNTHETIC_SECTIONS} sections in {corpus}"
     )
     generate(corpus, docs, SYNTHETIC_SECTIONS)
-    out["synthetic"] = {"docs": docs, **measure_kb(corpus, WORKDIR / f"synthetic-{docs}-index",
-                                                   serial=not quick, log=log)}  # fmt: skip
+    index = WORKDIR / f"synthetic-{docs}-index"
+    out = {"docs": docs, **measure_kb(corpus, index, serial=serial and not quick, log=log)}
+    out.update(measure_fts5(corpus, index, log))
+    out["ratio_fts5"] = round(out["full_s"] / out["fts5_full_s"], 1)
+    log(f"  kb / SQLite FTS5: full build {out['ratio_fts5']}x")
     return out
 
 
@@ -504,6 +566,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-indexing", action="store_true", help="only the extraction timing")
     parser.add_argument("--no-synthetic", action="store_true",
                         help="index the real corpus only, not the synthetic one")  # fmt: skip
+    parser.add_argument("--no-real", action="store_true",
+                        help="index the synthetic corpus only, not the real one")  # fmt: skip
+    parser.add_argument("--no-serial", action="store_true",
+                        help="leave out the serial full builds (`--workers 1`)")  # fmt: skip
     parser.add_argument("--no-office", action="store_true",
                         help="skip the office collection, format by format next to Recoll")  # fmt: skip
     args = parser.parse_args(argv)
@@ -527,7 +593,8 @@ def main(argv: list[str] | None = None) -> int:
             print_report(stats, comparison, args.quick, wall)
         result.update(as_json(stats, comparison, args.quick, wall))
     if not args.no_indexing:
-        result.update(measure_indexing(args.quick, log, synthetic=not args.no_synthetic))
+        result.update(measure_indexing(args.quick, log, synthetic=not args.no_synthetic,
+                                       real=not args.no_real, serial=not args.no_serial))  # fmt: skip
     if not args.no_office:
         from benchmarks.ingest_office import OFFICE, measure_office
 

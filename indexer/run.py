@@ -61,6 +61,7 @@ class IndexRun:
         self.report = IndexReport()
         self._started = time.monotonic()
         self._plan = Plan(old=Manifest(), manifest=Manifest())
+        self._done = 0  # files extracted so far
 
     def run(self) -> IndexReport:
         if not self.corpus.is_dir():
@@ -151,17 +152,21 @@ class IndexRun:
     def _extract_all(self, todo: ToExtract) -> Iterator[tuple[ManifestEntry, Document | None]]:
         """Extract every file to do, in order; record each in the manifest and the report,
         and yield (entry, document or None)."""
-        total = len(todo)
-        plan = self._plan
-        for done, (entry, doc, warnings) in enumerate(self.extractor.extract(todo), start=1):
-            if self.progress:
-                self.progress(done, total, entry.path)
-            plan.manifest.entries[entry.path] = entry
-            self.report.files.append(
-                FileReport.of(entry, FileStatus.of(entry, extracted=True), warnings,
-                              plan.change_of(entry.path))
-            )  # fmt: skip
+        for entry, doc, warnings in self.extractor.extract(todo):
+            self._record(entry, warnings, len(todo))
             yield entry, doc
+
+    def _record(self, entry: ManifestEntry, warnings: list[str], total: int) -> None:
+        """Record one extracted file in the manifest and the report, and tell the progress."""
+        plan = self._plan
+        self._done += 1
+        if self.progress:
+            self.progress(self._done, total, entry.path)
+        plan.manifest.entries[entry.path] = entry
+        self.report.files.append(
+            FileReport.of(entry, FileStatus.of(entry, extracted=True), warnings,
+                          plan.change_of(entry.path))
+        )  # fmt: skip
 
     def _documents(self, todo: ToExtract) -> Iterator[Document]:
         """Every document extracted, each followed by the documents inside it."""
@@ -184,7 +189,19 @@ class IndexRun:
         def finish(gen: Generation) -> None:
             gen.write_manifest(self._finish_manifest(vocab_hash, gen.index_files(), True))
 
-        gen = write_generation(self.store, self._documents(todo), finish)
+        gen = None
+        if self.extractor.parallel(todo):
+            from indexer.segments import WorkerDied, build_in_segments
+
+            try:
+                gen = build_in_segments(self.store, todo, self.extractor,
+                                        lambda e: self._record(e[0], e[2], len(todo)), finish)  # fmt: skip
+            except WorkerDied:
+                # Which file killed its worker is unknown: build again with one process per
+                # file after a death, so that only that file fails (`indexer.workers`).
+                self.report.notes.append("an extraction process died: building again")
+        if gen is None:
+            gen = write_generation(self.store, self._documents(todo), finish)
         self.report.generation = gen.name
         self.report.rebuilt = True
         self.report.written = True

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 PARALLEL_THRESHOLD = 16  # below this many files, starting workers costs more than it saves
 # Modules the extraction workers need, imported once in the fork server rather than per worker.
-_WORKER_PRELOAD = ["indexer.extract", "indexer.metadata", "indexer.passages", "indexer.entities"]
+_WORKER_PRELOAD = ["indexer.extract", "indexer.metadata", "indexer.passages", "indexer.entities",
+                   "kb.writer"]  # fmt: skip
 
 Extracted = tuple[ManifestEntry, "Document | None", list[str]]  # entry, document, warnings
 
@@ -211,10 +212,14 @@ class Extractor:
         self.workers = workers
         self.used = 1  # extraction processes used (1: in this process)
 
+    def parallel(self, todo: ToExtract) -> bool:
+        """Whether `todo` is extracted in worker processes."""
+        return len(todo) >= PARALLEL_THRESHOLD and min(self.workers, len(todo)) > 1
+
     def extract(self, todo: ToExtract) -> Iterator[Extracted]:
         """(entry, document or None, warnings) for each file, in the order of `todo`."""
         workers = min(self.workers, len(todo))
-        if len(todo) >= PARALLEL_THRESHOLD and workers > 1:
+        if self.parallel(todo):
             self.used = workers
             yield from self._parallel(todo, workers)
             return

@@ -646,12 +646,20 @@ KILL_POINTS = {"while starting": "lock", "while extracting and adding": f"add:{A
                "during the commit": "toc"}  # fmt: skip
 
 
+# A full build with 2 workers writes its segments in the workers (indexer.segments); one
+# with 1 worker adds every record in the `kb` process.
+REBUILD_KILL_POINTS = [("while starting", "lock", "2"),
+                       ("while the workers write their segments", "segments", "2"),
+                       ("while extracting and adding", f"add:{ADDED}", "1"),
+                       ("during the commit", "toc", "2"), ("during the commit, serial", "toc", "1")]  # fmt: skip
+
+
 @pytest.mark.slow
 def test_kill_during_rebuild_keeps_serving_and_next_run_recovers(notes: Settings, tmp_path):
     make_notes(notes.corpus, NOTES, 100)
-    for moment, point in KILL_POINTS.items():
-        marker = tmp_path / f"reached-{point}"
-        assert_gone(kill_at(notes, point, marker, "index", "--rebuild", "--workers", "2"))
+    for moment, point, workers in REBUILD_KILL_POINTS:
+        marker = tmp_path / f"reached-{point}-{workers}"
+        assert_gone(kill_at(notes, point, marker, "index", "--rebuild", "--workers", workers))
         assert (notes.index / CURRENT).read_text().strip() == "gen-000001", moment
         assert doc_count(notes) == NOTES, moment
     assert search_total(notes) == NOTES  # `kb search` answers from the previous state

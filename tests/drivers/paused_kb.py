@@ -7,6 +7,8 @@ knows about it):
 
     lock      the run holds the writer lock and has written nothing   kb.store.IndexStore.writer_lock
     add:N     whoosh's writer is given its N-th record               whoosh.writing.SegmentWriter.add_document
+    segments  a parallel full build's workers are writing their      indexer.segments._gather
+              segments, this process waits for them
     toc       the commit has written its segment files, but not the  whoosh.index.TOC.write
               table of contents that makes them part of the index
     manifest  the whoosh commit is done, the manifest is not         kb.generation.Generation.write_manifest
@@ -84,6 +86,10 @@ def install(point: str, marker: Path) -> None:
         from whoosh.writing import SegmentWriter
 
         _on_call(SegmentWriter, "add_document", _nth(int(point[4:])), marker)
+    elif point == "segments":
+        import indexer.segments
+
+        _on_call(indexer.segments, "_gather", lambda: True, marker)
     elif point == "toc":
         from whoosh.index import TOC
 
