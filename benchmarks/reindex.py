@@ -245,7 +245,9 @@ def main() -> None:
     parser.add_argument("--sections", type=int, default=10, help="passages per document")
     parser.add_argument("--small", type=int, default=700, help="files of the no-change "
                         "comparison corpus (0: skip it)")  # fmt: skip
-    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "kb-bench-reindex")
+    parser.add_argument(
+        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "kb-bench-reindex"
+    )
     parser.add_argument("--skip-serial", action="store_true", help="no serial full build")
     parser.add_argument("--skip-full", action="store_true",
                         help="reuse the index of an earlier run: no full build at all")  # fmt: skip

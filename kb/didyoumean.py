@@ -247,8 +247,7 @@ def _language_masks(view: View) -> dict[str, np.ndarray]:
     def compute() -> dict[str, np.ndarray]:
         restrict: Callable = view.evaluator.restrict
         return {
-            lang: restrict(view.mask, p.filters_from({f.LANG: (lang,)}))
-            for lang in view.languages
+            lang: restrict(view.mask, p.filters_from({f.LANG: (lang,)})) for lang in view.languages
         }
 
     return view.derived(("language-masks",), compute)
