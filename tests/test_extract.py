@@ -1202,3 +1202,13 @@ def test_pdftotext_is_ended_when_pypdf_rejects_the_file(
     path = pdf_file(tmp_path, text_pdf([["Secret."]], user_password="hunter2"))
     with pytest.raises(Skipped, match=r"^encrypted: password required"):
         extract_pdf(path)
+
+
+def test_a_stray_markup_declaration_is_read_as_text_not_a_crash():
+    """`<![0` makes the standard library's parser give up; a browser shows it as text."""
+    from indexer.extract.html import extract_html
+
+    extraction = extract_html(b"<h1>Minutes</h1><p>Decisions taken.</p><![0 and more")
+    text = " ".join(b.text for b in extraction.blocks)
+    assert "Decisions taken." in text and "<![0 and more" in text
+    assert extraction.warnings == ["malformed <! declarations read as text"]

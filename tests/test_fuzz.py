@@ -504,6 +504,7 @@ def test_markdown_extractor(text: str) -> None:
 @example(data=b'<script type="application/ld+json">' + b"[" * 5000 + b"</script><p>x</p>")
 @example(data=b'<meta charset="hex"><p>x\xff</p>')  # bytes-to-bytes codec: was a LookupError
 @example(data=b'<meta charset="punycode"><p>x\xff</p>')  # was a UnicodeDecodeError
+@example(data=b"<p>Hello</p><![0")  # html.parser rejected the page (bs4's ParserRejectedMarkup)
 def test_html_extractor(data: bytes) -> None:
     check_extraction(extract_html, data)
 

@@ -14,8 +14,9 @@ from typing import Any
 
 from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, Tag
 from bs4.element import CData, ProcessingInstruction
+from bs4.exceptions import ParserRejectedMarkup
 
-from .base import Extraction, Skipped
+from .base import Extraction, Failed, Skipped
 from .html_clutter import content_root, is_clutter
 from .html_metadata import page_metadata
 from .sections import SectionBuilder
@@ -211,12 +212,32 @@ def _walk(root: Tag, collector: _Collector) -> None:
         stack.extend((child, False) for child in reversed(node.contents))
 
 
+# `<!` that opens no comment, doctype or CDATA section: the standard library's parser gives up
+# on some of these (`<![0`), where a browser shows them as text.
+_BOGUS_DECLARATION = re.compile(r"<!(?!--|\[CDATA\[|doctype)", re.IGNORECASE)
+
+
+def _parse(text: str, warnings: list[str]) -> BeautifulSoup:
+    """The page parsed; a page whose stray `<!` the parser rejects is read with those shown
+    as text, as a browser shows them, and the file keeps a warning."""
+    try:
+        return BeautifulSoup(text, "html.parser")
+    except ParserRejectedMarkup:
+        pass
+    try:
+        soup = BeautifulSoup(_BOGUS_DECLARATION.sub("&lt;!", text), "html.parser")
+    except ParserRejectedMarkup as exc:
+        raise Failed(f"the HTML parser rejected the page: {str(exc).splitlines()[0]}") from None
+    warnings.append("malformed <! declarations read as text")
+    return soup
+
+
 def extract_html(data: bytes, path: Path | None = None) -> Extraction:
     """Title, metadata and heading sections of the main content of an HTML page."""
     if looks_binary(data):
         raise Skipped("binary content in a text file")
     warnings: list[str] = []
-    soup = BeautifulSoup(decode_html(data), "html.parser")
+    soup = _parse(decode_html(data), warnings)
 
     target = _redirect_target(soup)
     if target:
