@@ -111,7 +111,12 @@ def _load(language: str) -> Lexicon:
     for folder in dictionary_dirs():
         dic, aff = folder / f"{name}.dic", folder / f"{name}.aff"
         if dic.is_file() and aff.is_file():
-            return read_hunspell(dic, aff)
+            try:
+                return read_hunspell(dic, aff)
+            except (OSError, LookupError, ValueError):
+                # An unreadable or damaged word list splits nothing, like a missing one
+                # (`kb index` then says compounds are not split); it never stops a run.
+                return _EMPTY
     return _EMPTY
 
 

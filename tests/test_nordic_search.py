@@ -255,3 +255,17 @@ def test_a_language_only_hidden_documents_use_changes_nothing_for_a_reader(tmp_p
                 )
             )
         assert answers[0] == answers[1], q
+
+
+def test_a_damaged_word_list_splits_nothing_and_stops_nothing(monkeypatch, tmp_path):
+    (tmp_path / "sv_SE.aff").write_text("SET NO-SUCH-ENCODING\nFLAG long\n")
+    (tmp_path / "sv_SE.dic").write_bytes(b"2\nklimat/AB\nkrav/CD\n")
+    monkeypatch.setattr(compounds, "DICTIONARY_DIRS", (tmp_path,))
+    monkeypatch.setattr(compounds, "_lexicons", {})
+    compounds.split.cache_clear()
+    try:
+        assert compounds.split("klimatkrav", "sv") == ()
+        assert not compounds.available("sv")
+    finally:
+        compounds.split.cache_clear()
+        compounds._lexicons.clear()
