@@ -99,6 +99,21 @@ def test_no_serious_axe_violation(open_page, name: str, viewport: str) -> None:
     assert axe_violations(page) == [], (name, viewport)
 
 
+def sign_in(page, email: str, password: str) -> None:
+    page.goto("/sign-in")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/$"))
+
+
+def assert_pages_pass_axe(page, pages: dict[str, str], viewport: str) -> None:
+    for name, path in pages.items():
+        response = page.goto(path)
+        assert response is not None and response.status == 200, (name, path)
+        assert axe_violations(page) == [], (name, viewport)
+
+
 # Pages only a signed-in member sees.
 MEMBER_PAGES = {"API tokens": "/account/tokens", "members' search": "/search?q=footprint"}
 
@@ -107,15 +122,8 @@ MEMBER_PAGES = {"API tokens": "/account/tokens", "members' search": "/search?q=f
 @pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
 def test_no_serious_axe_violation_signed_in(open_page, viewport: str) -> None:
     page = open_page(VIEWPORTS[viewport])
-    page.goto("/sign-in")
-    page.get_by_label("Email address").fill(MEMBER)
-    page.get_by_label("Password").fill(MEMBER_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/$"))
-    for name, path in MEMBER_PAGES.items():
-        response = page.goto(path)
-        assert response is not None and response.status == 200, (name, path)
-        assert axe_violations(page) == [], (name, viewport)
+    sign_in(page, MEMBER, MEMBER_PASSWORD)
+    assert_pages_pass_axe(page, MEMBER_PAGES, viewport)
 
 
 # Pages only a coordinator sees.
@@ -127,15 +135,8 @@ COORDINATOR_PAGES = {"search insights": "/insights", "insights, 7 days": "/insig
 def test_no_serious_axe_violation_for_coordinators(open_page, viewport: str) -> None:
     page = open_page(VIEWPORTS[viewport])
     page.goto("/search?q=climate")  # something for the insights page to show
-    page.goto("/sign-in")
-    page.get_by_label("Email address").fill(COORDINATOR)
-    page.get_by_label("Password").fill(COORDINATOR_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/$"))
-    for name, path in COORDINATOR_PAGES.items():
-        response = page.goto(path)
-        assert response is not None and response.status == 200, (name, path)
-        assert axe_violations(page) == [], (name, viewport)
+    sign_in(page, COORDINATOR, COORDINATOR_PASSWORD)
+    assert_pages_pass_axe(page, COORDINATOR_PAGES, viewport)
 
 
 def tabs_to_first_result(page, limit: int = 60) -> int:

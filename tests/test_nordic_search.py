@@ -69,16 +69,25 @@ def test_ordinary_words_stay_whole(word, language):
     assert compounds.split(stem(word, language), language) == ()
 
 
-def test_without_a_dictionary_nothing_is_split(monkeypatch, tmp_path):
-    monkeypatch.setattr(compounds, "DICTIONARY_DIRS", (tmp_path,))
-    monkeypatch.setattr(compounds, "_lexicons", {})
-    compounds.split.cache_clear()
-    try:
-        assert compounds.split("klimatkrav", "sv") == ()
-        assert not compounds.available("sv")
-    finally:
+@pytest.fixture
+def word_lists_in(monkeypatch):
+    """Point kb.compounds at another folder of word lists (one without any: none at all);
+    its caches start empty and are emptied again afterwards."""
+
+    def use(folder: Path) -> None:
+        monkeypatch.delenv("KB_HUNSPELL_DIR", raising=False)
+        monkeypatch.setattr(compounds, "DICTIONARY_DIRS", (folder,))
+        monkeypatch.setattr(compounds, "_lexicons", {})
         compounds.split.cache_clear()
-        compounds._lexicons.clear()
+
+    yield use
+    compounds.split.cache_clear()
+
+
+def test_without_a_dictionary_nothing_is_split(word_lists_in, tmp_path):
+    word_lists_in(tmp_path)
+    assert compounds.split("klimatkrav", "sv") == ()
+    assert not compounds.available("sv")
 
 
 @needs("hunspell")
@@ -182,26 +191,16 @@ def test_a_glossary_term_works_without_quotes(bundled_index):
     assert ids(plain)[0] == SWEDISH_ARTICLE  # the direct match first, translations after
 
 
-def test_an_index_run_says_when_compounds_cannot_be_split(monkeypatch, tmp_path):
-    monkeypatch.setattr(compounds, "DICTIONARY_DIRS", (tmp_path / "none",))
-    monkeypatch.setenv("KB_HUNSPELL_DIR", str(tmp_path / "none"))
-    monkeypatch.setattr(compounds, "_lexicons", {})
-    compounds.split.cache_clear()
-    try:
-        corpus = tmp_path / "corpus"
-        write(
-            corpus / "sv.md",
-            "---\ntitle: Klimatkrav\nlanguage: sv\n---\n\nVi ställer klimatkrav.\n",
-        )
-        write(corpus / "en.md", "---\ntitle: Climate\nlanguage: en\n---\n\nClimate criteria.\n")
-        report = run_index(Settings.resolve(corpus, tmp_path / "index"), workers=1)
-        assert report.notes == [
-            "Swedish compound words are not split: install the Hunspell word list "
-            "(hunspell-sv) and run `kb index --rebuild`"
-        ]
-    finally:
-        compounds.split.cache_clear()
-        compounds._lexicons.clear()
+def test_an_index_run_says_when_compounds_cannot_be_split(word_lists_in, tmp_path):
+    word_lists_in(tmp_path / "none")
+    corpus = tmp_path / "corpus"
+    write(corpus / "sv.md", "---\ntitle: Klimatkrav\nlanguage: sv\n---\n\nVi ställer klimatkrav.\n")
+    write(corpus / "en.md", "---\ntitle: Climate\nlanguage: en\n---\n\nClimate criteria.\n")
+    report = run_index(Settings.resolve(corpus, tmp_path / "index"), workers=1)
+    assert report.notes == [
+        "Swedish compound words are not split: install the Hunspell word list "
+        "(hunspell-sv) and run `kb index --rebuild`"
+    ]
 
 
 @needs("hunspell")
@@ -257,15 +256,9 @@ def test_a_language_only_hidden_documents_use_changes_nothing_for_a_reader(tmp_p
         assert answers[0] == answers[1], q
 
 
-def test_a_damaged_word_list_splits_nothing_and_stops_nothing(monkeypatch, tmp_path):
+def test_a_damaged_word_list_splits_nothing_and_stops_nothing(word_lists_in, tmp_path):
     (tmp_path / "sv_SE.aff").write_text("SET NO-SUCH-ENCODING\nFLAG long\n")
     (tmp_path / "sv_SE.dic").write_bytes(b"2\nklimat/AB\nkrav/CD\n")
-    monkeypatch.setattr(compounds, "DICTIONARY_DIRS", (tmp_path,))
-    monkeypatch.setattr(compounds, "_lexicons", {})
-    compounds.split.cache_clear()
-    try:
-        assert compounds.split("klimatkrav", "sv") == ()
-        assert not compounds.available("sv")
-    finally:
-        compounds.split.cache_clear()
-        compounds._lexicons.clear()
+    word_lists_in(tmp_path)
+    assert compounds.split("klimatkrav", "sv") == ()
+    assert not compounds.available("sv")
