@@ -47,8 +47,11 @@ def term_info(reader, fieldname: str, btext: bytes):
     """A term's entry in one segment's term table (where its postings are, how many
     passages hold it, deleted ones included), or None when the segment does not hold it:
     one look-up of the table, where `in`, `doc_frequency` and a matcher make one each."""
+    terms = getattr(reader, "_terms", None)
+    if terms is None:  # an empty index's reader has no term table: it holds no term
+        return None
     try:
-        return reader._terms.term_info(fieldname, btext)
+        return terms.term_info(fieldname, btext)
     except TermNotFound:
         return None
 
