@@ -19,10 +19,10 @@ WEIGHT_HEADING = 0.5
 # A query's words in the fields of languages it is not written in (kb.querylang): 0.5 keeps
 # documents whose language was guessed wrong findable (1.0 and 0.25 both did worse).
 WEIGHT_OTHER_LANGUAGE = 0.5
-WEIGHT_GLOSSARY = 0.35
+WEIGHT_GLOSSARY = 0.35  # other languages' words for a concept rank below the typed word
 # All parts of a compound (`klimat` + `krav` for `klimatkrav`), below the whole word.
 # 0.5 was best on the development halves of the Nordic collections (0.3 and 1.0 did worse).
-WEIGHT_COMPOUND_PARTS = 0.5  # other languages' words for a concept rank below the typed word
+WEIGHT_COMPOUND_PARTS = 0.5
 COORDINATION = 0.9  # bonus for passages matching more of the query's words
 
 # k1=0.9 (Anserini's default) suits short passages; titles are length-normalised less.
