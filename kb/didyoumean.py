@@ -45,7 +45,7 @@ from kb.compile import compile_query
 from kb.engine import plan as p
 from kb.facets import tables
 from kb.query import Any, Node, Not, QueryParser, Word, searched_words
-from kb.querylang import query_languages
+from kb.querylang import query_languages, vocabulary_words
 from kb.spelling import Speller
 from kb.text import fold
 from kb.view import View
@@ -266,15 +266,4 @@ def _vocabulary_words(view: View) -> tuple[frozenset[str], dict[str, frozenset[s
             found = words(name)
             capitals = [w for w in found if len(w) > 1 and w.isupper()]
             names.update(fold(w.lower()) for w in [*found[:1], *capitals])
-    by_language: dict[str, set[str]] = {}
-    for topic in vocabulary.topics:
-        for lang, keywords in topic.keywords.items():
-            by_language.setdefault(lang, set()).update(_folded_words(keywords))
-    for concept in vocabulary.concepts:
-        for lang, term in concept.terms_by_language():
-            by_language.setdefault(lang, set()).update(_folded_words([term]))
-    return frozenset(names), {lang: frozenset(ws) for lang, ws in by_language.items()}
-
-
-def _folded_words(texts: Iterable[str]) -> set[str]:
-    return {fold(w.lower()) for text in texts for w in words(text)}
+    return frozenset(names), vocabulary_words(view)

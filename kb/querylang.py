@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from kb.analysis import STEMMED_LANGUAGES, stem, stopwords
+from kb.analysis import STEMMED_LANGUAGES, stem, stopwords, words
 from kb.text import fold
 from kb.view import View
 
@@ -59,18 +59,17 @@ def language_points(view: View, language: str, words: Iterable[str]) -> int:
 
 
 def vocabulary_words(view: View) -> dict[str, frozenset[str]]:
-    """The folded single words of the glossary's terms and the topics' keywords, by language
-    (kept with the snapshot)."""
+    """The folded words of the topics' keywords and the glossary's terms, by language: the
+    corpus's own, public vocabulary (kept with the snapshot; did-you-mean reads it too)."""
 
     def collect() -> dict[str, frozenset[str]]:
-        found: dict[str, set[str]] = {}
         vocabulary = view.snap.vocabulary
-        pairs = [pair for concept in vocabulary.concepts for pair in concept.terms_by_language()]
-        pairs += [(lang, k) for topic in vocabulary.topics for lang, ks in topic.keywords.items()
-                  for k in ks]  # fmt: skip
-        for lang, term in pairs:
-            for word in term.split():
-                found.setdefault(lang, set()).add(fold(word.lower()))
-        return {lang: frozenset(words) for lang, words in found.items()}
+        pairs = [(lang, k) for topic in vocabulary.topics for lang, ks in topic.keywords.items()
+                 for k in ks]  # fmt: skip
+        pairs += [pair for concept in vocabulary.concepts for pair in concept.terms_by_language()]
+        found: dict[str, set[str]] = {}
+        for lang, text in pairs:
+            found.setdefault(lang, set()).update(fold(w.lower()) for w in words(text))
+        return {lang: frozenset(ws) for lang, ws in found.items()}
 
     return view.snap.stable(("vocabulary-words",), collect)
