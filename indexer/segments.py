@@ -17,8 +17,7 @@ the caller builds again the way that isolates the file at fault (`indexer.worker
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from indexer import workers
@@ -27,13 +26,14 @@ from indexer.workers import Extracted, Extractor
 
 if TYPE_CHECKING:
     from kb.generation import Generation
+    from kb.models import Document
     from kb.store import IndexStore
 
 # Files extracted at a time in a range (what the worker holds before writing them).
 CHUNK = 8
-# Each worker's whoosh sorting pool, in MB; the two workers of a 2-core machine together
-# stay within the memory of the single writer they replace.
-SEGMENT_LIMIT_MB = 96
+# Postings a worker holds in memory before it writes them as a segment and starts another
+# (`kb.engine.bulk`: about 40 bytes each held, as much again while they are written).
+SEGMENT_POSTINGS = 4_000_000
 
 
 class WorkerDied(RuntimeError):
@@ -58,77 +58,73 @@ def ranges(todo: ToExtract, count: int) -> list[ToExtract]:
 
 
 def write_segment(
-    index: str, items: ToExtract, extract: Callable[[ToExtract], list[Extracted]], limitmb: int
+    index: str,
+    items: ToExtract,
+    extract: Callable[[ToExtract], list[Extracted]],
+    limit: int = SEGMENT_POSTINGS,
 ):
-    """In a worker: extract `items` with `extract` and write their documents into a new
-    segment of the whoosh index in `index`. Returns (the segment or None when nothing was
-    written, [(entry, None, warnings)] for each file): the parent writes the table of
-    contents, and the documents stay here."""
-    from whoosh.filedb.filestore import FileStorage
-    from whoosh.writing import SegmentWriter
-
-    from kb.writer import add_document, fast_schema
-
-    ix = FileStorage(index, supports_mmap=False).open_index()
-    # No lock: the parent holds the index's lock (and the writer lock of the whole store).
-    writer = SegmentWriter(ix, _lk=False, limitmb=limitmb)
-    writer.kb_fast_schema = fast_schema(writer.schema)
-    # whoosh names a writer's scratch folder after the index, the same for every worker:
-    # each gets its own, or the first to finish would remove the others' sorted runs.
-    scratch = ix.storage.temp_storage(f"sort-{writer.newsegment.segment_id()}.tmp")
-    writer._tempstorage = writer.pool.tempstore = scratch
-    writer._flush_segment = functools.partial(_flush_segment, writer)
+    """In a worker: extract `items` with `extract` and write their documents into new
+    segments of the whoosh index in `index`, a new one each time `limit` postings are held.
+    Returns (the segments, [(entry, None, warnings)] for each file): the parent writes the
+    table of contents, and the documents stay here."""
     results: list[Extracted] = []
-    try:
+
+    def documents() -> Iterator[Document]:
         for start in range(0, len(items), CHUNK):
             for entry, doc, warnings in extract(items[start : start + CHUNK]):
                 if doc is not None:
-                    add_document(writer, doc)
-                    for attached in doc.attached:
-                        add_document(writer, attached)
+                    yield doc
+                    yield from doc.attached
                 results.append((entry, None, warnings))
-        if writer._added:
-            segment = writer._finalize_segment()
-        else:
-            segment = None
-            writer._close_segment()
-        writer._tempstorage.destroy()
+
+    segments = write_segments(index, documents(), limit)
+    return segments, results
+
+
+def write_segments(
+    index: str, docs: Iterable[Document], limit: int = SEGMENT_POSTINGS, **writer_args
+) -> list:
+    """Write `docs` (attachments are documents of their own in it) into new segments of the whoosh index in
+    `index`, without a table of contents; a segment is written each time `limit` postings
+    are held. Returns the segments, in the order of the documents. `writer_args` go to
+    whoosh's SegmentWriter (`compound=False` keeps a segment's files apart)."""
+    from whoosh.filedb.filestore import FileStorage
+
+    from kb.engine.bulk import bulk_writer
+    from kb.writer import add_document, fast_schema
+
+    ix = FileStorage(index, supports_mmap=False).open_index()
+    segments: list = []
+    writer = None
+    try:
+        for doc in docs:
+            if writer is None:
+                # No lock: the caller holds the index's lock (and the store's writer lock).
+                # whoosh numbers a new writer's documents after the table of contents'
+                # segments only, so each segment's documents start at 0, as they must.
+                writer = bulk_writer(ix, _lk=False, **writer_args)
+                writer.kb_fast_schema = fast_schema(writer.schema)
+            add_document(writer, doc)
+            if len(writer.pool) >= limit:
+                segments.append(_finish(writer))
+                writer = None
+        if writer is not None:
+            segments.append(_finish(writer))
+            writer = None
     except BaseException:
-        writer.cancel()
+        if writer is not None:
+            writer.cancel()
         raise
     finally:
         ix.close()
-    return segment, results
+    return segments
 
 
-def _flush_segment(writer) -> None:
-    """whoosh's SegmentWriter._flush_segment, with the field lengths of the segment's
-    documents read once per field (`_LengthTable`) rather than once per posting."""
-    writer.perdocwriter.close()
-    pdr = writer.per_document_reader() if writer.codec.length_stats else None
-    lengths = _LengthTable(pdr) if pdr is not None else None
-    writer.fieldwriter.add_postings(writer.schema, lengths, writer.pool.iter_postings())
-    writer.fieldwriter.close()
-    if pdr is not None:
-        pdr.close()
-
-
-class _LengthTable:
-    """The `doc_field_length` whoosh's postings writer asks for each posting (for the
-    shortest and longest document of each block), answered from a list per field that holds
-    what the per-document reader answers for every document."""
-
-    def __init__(self, reader) -> None:
-        self._reader = reader
-        self._fields: dict[str, list] = {}
-
-    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0):
-        table = self._fields.get(fieldname)
-        if table is None:
-            length = self._reader.doc_field_length
-            table = [length(n, fieldname, default) for n in range(self._reader.doc_count_all())]
-            self._fields[fieldname] = table
-        return table[docnum]
+def _finish(writer):
+    """Write the segment `writer` holds and return it (its scratch folder removed)."""
+    segment = writer._finalize_segment()
+    writer._tempstorage.destroy()
+    return segment
 
 
 def build_in_segments(
@@ -149,8 +145,8 @@ def build_in_segments(
         pool = extractor._pool(len(parts))
         try:
             # Read at submit time, so that the function the workers call can be replaced.
-            futures = [pool.submit(write_segment, str(gen.path), part, workers._extract_chunk,
-                                   SEGMENT_LIMIT_MB) for part in parts]  # fmt: skip
+            futures = [pool.submit(write_segment, str(gen.path), part, workers._extract_chunk)
+                       for part in parts]  # fmt: skip
             results = _gather(futures)
         except BaseException as exc:
             # The other workers are stopped before the generation's files are removed.
@@ -165,7 +161,7 @@ def build_in_segments(
         for _, extracted in results:
             for item in extracted:
                 record(item)
-        _commit_segments(gen, [segment for segment, _ in results if segment is not None])
+        commit_segments(gen, [segment for written, _ in results for segment in written])
         finish(gen)
 
     extractor.used = len(parts)
@@ -179,7 +175,7 @@ def _gather(futures: list) -> list:
     return [future.result() for future in futures]
 
 
-def _commit_segments(gen: Generation, segments: list) -> None:
+def commit_segments(gen: Generation, segments: list) -> None:
     """Write the table of contents of `gen` listing `segments`, in this order."""
     ix = gen.open_index(mmap=False)
     try:

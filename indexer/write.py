@@ -21,21 +21,14 @@ WRITER_LIMIT_MB = 128
 def write_generation(
     store: IndexStore, docs: Iterable[Document], finish: Callable[[Generation], None]
 ) -> Generation:
-    """Write `docs` into a new generation, let `finish` write its manifest, and make it current."""
-    from kb.writer import add_document, merge_policy, open_writer
+    """Write `docs` into a new generation, let `finish` write its manifest, and make it current.
+
+    The documents are written as whole segments from memory (`indexer.segments`), the way
+    each worker of a parallel build writes its range."""
+    from indexer.segments import commit_segments, write_segments
 
     def fill(gen: Generation) -> None:
-        ix = gen.open_index(mmap=False)
-        writer = open_writer(ix, limitmb=WRITER_LIMIT_MB)
-        try:
-            for doc in docs:
-                add_document(writer, doc)
-            writer.commit(mergetype=merge_policy)
-        except BaseException:
-            writer.cancel()
-            raise
-        finally:
-            ix.close()
+        commit_segments(gen, write_segments(str(gen.path), docs))
         finish(gen)
 
     gen = store.build_generation(fill)

@@ -203,6 +203,8 @@ def _fast_index(field) -> Callable[..., Iterator[tuple]] | None:
     fmt = field.format
     boost, encode = fmt.field_boost, fmt.encode
     findall = pattern.findall
+    # Most words occur once in a field: their value is a function of the position alone.
+    single: dict[int, bytes] = {}
 
     def index(value, **kwargs) -> Iterator[tuple]:
         if not isinstance(value, str) or kwargs:
@@ -220,9 +222,25 @@ def _fast_index(field) -> Callable[..., Iterator[tuple]] | None:
             else:
                 found.append(pos)
         for word, poslist in where.items():
-            yield word.encode("utf-8"), len(poslist), float(len(poslist)) * boost, encode(poslist)
+            if len(poslist) == 1 and poslist[0] < SINGLE_POSITIONS:
+                pos = poslist[0]
+                value = single.get(pos)
+                if value is None:
+                    value = single[pos] = encode(poslist)
+                yield word.encode("utf-8"), 1, boost, value
+            else:
+                yield (
+                    word.encode("utf-8"),
+                    len(poslist),
+                    float(len(poslist)) * boost,
+                    encode(poslist),
+                )
 
     return index
+
+
+# The positions whose one-position value `_fast_index` remembers (a passage's few hundred words).
+SINGLE_POSITIONS = 4096
 
 
 def _lowercase(words: list[str], positions):

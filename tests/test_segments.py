@@ -104,7 +104,7 @@ def test_a_failed_segment_build_keeps_the_current_generation(tmp_path, small_cor
     def disk_full(gen, segments):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(segments, "_commit_segments", disk_full)
+    monkeypatch.setattr(segments, "commit_segments", disk_full)
     with pytest.raises(OSError):
         run_index(settings, rebuild=True, workers=2)
     assert (settings.index / CURRENT).read_text() == before
@@ -125,71 +125,3 @@ def test_ranges_are_contiguous_and_balanced_by_size():
     assert [len(p) for p in ranges(todo, 3)] == [5, 1]
     assert ranges(todo[:1], 4) == [todo[:1]]
     assert ranges([], 2) == []
-
-
-def _segment_files(folder: Path, length_table: bool) -> dict[str, bytes]:
-    """The files of one segment written by whoosh's flush or `_flush_segment`, by kind."""
-    import functools
-
-    from whoosh import index
-
-    from indexer import segments
-    from kb import schema as f
-    from kb.analysis import language_field
-    from kb.schema import build_schema
-
-    folder.mkdir()
-    ix = index.create_in(str(folder), build_schema())
-    writer = ix.writer(compound=False)
-    if length_table:
-        writer._flush_segment = functools.partial(segments._flush_segment, writer)
-    words = [
-        "repair",
-        "laptop",
-        "upphandling",
-        "the",
-        "phone",
-        "krav",
-        "of",
-        "battery",
-        "supplier",
-        "and",
-    ]
-    for i in range(400):  # several blocks of postings for the common words
-        text = " ".join(words[(i * j + j) % len(words)] for j in range(1 + i % 40))
-        writer.add_document(**{f.KIND: f.KIND_PASSAGE, f.PASSAGE_ID: f"d{i}#p", f.DOC_ID: f"d{i}",
-                               f.TITLE: f"Title {i % 7}", f.EXACT: text,
-                               language_field("en" if i % 3 else "sv"): text})  # fmt: skip
-    writer.commit()
-    ix.close()
-    return {p.suffix: p.read_bytes() for p in folder.iterdir() if p.name.startswith("MAIN_")}
-
-
-def _lengths(folder: Path) -> dict[str, list[int]]:
-    """Every document's length of every field, as the segment's reader gives them."""
-    from whoosh import index
-
-    ix = index.open_dir(str(folder))
-    try:
-        with ix.reader() as reader:
-            return {
-                name: [reader.doc_field_length(n, name, 0) for n in range(reader.doc_count_all())]
-                for name in ix.schema.names()
-                if ix.schema[name].scorable
-            }
-    finally:
-        ix.close()
-
-
-def test_the_length_table_writes_the_bytes_whoosh_writes(tmp_path):
-    ours = _segment_files(tmp_path / "ours", length_table=True)
-    theirs = _segment_files(tmp_path / "theirs", length_table=False)
-    # The postings (whose blocks record their documents' shortest and longest lengths: what
-    # the length table answers) and the term table are byte for byte whoosh's.
-    assert ".pst" in ours and ".trm" in ours
-    assert {k: v for k, v in ours.items() if k != ".col"} == {
-        k: v for k, v in theirs.items() if k != ".col"
-    }
-    # The length columns are whoosh's own writing in both; their order inside the file
-    # follows a set's iteration, which changes with Python's hash seed: compare the values.
-    assert _lengths(tmp_path / "ours") == _lengths(tmp_path / "theirs")

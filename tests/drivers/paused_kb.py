@@ -6,7 +6,8 @@ POINT, and what this process wraps to find it (here only; nothing in kb, indexer
 knows about it):
 
     lock      the run holds the writer lock and has written nothing   kb.store.IndexStore.writer_lock
-    add:N     whoosh's writer is given its N-th record               whoosh.writing.SegmentWriter.add_document
+    add:N     whoosh's writer is given its N-th record               whoosh.writing.SegmentWriter.add_document,
+                                                                     kb.engine.bulk.add_document
     segments  a parallel full build's workers are writing their      indexer.segments._gather
               segments, this process waits for them
     toc       the commit has written its segment files, but not the  whoosh.index.TOC.write
@@ -85,7 +86,11 @@ def install(point: str, marker: Path) -> None:
     elif point.startswith("add:"):
         from whoosh.writing import SegmentWriter
 
-        _on_call(SegmentWriter, "add_document", _nth(int(point[4:])), marker)
+        import kb.engine.bulk
+
+        nth = _nth(int(point[4:]))  # one count over both ways of adding a record
+        _on_call(SegmentWriter, "add_document", nth, marker)
+        _on_call(kb.engine.bulk, "add_document", nth, marker)
     elif point == "segments":
         import indexer.segments
 
