@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 # Files extracted at a time in a range (what the worker holds before writing them).
 CHUNK = 8
 # Postings a worker holds in memory before it writes them as a segment and starts another
-# (`kb.engine.bulk`: about 40 bytes each held, as much again while they are written).
+# (`kb.engine.bulk`: about 30 bytes each held, as much again while they are written).
 SEGMENT_POSTINGS = 4_000_000
 
 

@@ -155,7 +155,7 @@ def test_a_term_of_several_blocks_has_the_bytes_of_whooshs_postings_writer() -> 
     info = writer.finish_postings()
     ours = _File(b"xx")
     ends = np.cumsum([len(v) for v in values]).astype(np.uint64)
-    sorted_ = _Sorted(docs=np.array(docs, dtype=np.uint32), weights=np.array(weights),
+    sorted_ = _Sorted(docs=np.array(docs, dtype=np.uint32), weights=np.array(weights, dtype=np.float32),
                       vstarts=np.concatenate(([0], ends[:-1])).astype(np.uint64), vends=ends,
                       values=b"".join(values))  # fmt: skip
     assert _write_term(ours, sorted_, 0, len(docs), lengths, None) == info.to_bytes()

@@ -11,7 +11,7 @@ The files are those whoosh writes: `tests/test_bulk_writer.py` compares a term o
 blocks byte for byte with whoosh's postings writer, and a whole segment as whoosh reads it
 back (term statistics, every posting, every block's statistics) with one whoosh wrote.
 
-The pool holds the segment in memory (about 40 bytes a posting, plus about as much while it
+The pool holds the segment in memory (about 30 bytes a posting, plus about as much while it
 is written): a caller writing many documents starts a new segment once `len(writer.pool)`
 passes its limit (`indexer.segments`). Fields with spelling or term vectors are left to
 whoosh's pool: kb's schema has none.
@@ -48,8 +48,10 @@ class MemoryPool:
         self.keys: list[tuple[str, bytes]] = []  # term number -> (field, term)
         self.tids = array("I")
         self.docs = array("I")
-        self.weights = array("d")
-        self.ends = array("Q")  # where each posting's value ends in `values`
+        # whoosh keeps weights as float32 in its blocks; kb's are whole numbers (frequencies),
+        # which float32 holds exactly, so the blocks' maximum weights are whoosh's too.
+        self.weights = array("f")
+        self.ends = array("I")  # where each posting's value ends in `values`
         self.values = bytearray()
         # field -> each document's length as the length column gives it back
         self.lengths: dict[str, array] = {}
@@ -198,11 +200,11 @@ def _write_postings(fieldwriter, schema, pool: MemoryPool, doccount: int) -> Non
     bounds = np.concatenate(([0], np.cumsum(np.bincount(ranks, minlength=len(keys))))).tolist()
     order = np.lexsort((docs, ranks)).astype(np.uint32)  # by term, then document
     del ranks
-    ends = np.frombuffer(pool.ends, dtype=np.uint64)
+    ends = np.frombuffer(pool.ends, dtype=np.uint32)
     postings = _Sorted(
         docs=docs[order],
-        weights=np.frombuffer(pool.weights, dtype=np.float64)[order],
-        vstarts=np.concatenate((np.zeros(1, dtype=np.uint64), ends[:-1]))[order],
+        weights=np.frombuffer(pool.weights, dtype=np.float32)[order],
+        vstarts=np.concatenate((np.zeros(1, dtype=np.uint32), ends[:-1]))[order],
         vends=ends[order],
         values=bytes(pool.values),
     )
@@ -234,7 +236,6 @@ class _Sorted:
 
     def __init__(self, **arrays) -> None:
         self.__dict__.update(arrays)
-        self.weights32 = self.weights.astype("float32")
 
 
 def _write_term(postfile, postings: _Sorted, start: int, end: int, lengths: list[int],
@@ -253,8 +254,8 @@ def _write_term(postfile, postings: _Sorted, start: int, end: int, lengths: list
     for first in range(start, end, BLOCK):
         last = min(first + BLOCK, end)
         ids = postings.docs[first:last].tolist()
-        weights = postings.weights32[first:last].tolist()
-        block_maxweight = max(0, max(postings.weights[first:last].tolist()))
+        weights = postings.weights[first:last].tolist()
+        block_maxweight = max(0, max(weights))
         known = list(filter(None, map(lengths.__getitem__, ids)))
         block_min = min(known) if known else None
         block_max = max(known) if known else 0
