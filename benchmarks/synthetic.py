@@ -32,7 +32,7 @@ from kb.models import Document, DocumentMetadata, Passage  # noqa: E402
 from kb.settings import Settings  # noqa: E402
 from kb.vocabulary import load_vocabulary  # noqa: E402
 
-GENERATOR_VERSION = 2  # 2: documents have visibilities. Bump whenever the output changes: cached indexes are keyed by it
+GENERATOR_VERSION = 3  # 2: documents have visibilities; 3: written as a full build writes them. Bump whenever the output changes: cached indexes are keyed by it
 SEED = 20240424
 CACHE = ROOT / "benchmarks" / ".cache"
 BUNDLED = ROOT / "corpus"
@@ -199,8 +199,8 @@ def build(passages: int, log=print) -> Settings:
     The corpus folder holds only the bundled vocabularies (glossary, organisations, topics):
     searching needs them, and the passages live in the index alone.
     """
+    from indexer.segments import commit_segments, write_segments
     from kb.store import IndexStore
-    from kb.writer import add_document
 
     settings = settings_for(passages)
     done = settings.index.parent / ".complete"
@@ -216,17 +216,15 @@ def build(passages: int, log=print) -> Settings:
     generator = Generator()
     store = IndexStore(settings.index)
 
+    def documents():
+        for n, doc in enumerate(generator.documents(passages), start=1):
+            yield doc
+            if n % 2000 == 0:
+                log(f"  {n} documents written ({time.perf_counter() - started:.0f} s)")
+
     def fill(gen) -> None:
-        ix = gen.open_index()
-        writer = ix.writer(limitmb=256)
-        try:
-            for n, doc in enumerate(generator.documents(passages), start=1):
-                add_document(writer, doc)
-                if n % 2000 == 0:
-                    log(f"  {n} documents written ({time.perf_counter() - started:.0f} s)")
-            writer.commit()
-        finally:
-            ix.close()
+        # As `kb index --rebuild` writes a generation (a new segment every 4 million postings).
+        commit_segments(gen, write_segments(str(gen.path), documents()))
 
     log(f"building the synthetic index of {passages:,} passages in {base} (once)")
     store.switch_to(store.build_generation(fill))

@@ -1,13 +1,15 @@
-"""A full build written by its extraction workers: each writes one segment of the generation.
+"""A full build's segments, written from memory (`kb.engine.bulk`) by its extraction workers.
 
-whoosh's writer is pure Python and was the critical path of a full build: one process
-analysed, sorted and wrote every passage while the workers only extracted. Here the files
-to index are cut into as many contiguous ranges as there are workers (by size, so the
-ranges take about as long), and each worker extracts its range and writes the documents
-into a segment of its own in the generation being built. This process then writes the
-table of contents listing the segments in the order of the ranges, so each record gets
-the number a serial build gives it, and the index statistics (documents, field lengths,
-term frequencies) are sums over the segments: searches rank exactly as on a serial build.
+One process analysing and writing every passage was the critical path of a full build
+while the workers only extracted. Here the files to index are cut into as many contiguous
+ranges as there are workers (by size, so the ranges take about as long), and each worker
+extracts its range and writes the documents into segments of its own in the generation
+being built (a new one every SEGMENT_POSTINGS postings, so a worker's memory does not grow
+with the corpus). This process then writes the table of contents listing the segments in
+the order of the ranges, so each record gets the number a serial build gives it, and the
+index statistics (documents, field lengths, term frequencies) are sums over the segments:
+searches rank exactly as on a serial build. A serial build (`indexer.write`) writes its
+segments the same way, in its own process.
 
 Nothing becomes current before the table of contents is written and the generation is
 switched (`kb.store.IndexStore.build_generation`). A worker that dies takes its whole
@@ -84,9 +86,9 @@ def write_segment(
 def write_segments(
     index: str, docs: Iterable[Document], limit: int = SEGMENT_POSTINGS, **writer_args
 ) -> list:
-    """Write `docs` (attachments are documents of their own in it) into new segments of the whoosh index in
-    `index`, without a table of contents; a segment is written each time `limit` postings
-    are held. Returns the segments, in the order of the documents. `writer_args` go to
+    """Write `docs` (an attachment is a document of its own among them) into new segments
+    of the whoosh index in `index`, without a table of contents; a segment is written each
+    time `limit` postings are held. Returns the segments, in the order of the documents. `writer_args` go to
     whoosh's SegmentWriter (`compound=False` keeps a segment's files apart)."""
     from whoosh.filedb.filestore import FileStorage
 

@@ -115,8 +115,12 @@ def add_document(writer, doc: Document) -> None:
             writer.add_document(**passage_record(doc, passage))
 
 
-# Segments an index keeps after a commit; more are merged, the smallest first.
+# Segments an index keeps after a commit, besides large ones; more are merged, the smallest
+# first. A segment of LARGE_SEGMENT live records or more (a full build writes them, up to
+# indexer.segments.SEGMENT_POSTINGS postings each) is not merged by an update: whoosh's
+# writer would copy it posting by posting, minutes for the largest.
 MAX_SEGMENTS = 8
+LARGE_SEGMENT = 10_000
 
 
 def merge_policy(writer, segments: list) -> list:
@@ -127,15 +131,17 @@ def merge_policy(writer, segments: list) -> list:
     for ever: editing one large file over and over would grow the index by a segment each time.
     When the rest and the segment this commit writes would be more than MAX_SEGMENTS, the
     smallest (by live documents) are merged into the latter: their number stays bounded, at
-    a cost proportional to the small segments copied.
+    a cost proportional to the small segments copied. Large segments (LARGE_SEGMENT live
+    records or more) are kept as they are and not counted.
     """
     live = [s for s in segments if s.doc_count() > 0]
-    if len(live) < MAX_SEGMENTS:  # with the one this commit writes: at most MAX_SEGMENTS
+    small = [s for s in live if s.doc_count() < LARGE_SEGMENT]
+    if len(small) < MAX_SEGMENTS:  # with the one this commit writes: at most MAX_SEGMENTS
         return live
     from kb.engine.codec import segment_reader  # numpy comes with it: only when merging
 
-    ordered = sorted(live, key=lambda s: s.doc_count())
-    merged = ordered[: len(live) + 1 - MAX_SEGMENTS]
+    ordered = sorted(small, key=lambda s: s.doc_count())
+    merged = ordered[: len(small) + 1 - MAX_SEGMENTS]
     for segment in merged:
         reader = segment_reader(writer.storage, writer.schema, segment)
         try:

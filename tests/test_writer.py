@@ -132,6 +132,26 @@ def test_segments_stay_bounded_and_every_document_stays_found(small_index: Setti
     )
 
 
+def test_an_update_leaves_a_full_builds_large_segments_as_they_are(small_index: Settings,
+                                                                    monkeypatch) -> None:  # fmt: skip
+    import kb.writer
+    from kb.writer import MAX_SEGMENTS
+
+    (built,) = segments_of(small_index)
+    monkeypatch.setattr(kb.writer, "LARGE_SEGMENT", built[1])  # the build's segment is large
+    corpus = small_index.corpus
+    for n in range(MAX_SEGMENTS + 4):
+        (corpus / f"notes/note-{n}.txt").write_text(f"Note {n} about refurbished laptops.\n")
+        assert run_index(small_index, workers=1).summary["added"] == 1
+    segments = segments_of(small_index)
+    assert segments[0] == built  # never merged, never rewritten
+    assert len(segments) == MAX_SEGMENTS + 1  # the small ones are bounded as before
+    monkeypatch.setattr(kb.writer, "LARGE_SEGMENT", built[1] + 1)
+    (corpus / "notes/one-more.txt").write_text("One more note.\n")
+    run_index(small_index, workers=1)
+    assert len(segments_of(small_index)) <= MAX_SEGMENTS  # counted again: merged with the rest
+
+
 # --- writing a changed document over its previous version ----------------------------------------
 
 
