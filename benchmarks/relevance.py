@@ -54,6 +54,7 @@ INDEXING_SOURCES = (
     "kb/schema.py",
     "kb/analysis.py",
     "kb/writer.py",
+    "kb/fastanalysis.py",
     "kb/vocabulary.py",
     "kb/compounds.py",
     "indexer/language.py",

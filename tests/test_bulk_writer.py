@@ -13,9 +13,10 @@ from benchmarks.synthetic import Generator
 from indexer.segments import commit_segments, write_segments
 from kb import schema as f
 from kb.engine.bulk import MemoryPool, bulk_writer
+from kb.fastanalysis import SINGLE_POSITIONS
 from kb.models import Document, Passage
 from kb.schema import build_schema
-from kb.writer import SINGLE_POSITIONS, add_document, open_writer
+from kb.writer import add_document, open_writer
 
 SEGMENT_FILES = (".pst", ".trm", ".col", ".seg")
 
