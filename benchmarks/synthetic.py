@@ -6,8 +6,8 @@ domain words (so cross-language expansion, facets and topics behave as on the re
 then a long tail of generated words with that language's spelling (accents included). Five
 languages: English 55 %, Swedish 15 %, French 12 %, German 10 %, Finnish 8 %.
 
-Documents are written straight through `kb.writer` into a generation made by `kb.store`
-(the same code `kb index` writes with), skipping file extraction: this corpus measures search.
+Documents are written into a generation made by `kb.store` as `kb index --rebuild` writes
+them (`indexer.segments.write_segments`), skipping file extraction: this corpus measures search.
 The index is built once per (generator version, size) under benchmarks/.cache/ and reused.
 
     .venv/bin/python benchmarks/synthetic.py --passages 100000   # build (or find) the index

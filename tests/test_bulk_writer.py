@@ -210,15 +210,16 @@ def test_a_segment_is_written_every_limit_postings(tmp_path) -> None:
     assert ids == expected
 
 
-def test_a_pool_orders_what_it_is_given() -> None:
+def test_a_pool_keeps_each_fields_terms_apart_and_returns_the_length() -> None:
     pool = MemoryPool()
-    pool.add(("b", b"x", 0, 1.0, b"v1"))
-    pool.add(("a", b"y", 1, 2.0, b""))
-    assert len(pool) == 2
-    assert pool.keys == [("b", b"x"), ("a", b"y")]
-    assert bytes(pool.values) == b"v1" and list(pool.ends) == [2, 2]
+    assert pool.add_field("b", 0, [(b"x", 2, 2.0, b"v1"), (b"y", 1, 1.0, b"")]) == 3
+    assert pool.add_field("a", 1, [(b"x", 1, 1.0, b"v22")]) == 1
+    assert len(pool) == 3
+    assert pool.keys == [("b", b"x"), ("b", b"y"), ("a", b"x")]  # one term per field
+    assert list(pool.tids) == [0, 1, 2] and list(pool.docs) == [0, 0, 1]
+    assert bytes(pool.values) == b"v1v22" and list(pool.ends) == [2, 2, 5]
     pool.cleanup()
-    assert len(pool) == 0
+    assert len(pool) == 0 and pool.keys == []
 
 
 def test_a_writer_given_boosts_refuses_them(tmp_path) -> None:

@@ -19,6 +19,7 @@ whoosh's pool: kb's schema has none.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import operator
@@ -27,6 +28,7 @@ import struct
 import zlib
 from array import array
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
@@ -39,9 +41,12 @@ COMPRESSION = 3
 BLOCKS_MAGIC = b"W3Bl"
 TERMINFO = struct.Struct("!BfIBBfII")
 
+if TYPE_CHECKING:
+    import numpy as np
+
 
 class MemoryPool:
-    """The postings of one segment, for whoosh's SegmentWriter (`add` is what it calls)."""
+    """The postings of one segment, for a `bulk_writer` (its `add_document` fills it)."""
 
     def __init__(self) -> None:
         self._terms: dict[str, dict[bytes, int]] = {}
@@ -58,22 +63,6 @@ class MemoryPool:
 
     def __len__(self) -> int:
         return len(self.tids)
-
-    def add(self, item: tuple) -> None:
-        fieldname, tbytes, docnum, weight, vbytes = item
-        terms = self._terms.get(fieldname)
-        if terms is None:
-            terms = self._terms[fieldname] = {}
-        tid = terms.get(tbytes)
-        if tid is None:
-            tid = terms[tbytes] = len(self.keys)
-            self.keys.append((fieldname, tbytes))
-        self.tids.append(tid)
-        self.docs.append(docnum)
-        self.weights.append(weight)
-        if vbytes:
-            self.values += vbytes
-        self.ends.append(len(self.values))
 
     def add_field(self, fieldname: str, docnum: int, postings: Iterable[tuple]) -> int:
         """Add one field's postings (tbytes, freq, weight, vbytes) of document `docnum`;
@@ -231,11 +220,16 @@ def _write_postings(fieldwriter, schema, pool: MemoryPool, doccount: int) -> Non
     fieldwriter.finish_field()
 
 
+@dataclasses.dataclass
 class _Sorted:
-    """The pool's postings in (field, term, document) order."""
+    """The pool's postings in (field, term, document) order: documents, weights, and where
+    each one's value starts and ends in `values`."""
 
-    def __init__(self, **arrays) -> None:
-        self.__dict__.update(arrays)
+    docs: np.ndarray
+    weights: np.ndarray
+    vstarts: np.ndarray
+    vends: np.ndarray
+    values: bytes
 
 
 def _write_term(postfile, postings: _Sorted, start: int, end: int, lengths: list[int],
